@@ -1,0 +1,151 @@
+package connectd
+
+import (
+	"context"
+	"time"
+)
+
+// MaxListLimit and DefaultListLimit bound list pages.
+const (
+	MaxListLimit     = 200
+	DefaultListLimit = 10
+)
+
+// ListParams select one page of a list, newest first. After and Before hold
+// object IDs and are mutually exclusive: After pages towards older objects,
+// Before towards newer ones.
+type ListParams struct {
+	Limit  int
+	After  string
+	Before string
+}
+
+// Page is one page of a list, newest first. MoreAfter reports that older
+// objects follow the last item; MoreBefore that newer objects precede the
+// first.
+type Page[T any] struct {
+	Items      []T
+	MoreAfter  bool
+	MoreBefore bool
+}
+
+// SessionFilter narrows a session list. Empty fields do not filter.
+type SessionFilter struct {
+	UserID string
+	Status SessionStatus
+	// Now decides which open sessions count as expired for Status.
+	Now time.Time
+	ListParams
+}
+
+// SessionUpdate is a PATCH. Nil fields stay as they are.
+type SessionUpdate struct {
+	CallbackURL *string
+	// Associating a user (UserID or UserDetails) requires the session to have
+	// none yet and replaces TokenHash, which must then be set.
+	UserID      *string
+	UserDetails *UserDetails
+	TokenHash   []byte
+	Now         time.Time
+}
+
+// Associates reports whether the update associates a user.
+func (u SessionUpdate) Associates() bool { return u.UserID != nil || u.UserDetails != nil }
+
+// IdempotencyRecord remembers the outcome of a POST sent with an
+// Idempotency-Key. RequestHash covers the method, path and body, so that the
+// same key with another request is refused. ResourceID is empty while the
+// first request is in flight.
+type IdempotencyRecord struct {
+	ProjectID   string
+	Key         string
+	RequestHash []byte
+	ResourceID  string
+	CreatedAt   time.Time
+	// LockedUntil is when an in-flight claim lapses, so that a request that
+	// died mid-way (a crash) does not block its key forever.
+	LockedUntil time.Time
+}
+
+// IdempotencyTTL is how long a completed idempotent answer is replayed.
+const IdempotencyTTL = 24 * time.Hour
+
+// Idem names the idempotency claim a create completes, in the same
+// transaction as the insert. The zero value means none.
+type Idem struct {
+	ProjectID string
+	Key       string
+}
+
+// Store is the persistence of connectd. store/sqlite and store/postgres
+// implement it, and store/storetest holds the conformance suite both pass.
+//
+// Methods return ErrNotFound when the object does not exist in the given
+// project, and ErrConflict when a uniqueness rule or a state condition does
+// not hold. Any other error is a fault of the backend.
+type Store interface {
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+
+	// CreateProject inserts p. ErrConflict if its ID is taken.
+	CreateProject(ctx context.Context, p *Project) error
+	GetProject(ctx context.Context, id string) (*Project, error)
+	ListProjects(ctx context.Context) ([]*Project, error)
+
+	// CreateAPIKey inserts k. The project must exist (ErrNotFound).
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// GetAPIKeyByHash finds the key whose secret hashes to hash.
+	GetAPIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+
+	// CreateUser inserts u; ErrConflict if the email (case-insensitively) or
+	// the ID is taken in the project. A non-zero idem is completed with u.ID
+	// in the same transaction.
+	CreateUser(ctx context.Context, u *User, idem Idem) error
+	GetUser(ctx context.Context, projectID, id string) (*User, error)
+	// GetUserByEmail compares case-insensitively.
+	GetUserByEmail(ctx context.Context, projectID, email string) (*User, error)
+	// UpdateUser replaces the stored user u.ProjectID/u.ID with u (except
+	// CreatedAt); ErrConflict if the new email is taken.
+	UpdateUser(ctx context.Context, u *User) error
+	ListUsers(ctx context.Context, projectID string, p ListParams) (Page[*User], error)
+
+	// CreateSession inserts s. A non-zero idem is completed with s.ID in the
+	// same transaction, so that a crash cannot leave one without the other.
+	CreateSession(ctx context.Context, s *Session, idem Idem) error
+	GetSession(ctx context.Context, projectID, id string) (*Session, error)
+	ListSessions(ctx context.Context, projectID string, f SessionFilter) (Page[*Session], error)
+	// UpdateSession applies u in one conditional statement: the session must
+	// be open and unexpired at u.Now, and when u associates a user it must
+	// have none. ErrConflict when a condition fails, ErrNotFound when the
+	// session does not exist. Of two concurrent associations exactly one wins.
+	UpdateSession(ctx context.Context, projectID, id string, u SessionUpdate) (*Session, error)
+	// ExpireSession sets an open or active session's status to expired and
+	// kills its token. A session already ended is returned unchanged.
+	ExpireSession(ctx context.Context, projectID, id string, now time.Time) (*Session, error)
+	// RotateToken replaces the token hash of an open, unused, unexpired
+	// session (an idempotent create's replay mints a new url).
+	// ErrConflict when the session is not in that state.
+	RotateToken(ctx context.Context, projectID, id string, tokenHash []byte, now time.Time) (*Session, error)
+	// ConsumeToken marks the token of session id used and the session active,
+	// in one atomic conditional update: the hash must match, the token be
+	// unused, the session open and unexpired at now. Exactly one of any
+	// number of concurrent callers, on any instance, succeeds; the others
+	// get ErrNotFound, as does an unknown session or a wrong token.
+	ConsumeToken(ctx context.Context, id string, tokenHash []byte, now time.Time) (*Session, error)
+
+	// ClaimIdempotencyKey claims (projectID, key) for a request with the
+	// given hash. It returns nil when the caller now holds the claim: the
+	// key was unknown, its in-flight claim had lapsed, or its record was
+	// older than IdempotencyTTL. Otherwise it returns the existing record and
+	// the caller decides: another RequestHash is a misuse, an empty
+	// ResourceID a request still in flight, else a replay.
+	ClaimIdempotencyKey(ctx context.Context, projectID, key string, requestHash []byte, now time.Time, lease time.Duration) (*IdempotencyRecord, error)
+	// ReleaseIdempotencyKey drops an in-flight claim whose request failed, so
+	// that only answers below 400 are remembered.
+	ReleaseIdempotencyKey(ctx context.Context, projectID, key string) error
+	// CompleteIdempotencyKey records the resource an in-flight claim created,
+	// for POSTs that do not go through CreateSession or CreateUser.
+	CompleteIdempotencyKey(ctx context.Context, projectID, key, resourceID string) error
+}
