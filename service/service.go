@@ -1,0 +1,183 @@
+// Package service holds connectd's business rules that need storage: who
+// may do what to which session or user, idempotency, and token minting. The
+// HTTP layer (package api) checks the shape of requests and calls it; the
+// portal will call it too.
+package service
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/connectd/connectd"
+)
+
+// Service implements the rules on top of a connectd.Store.
+type Service struct {
+	Store connectd.Store
+	// PublicURL is the base of session urls, such as https://connect.example.com.
+	// Session urls are built from it and never from request headers.
+	PublicURL string
+	// Now returns the current time; tests may replace it.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// New returns a Service.
+func New(store connectd.Store, publicURL string, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Service{Store: store, PublicURL: strings.TrimRight(publicURL, "/"), Now: time.Now, Logger: logger}
+}
+
+// now returns the time in the precision the stores keep.
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
+
+// idempotencyLease is how long an in-flight idempotent request holds its key
+// before a retry may take it over (after a crash).
+const idempotencyLease = 30 * time.Second
+
+// EntryURL returns the url that opens session id with token.
+func (s *Service) EntryURL(id, token string) string {
+	return s.PublicURL + "/checkout/entry?session=" + url.QueryEscape(id) + "&token=" + url.QueryEscape(token)
+}
+
+// Authenticate returns the API key whose secret is given. Any failure is
+// the documented 401.
+func (s *Service) Authenticate(ctx context.Context, secret string) (*connectd.APIKey, error) {
+	if !strings.HasPrefix(secret, connectd.APIKeyPrefix) || len(secret) > 128 {
+		return nil, errUnauthenticated
+	}
+	k, err := s.Store.GetAPIKeyByHash(ctx, connectd.HashToken(secret))
+	if errors.Is(err, connectd.ErrNotFound) {
+		return nil, errUnauthenticated
+	}
+	if err != nil {
+		return nil, s.internal(ctx, "look up API key", err)
+	}
+	return k, nil
+}
+
+var errUnauthenticated = &connectd.Error{Type: connectd.TypeUnauthenticated, Message: "Invalid authorization token"}
+
+// ErrUnauthenticated is the documented 401 answer.
+func ErrUnauthenticated() *connectd.Error { e := *errUnauthenticated; return &e }
+
+// Project returns project id. A key of another project gets 403: the caller
+// passes the project its key belongs to.
+func (s *Service) Project(ctx context.Context, keyProject, id string) (*connectd.Project, error) {
+	if id != keyProject {
+		return nil, connectd.Errorf(connectd.TypeForbidden, "projectForbidden", "This API key does not give access to project %q.", truncate(id, connectd.MaxIDLength))
+	}
+	p, err := s.Store.GetProject(ctx, id)
+	if errors.Is(err, connectd.ErrNotFound) {
+		// The key exists but its project is gone: treat it as forbidden.
+		return nil, connectd.Errorf(connectd.TypeForbidden, "projectForbidden", "This API key does not give access to project %q.", id)
+	}
+	if err != nil {
+		return nil, s.internal(ctx, "get project", err)
+	}
+	return p, nil
+}
+
+// CreateProject validates and stores a project.
+func (s *Service) CreateProject(ctx context.Context, p *connectd.Project) error {
+	var fe connectd.FieldErrors
+	if !connectd.ValidProjectID(p.ID) {
+		fe.Add("id", "invalid", "must be 1-64 characters of a-z, 0-9, '-' and '_'")
+	}
+	if len(p.Name) > 200 {
+		fe.Add("name", "tooLong", "must be at most 200 characters")
+	}
+	if err := p.Settings.Validate(); err != nil {
+		fe = append(fe, connectd.AsError(err).Details...)
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	if p.Name == "" {
+		p.Name = p.ID
+	}
+	if p.Settings.CallbackAllowList == nil {
+		p.Settings.CallbackAllowList = []string{}
+	}
+	p.CreatedAt = s.now()
+	err := s.Store.CreateProject(ctx, p)
+	if errors.Is(err, connectd.ErrConflict) {
+		return connectd.Errorf(connectd.TypeConflict, "projectExists", "A project with id %q already exists.", p.ID)
+	}
+	return err
+}
+
+// CreateAPIKey creates a key for project and returns its secret, which is
+// shown once and never stored.
+func (s *Service) CreateAPIKey(ctx context.Context, projectID string) (string, error) {
+	secret, hash := connectd.NewAPIKeySecret()
+	k := &connectd.APIKey{ID: connectd.NewID(connectd.PrefixAPIKey), ProjectID: projectID, SecretHash: hash, CreatedAt: s.now()}
+	err := s.Store.CreateAPIKey(ctx, k)
+	if errors.Is(err, connectd.ErrNotFound) {
+		return "", connectd.Errorf(connectd.TypeNotFound, "projectNotFound", "Project %q does not exist.", projectID)
+	}
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// internal logs err with its context and returns the opaque 500. The cause
+// never reaches the client.
+func (s *Service) internal(ctx context.Context, what string, err error) error {
+	s.Logger.ErrorContext(ctx, "internal error", "op", what, "err", err.Error())
+	return connectd.AsError(fmt.Errorf("%s: %w", what, err))
+}
+
+// Idempotency names a request sent with an Idempotency-Key: the key and a
+// hash of the method, path and body.
+type Idempotency struct {
+	Key         string
+	RequestHash []byte
+}
+
+// claim takes the idempotency key of a request. It returns the ID of the
+// resource an earlier identical request created (a replay), or "" when the
+// caller holds the key now and must create.
+func (s *Service) claim(ctx context.Context, projectID string, idem Idempotency) (string, error) {
+	rec, err := s.Store.ClaimIdempotencyKey(ctx, projectID, idem.Key, idem.RequestHash, s.now(), idempotencyLease)
+	if err != nil {
+		return "", s.internal(ctx, "claim idempotency key", err)
+	}
+	if rec == nil {
+		return "", nil
+	}
+	if !bytes.Equal(rec.RequestHash, idem.RequestHash) {
+		return "", &connectd.Error{Type: connectd.TypeUnprocessable, Code: "idempotencyKeyReused",
+			Message: "This Idempotency-Key was already used with another request. Use a new key for a new request."}
+	}
+	if rec.ResourceID == "" {
+		return "", &connectd.Error{Type: connectd.TypeConflict, Code: "idempotencyKeyInUse",
+			Message: "A request with this Idempotency-Key is still in progress. Retry later."}
+	}
+	return rec.ResourceID, nil
+}
+
+// release drops a claim whose request failed, so that only answers below 400
+// are remembered. It runs even when the client went away.
+func (s *Service) release(ctx context.Context, projectID string, idem Idempotency) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.Store.ReleaseIdempotencyKey(ctx, projectID, idem.Key); err != nil {
+		s.Logger.ErrorContext(ctx, "release idempotency key", "err", err.Error())
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,232 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/connectd/connectd"
+)
+
+// CreateSessionInput is a create request whose shape package api checked:
+// types, formats, the callbackUrl rules and the allow-list.
+type CreateSessionInput struct {
+	CallbackURL *string
+	Intent      connectd.Intent
+	Appearance  *connectd.Appearance
+	UserID      *string
+	UserDetails *connectd.UserDetails
+}
+
+// SessionResult is a session and, when the answer carries one, its url.
+// URL holds a live token: never log it.
+type SessionResult struct {
+	Session *connectd.Session
+	URL     string
+}
+
+// CreateSession creates a session in project p. With idem, a retry of the
+// same request returns the same session with a freshly minted url.
+func (s *Service) CreateSession(ctx context.Context, p *connectd.Project, in CreateSessionInput, idem *Idempotency) (res SessionResult, err error) {
+	if idem != nil {
+		id, err := s.claim(ctx, p.ID, *idem)
+		if err != nil {
+			return res, err
+		}
+		if id != "" {
+			return s.replayCreate(ctx, p.ID, id)
+		}
+		defer func() {
+			if err != nil {
+				s.release(ctx, p.ID, *idem)
+			}
+		}()
+	}
+
+	if err := s.checkCreate(ctx, p, in); err != nil {
+		return res, err
+	}
+	now := s.now()
+	token, hash := connectd.NewToken()
+	sess := &connectd.Session{
+		ID:           connectd.NewID(connectd.PrefixSession),
+		ProjectID:    p.ID,
+		CallbackURL:  in.CallbackURL,
+		Intent:       in.Intent,
+		Appearance:   in.Appearance,
+		UserID:       in.UserID,
+		UserDetails:  in.UserDetails,
+		StoredStatus: connectd.StatusOpen,
+		TokenHash:    hash,
+		CreatedAt:    now,
+		ExpiresAt:    now.Add(time.Duration(p.Settings.SessionTTL)),
+		UpdatedAt:    now,
+	}
+	var ref connectd.Idem
+	if idem != nil {
+		ref = connectd.Idem{ProjectID: p.ID, Key: idem.Key}
+	}
+	if err := s.Store.CreateSession(ctx, sess, ref); err != nil {
+		return res, s.internal(ctx, "create session", err)
+	}
+	return SessionResult{Session: sess, URL: s.EntryURL(sess.ID, token)}, nil
+}
+
+// replayCreate answers a retried create: the same session with a new url,
+// since the first token was never stored in clear. A session that was
+// entered or ended meanwhile keeps its state and gets no url.
+func (s *Service) replayCreate(ctx context.Context, projectID, id string) (SessionResult, error) {
+	token, hash := connectd.NewToken()
+	sess, err := s.Store.RotateToken(ctx, projectID, id, hash, s.now())
+	if err == nil {
+		return SessionResult{Session: sess, URL: s.EntryURL(sess.ID, token)}, nil
+	}
+	if !errors.Is(err, connectd.ErrConflict) {
+		return SessionResult{}, s.internal(ctx, "rotate token", err)
+	}
+	sess, err = s.Store.GetSession(ctx, projectID, id)
+	if err != nil {
+		return SessionResult{}, s.internal(ctx, "get replayed session", err)
+	}
+	return SessionResult{Session: sess}, nil
+}
+
+// checkCreate runs the rules that need the project or the database.
+func (s *Service) checkCreate(ctx context.Context, p *connectd.Project, in CreateSessionInput) error {
+	if !p.Settings.IntentAllowed(in.Intent.Type) {
+		return &connectd.Error{Type: connectd.TypeUnprocessable, Code: "intentNotAvailable",
+			Message: "Intent " + string(in.Intent.Type) + " is not available for projects in billing mode; only completePorting and viewEsimInstallation are.",
+			Details: []connectd.FieldError{{Field: "intent.type", Code: "notAvailable", Message: "not available in billing mode"}}}
+	}
+	return s.checkUser(ctx, p.ID, in.UserID, in.UserDetails)
+}
+
+// checkUser checks that a referenced user exists, and that userDetails do
+// not name an email a user of the project already has.
+func (s *Service) checkUser(ctx context.Context, projectID string, userID *string, details *connectd.UserDetails) error {
+	if userID != nil {
+		_, err := s.Store.GetUser(ctx, projectID, *userID)
+		if errors.Is(err, connectd.ErrNotFound) {
+			return connectd.ValidationError([]connectd.FieldError{{Field: "user", Code: "notFound", Message: "no user " + *userID + " exists in this project"}})
+		}
+		if err != nil {
+			return s.internal(ctx, "get user", err)
+		}
+	}
+	if details != nil {
+		_, err := s.Store.GetUserByEmail(ctx, projectID, details.Email)
+		if err == nil {
+			return &connectd.Error{Type: connectd.TypeConflict, Code: "userEmailExists",
+				Message: "A user with this email already exists in the project; pass its ID as user instead.",
+				Details: []connectd.FieldError{{Field: "userDetails.email", Code: "alreadyExists", Message: "a user with this email already exists"}}}
+		}
+		if !errors.Is(err, connectd.ErrNotFound) {
+			return s.internal(ctx, "get user by email", err)
+		}
+	}
+	return nil
+}
+
+// GetSession returns session id of project p.
+func (s *Service) GetSession(ctx context.Context, projectID, id string) (*connectd.Session, error) {
+	sess, err := s.Store.GetSession(ctx, projectID, id)
+	if errors.Is(err, connectd.ErrNotFound) {
+		return nil, sessionNotFound(id)
+	}
+	if err != nil {
+		return nil, s.internal(ctx, "get session", err)
+	}
+	return sess, nil
+}
+
+func sessionNotFound(id string) error {
+	return connectd.Errorf(connectd.TypeNotFound, "connectSessionNotFound", "No connect session %s exists in this project.", truncate(id, connectd.MaxIDLength))
+}
+
+// ListSessions lists the sessions of a project, newest first.
+func (s *Service) ListSessions(ctx context.Context, projectID string, f connectd.SessionFilter) (connectd.Page[*connectd.Session], error) {
+	f.Now = s.now()
+	page, err := s.Store.ListSessions(ctx, projectID, f)
+	if err != nil {
+		return page, s.internal(ctx, "list sessions", err)
+	}
+	return page, nil
+}
+
+// UpdateSessionInput is a PATCH whose shape package api checked.
+type UpdateSessionInput struct {
+	CallbackURL *string
+	UserID      *string
+	UserDetails *connectd.UserDetails
+}
+
+// UpdateSession applies a PATCH. Associating a user mints a new token (the
+// old url dies) and answers with the new url; any other change answers
+// without one and leaves the url working.
+func (s *Service) UpdateSession(ctx context.Context, p *connectd.Project, id string, in UpdateSessionInput) (SessionResult, error) {
+	cur, err := s.GetSession(ctx, p.ID, id)
+	if err != nil {
+		return SessionResult{}, err
+	}
+	now := s.now()
+	if err := checkPatchable(cur, in, now); err != nil {
+		return SessionResult{}, err
+	}
+	if err := s.checkUser(ctx, p.ID, in.UserID, in.UserDetails); err != nil {
+		return SessionResult{}, err
+	}
+	u := connectd.SessionUpdate{CallbackURL: in.CallbackURL, UserID: in.UserID, UserDetails: in.UserDetails, Now: now}
+	var token string
+	if u.Associates() {
+		token, u.TokenHash = connectd.NewToken()
+	}
+	sess, err := s.Store.UpdateSession(ctx, p.ID, id, u)
+	switch {
+	case errors.Is(err, connectd.ErrNotFound):
+		return SessionResult{}, sessionNotFound(id)
+	case errors.Is(err, connectd.ErrConflict):
+		// The session changed between our read and the conditional write
+		// (say, a concurrent PATCH associated a user): explain from a fresh read.
+		if cur, err := s.GetSession(ctx, p.ID, id); err == nil {
+			if err := checkPatchable(cur, in, s.now()); err != nil {
+				return SessionResult{}, err
+			}
+		}
+		return SessionResult{}, connectd.Errorf(connectd.TypeConflict, "connectSessionNotPatchable", "Connect session %s changed while it was being updated; retrieve it and retry.", id)
+	case err != nil:
+		return SessionResult{}, s.internal(ctx, "update session", err)
+	}
+	res := SessionResult{Session: sess}
+	if token != "" {
+		res.URL = s.EntryURL(sess.ID, token)
+	}
+	return res, nil
+}
+
+func checkPatchable(cur *connectd.Session, in UpdateSessionInput, now time.Time) error {
+	if st := cur.Status(now); st != connectd.StatusOpen {
+		return connectd.Errorf(connectd.TypeConflict, "connectSessionNotOpen", "Connect session %s is %s; only open sessions can be updated.", cur.ID, st)
+	}
+	if (in.UserID != nil || in.UserDetails != nil) && cur.HasUser() {
+		field := "user"
+		if in.UserID == nil {
+			field = "userDetails"
+		}
+		return &connectd.Error{Type: connectd.TypeConflict, Code: "connectSessionHasUser",
+			Message: "Connect session " + cur.ID + " is already associated with a user; user and userDetails can only be set on a session without one.",
+			Details: []connectd.FieldError{{Field: field, Code: "alreadySet", Message: "the session already has a user"}}}
+	}
+	return nil
+}
+
+// ExpireSession ends a session's url now.
+func (s *Service) ExpireSession(ctx context.Context, projectID, id string) (*connectd.Session, error) {
+	sess, err := s.Store.ExpireSession(ctx, projectID, id, s.now())
+	if errors.Is(err, connectd.ErrNotFound) {
+		return nil, sessionNotFound(id)
+	}
+	if err != nil {
+		return nil, s.internal(ctx, "expire session", err)
+	}
+	return sess, nil
+}

@@ -1,0 +1,127 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"github.com/connectd/connectd"
+)
+
+// UserInput is a user create or update whose shape package api checked.
+// Nil fields are absent: on update they stay as they are.
+type UserInput struct {
+	Email           *string
+	FullName        *string
+	Birthday        *string
+	PreferredLocale *string
+	Metadata        map[string]string
+	Address         *connectd.Address
+}
+
+// CreateUser creates a user. Email is required and unique in the project,
+// case-insensitively.
+func (s *Service) CreateUser(ctx context.Context, projectID string, in UserInput, idem *Idempotency) (u *connectd.User, err error) {
+	if idem != nil {
+		id, err := s.claim(ctx, projectID, *idem)
+		if err != nil {
+			return nil, err
+		}
+		if id != "" {
+			return s.GetUser(ctx, projectID, id)
+		}
+		defer func() {
+			if err != nil {
+				s.release(ctx, projectID, *idem)
+			}
+		}()
+	}
+	u = &connectd.User{
+		ID:              connectd.NewID(connectd.PrefixUser),
+		ProjectID:       projectID,
+		Email:           *in.Email,
+		FullName:        in.FullName,
+		Birthday:        in.Birthday,
+		PreferredLocale: in.PreferredLocale,
+		Metadata:        in.Metadata,
+		Address:         in.Address,
+		CreatedAt:       s.now(),
+	}
+	if u.Metadata == nil {
+		u.Metadata = map[string]string{}
+	}
+	var ref connectd.Idem
+	if idem != nil {
+		ref = connectd.Idem{ProjectID: projectID, Key: idem.Key}
+	}
+	err = s.Store.CreateUser(ctx, u, ref)
+	if errors.Is(err, connectd.ErrConflict) {
+		return nil, emailTaken()
+	}
+	if err != nil {
+		return nil, s.internal(ctx, "create user", err)
+	}
+	return u, nil
+}
+
+func emailTaken() error {
+	return &connectd.Error{Type: connectd.TypeConflict, Code: "userEmailExists",
+		Message: "A user with this email already exists in the project.",
+		Details: []connectd.FieldError{{Field: "email", Code: "alreadyExists", Message: "a user with this email already exists"}}}
+}
+
+// GetUser returns user id of the project.
+func (s *Service) GetUser(ctx context.Context, projectID, id string) (*connectd.User, error) {
+	u, err := s.Store.GetUser(ctx, projectID, id)
+	if errors.Is(err, connectd.ErrNotFound) {
+		return nil, connectd.Errorf(connectd.TypeNotFound, "userNotFound", "No user %s exists in this project.", truncate(id, connectd.MaxIDLength))
+	}
+	if err != nil {
+		return nil, s.internal(ctx, "get user", err)
+	}
+	return u, nil
+}
+
+// ListUsers lists a project's users, newest first.
+func (s *Service) ListUsers(ctx context.Context, projectID string, p connectd.ListParams) (connectd.Page[*connectd.User], error) {
+	page, err := s.Store.ListUsers(ctx, projectID, p)
+	if err != nil {
+		return page, s.internal(ctx, "list users", err)
+	}
+	return page, nil
+}
+
+// UpdateUser applies the present fields of in to user id.
+func (s *Service) UpdateUser(ctx context.Context, projectID, id string, in UserInput) (*connectd.User, error) {
+	u, err := s.GetUser(ctx, projectID, id)
+	if err != nil {
+		return nil, err
+	}
+	if in.Email != nil {
+		u.Email = *in.Email
+	}
+	if in.FullName != nil {
+		u.FullName = in.FullName
+	}
+	if in.Birthday != nil {
+		u.Birthday = in.Birthday
+	}
+	if in.PreferredLocale != nil {
+		u.PreferredLocale = in.PreferredLocale
+	}
+	if in.Metadata != nil {
+		u.Metadata = in.Metadata
+	}
+	if in.Address != nil {
+		u.Address = in.Address
+	}
+	err = s.Store.UpdateUser(ctx, u)
+	switch {
+	case errors.Is(err, connectd.ErrConflict):
+		return nil, emailTaken()
+	case errors.Is(err, connectd.ErrNotFound):
+		return nil, connectd.Errorf(connectd.TypeNotFound, "userNotFound", "No user %s exists in this project.", id)
+	case err != nil:
+		return nil, s.internal(ctx, "update user", err)
+	}
+	return u, nil
+}
