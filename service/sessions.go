@@ -219,8 +219,26 @@ func checkPatchable(cur *connectd.Session, in UpdateSessionInput, now time.Time)
 	return nil
 }
 
-// ExpireSession ends a session's url now.
-func (s *Service) ExpireSession(ctx context.Context, projectID, id string) (*connectd.Session, error) {
+// ExpireSession ends a session's url now. Expiring is idempotent by nature;
+// an Idempotency-Key is still honoured so that the same key with another
+// request is refused, as on every POST.
+func (s *Service) ExpireSession(ctx context.Context, projectID, id string, idem *Idempotency) (_ *connectd.Session, err error) {
+	if idem != nil {
+		prev, err := s.claim(ctx, projectID, *idem)
+		if err != nil {
+			return nil, err
+		}
+		if prev != "" {
+			return s.GetSession(ctx, projectID, prev)
+		}
+		defer func() {
+			if err != nil {
+				s.release(ctx, projectID, *idem)
+			} else if cerr := s.Store.CompleteIdempotencyKey(context.WithoutCancel(ctx), projectID, idem.Key, id); cerr != nil {
+				s.Logger.ErrorContext(ctx, "complete idempotency key", "err", cerr.Error())
+			}
+		}()
+	}
 	sess, err := s.Store.ExpireSession(ctx, projectID, id, s.now())
 	if errors.Is(err, connectd.ErrNotFound) {
 		return nil, sessionNotFound(id)

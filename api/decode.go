@@ -1,0 +1,413 @@
+package api
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/jsonv"
+	"github.com/connectd/connectd/service"
+)
+
+// problems collects field problems in the connectd shape.
+type problems struct{ jsonv.Problems }
+
+func (p *problems) err() error {
+	if len(p.Problems) == 0 {
+		return nil
+	}
+	details := make([]connectd.FieldError, len(p.Problems))
+	for i, pr := range p.Problems {
+		details[i] = connectd.FieldError{Field: pr.Path, Code: pr.Code, Message: pr.Message}
+	}
+	return connectd.ValidationError(details)
+}
+
+// parseBody parses a request body strictly; a malformed body is a 400.
+func parseBody(body []byte) (*jsonv.Value, error) {
+	if len(body) == 0 {
+		return nil, connectd.Errorf(connectd.TypeBadRequest, "invalidJson", "The request body is empty; send a JSON object.")
+	}
+	v, err := jsonv.Parse(body)
+	if err != nil {
+		return nil, connectd.Errorf(connectd.TypeBadRequest, "invalidJson", "The request body is not valid JSON: %s.", err.(*jsonv.SyntaxError).Msg)
+	}
+	return v, nil
+}
+
+// decodeCreateSession reads a create body, checking every field and
+// reporting every problem at once.
+func decodeCreateSession(body []byte, p *connectd.Project) (service.CreateSessionInput, error) {
+	var in service.CreateSessionInput
+	v, err := parseBody(body)
+	if err != nil {
+		return in, err
+	}
+	var ps problems
+	root := jsonv.Root(v, &ps.Problems)
+	in.CallbackURL = readCallbackURL(root, p, &ps)
+	if intent := root.Object("intent"); intent != nil {
+		in.Intent = readIntent(intent, &ps)
+	} else if !root.Has("intent") {
+		ps.Add("intent", "required", "is required")
+	}
+	if a := root.Object("appearance"); a != nil {
+		in.Appearance = readAppearance(a, &ps)
+	}
+	in.UserID = readUserRef(root, &ps)
+	in.UserDetails = readUserDetails(root, &ps)
+	if in.UserID != nil && root.Has("userDetails") {
+		ps.Add("userDetails", "conflictsWithUser", "give at most one of user and userDetails")
+	}
+	root.Done()
+	return in, ps.err()
+}
+
+// decodeUpdateSession reads a PATCH body.
+func decodeUpdateSession(body []byte, p *connectd.Project) (service.UpdateSessionInput, error) {
+	var in service.UpdateSessionInput
+	v, err := parseBody(body)
+	if err != nil {
+		return in, err
+	}
+	var ps problems
+	root := jsonv.Root(v, &ps.Problems)
+	in.CallbackURL = readCallbackURL(root, p, &ps)
+	in.UserID = readUserRef(root, &ps)
+	in.UserDetails = readUserDetails(root, &ps)
+	if in.UserID != nil && root.Has("userDetails") {
+		ps.Add("userDetails", "conflictsWithUser", "give at most one of user and userDetails")
+	}
+	if root.Get("intent") != nil {
+		ps.Add("intent", "immutable", "the intent of a session cannot be changed; create a new session instead")
+	}
+	root.Done()
+	return in, ps.err()
+}
+
+func readCallbackURL(o *jsonv.Obj, p *connectd.Project, ps *problems) *string {
+	s, ok := o.String("callbackUrl")
+	if !ok {
+		return nil
+	}
+	if fe := connectd.CheckCallbackURL("callbackUrl", s, p.Settings.CallbackAllowList); fe != nil {
+		ps.Add(fe.Field, fe.Code, "%s", fe.Message)
+		return nil
+	}
+	return &s
+}
+
+func readUserRef(o *jsonv.Obj, ps *problems) *string {
+	s, ok := o.String("user")
+	if !ok {
+		return nil
+	}
+	if !connectd.ValidID(connectd.PrefixUser, s) {
+		ps.Add("user", "invalidId", "must be a user ID (usr_…)")
+		return nil
+	}
+	return &s
+}
+
+func readIntent(o *jsonv.Obj, ps *problems) connectd.Intent {
+	var in connectd.Intent
+	t, ok := o.RequiredString("type")
+	if !ok {
+		o.Done()
+		return in
+	}
+	in.Type = connectd.IntentType(t)
+	if !in.Type.Valid() {
+		ps.Add(o.Path("type"), "invalidIntent", "must be one of %s", intentList())
+		// Without a known type nothing else in the object can be judged;
+		// skip unknown-field noise.
+		return in
+	}
+	if in.Type.HasPayload() {
+		if payload := o.Object(t); payload != nil {
+			readPayload(payload, &in, ps)
+		} else if !o.Has(t) {
+			ps.Add(o.Path(t), "required", "is required for intent %s", t)
+		}
+	}
+	o.Done()
+	return in
+}
+
+func intentList() string {
+	names := make([]string, len(connectd.IntentTypes))
+	for i, t := range connectd.IntentTypes {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
+}
+
+var idNames = map[string]string{
+	connectd.PrefixSubscription: "a subscription ID (sub_…)",
+	connectd.PrefixPlan:         "a plan ID (pln_…)",
+	connectd.PrefixSIM:          "a SIM ID (sim_…)",
+	connectd.PrefixDevice:       "a device ID (dev_…)",
+	connectd.PrefixPayment:      "a payment ID (pay_…)",
+	connectd.PrefixAddon:        "an add-on ID (add_…)",
+}
+
+func readPayload(o *jsonv.Obj, in *connectd.Intent, ps *problems) {
+	for _, f := range in.Type.Payload() {
+		path := o.Path(f.Name)
+		if f.Array {
+			ids, ok := o.StringArray(f.Name)
+			if !ok {
+				if f.Required && !o.Has(f.Name) {
+					ps.Add(path, "required", "is required: give at least one add-on")
+				}
+				continue
+			}
+			if f.Required && len(ids) == 0 {
+				ps.Add(path, "empty", "must hold at least one add-on")
+			}
+			if len(ids) > connectd.MaxAddons {
+				ps.Add(path, "tooMany", "must hold at most %d add-ons", connectd.MaxAddons)
+			}
+			seen := make(map[string]bool, len(ids))
+			for i, id := range ids {
+				ep := fmt.Sprintf("%s[%d]", path, i)
+				switch {
+				case !connectd.ValidID(f.Prefix, id):
+					ps.Add(ep, "invalidId", "must be %s", idNames[f.Prefix])
+				case seen[id]:
+					ps.Add(ep, "duplicate", "add-on %s is listed twice", id)
+				}
+				seen[id] = true
+			}
+			if len(ids) > 0 {
+				in.Addons = ids
+			}
+			continue
+		}
+		var s string
+		var ok bool
+		if f.Required {
+			s, ok = o.RequiredString(f.Name)
+		} else {
+			s, ok = o.String(f.Name)
+		}
+		if !ok {
+			continue
+		}
+		switch {
+		case f.Name == connectd.FieldIMEI:
+			if !connectd.ValidIMEI(s) {
+				ps.Add(path, "invalidImei", "must be 15 digits ending in a valid Luhn check digit")
+				continue
+			}
+		case f.Name == connectd.FieldSIM && strings.EqualFold(s, "auto"):
+			ps.Add(path, "autoNotSupported", `"auto" is not supported for Connect Sessions: pass the ID of an available SIM, or leave sim out and the user picks one at checkout`)
+			continue
+		case !connectd.ValidID(f.Prefix, s):
+			ps.Add(path, "invalidId", "must be %s", idNames[f.Prefix])
+			continue
+		}
+		in.SetField(f.Name, s)
+	}
+	o.Done()
+}
+
+func readAppearance(o *jsonv.Obj, ps *problems) *connectd.Appearance {
+	a := &connectd.Appearance{}
+	if t, ok := o.String("theme"); ok {
+		switch th := connectd.Theme(t); th {
+		case connectd.ThemeLight, connectd.ThemeDark:
+			a.Theme = &th
+		default:
+			ps.Add(o.Path("theme"), "invalid", "must be light or dark")
+		}
+	}
+	o.Done()
+	return a
+}
+
+func readUserDetails(root *jsonv.Obj, ps *problems) *connectd.UserDetails {
+	o := root.Object("userDetails")
+	if o == nil {
+		return nil
+	}
+	d := &connectd.UserDetails{}
+	email, emailOK := o.RequiredString("email")
+	if emailOK {
+		if !connectd.ValidEmail(email) {
+			ps.Add(o.Path("email"), "invalidEmail", "must be an email address such as jerry@example.com")
+			emailOK = false
+		}
+		d.Email = email
+	}
+	fields := readProfile(o, ps)
+	d.FullName, d.Birthday, d.PreferredLocale, d.Metadata = fields.FullName, fields.Birthday, fields.PreferredLocale, fields.Metadata
+	o.Done()
+	if !emailOK {
+		return nil
+	}
+	return d
+}
+
+// profile holds the optional user fields shared by userDetails and users.
+type profile struct {
+	FullName        *string
+	Birthday        *string
+	PreferredLocale *string
+	Metadata        map[string]string
+}
+
+func readProfile(o *jsonv.Obj, ps *problems) profile {
+	var p profile
+	if s, ok := o.String("fullName"); ok {
+		if msg := checkText(s, connectd.MaxFullNameLength); msg != "" {
+			ps.Add(o.Path("fullName"), "invalid", "%s", msg)
+		} else {
+			p.FullName = &s
+		}
+	}
+	if s, ok := o.String("birthday"); ok {
+		if !connectd.ValidDate(s) {
+			ps.Add(o.Path("birthday"), "invalidDate", "must be a date in the form YYYY-MM-DD")
+		} else if s > time.Now().UTC().Format(time.DateOnly) {
+			ps.Add(o.Path("birthday"), "inFuture", "must not be in the future")
+		} else {
+			p.Birthday = &s
+		}
+	}
+	if s, ok := o.String("preferredLocale"); ok {
+		if !connectd.ValidLocale(s) {
+			ps.Add(o.Path("preferredLocale"), "invalidLocale", "must be an IETF language tag such as en-US")
+		} else {
+			p.PreferredLocale = &s
+		}
+	}
+	if m, ok := o.StringMap("metadata"); ok {
+		p.Metadata = checkMetadata(o.Path("metadata"), m, ps)
+	}
+	return p
+}
+
+func checkMetadata(path string, m map[string]string, ps *problems) map[string]string {
+	bad := false
+	if len(m) > connectd.MaxMetadataKeys {
+		ps.Add(path, "tooManyKeys", "must have at most %d keys", connectd.MaxMetadataKeys)
+		bad = true
+	}
+	for k, v := range m {
+		if k == "" || len(k) > connectd.MaxMetadataKeyLength || checkText(k, connectd.MaxMetadataKeyLength) != "" {
+			ps.Add(path, "invalidKey", "keys must be 1-%d printable characters", connectd.MaxMetadataKeyLength)
+			bad = true
+		}
+		if msg := checkText(v, connectd.MaxMetadataValueLength); msg != "" && v != "" {
+			ps.Add(path+"."+k, "invalid", "%s", msg)
+			bad = true
+		}
+	}
+	if bad {
+		return nil
+	}
+	return m
+}
+
+// checkText refuses empty text, overlong text and control characters. It
+// returns what is wrong, or "".
+func checkText(s string, max int) string {
+	if strings.TrimSpace(s) == "" {
+		return "must not be empty"
+	}
+	if utf8.RuneCountInString(s) > max {
+		return fmt.Sprintf("must be at most %d characters", max)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == '\u2028' || r == '\u2029' {
+			return "must not contain control characters"
+		}
+	}
+	return ""
+}
+
+// decodeUser reads a user create (create=true: email required) or update.
+func decodeUser(body []byte, create bool) (service.UserInput, error) {
+	var in service.UserInput
+	v, err := parseBody(body)
+	if err != nil {
+		return in, err
+	}
+	var ps problems
+	root := jsonv.Root(v, &ps.Problems)
+	var email string
+	var ok bool
+	if create {
+		email, ok = root.RequiredString("email")
+	} else {
+		email, ok = root.String("email")
+	}
+	if ok {
+		if connectd.ValidEmail(email) {
+			in.Email = &email
+		} else {
+			ps.Add("email", "invalidEmail", "must be an email address such as jerry@example.com")
+		}
+	}
+	p := readProfile(root, &ps)
+	in.FullName, in.Birthday, in.PreferredLocale, in.Metadata = p.FullName, p.Birthday, p.PreferredLocale, p.Metadata
+	if a := root.Object("address"); a != nil {
+		in.Address = readAddress(a, &ps)
+	}
+	root.Done()
+	return in, ps.err()
+}
+
+func readAddress(o *jsonv.Obj, ps *problems) *connectd.Address {
+	a := &connectd.Address{}
+	req := func(name string, dst *string, max int) {
+		s, ok := o.RequiredString(name)
+		if !ok {
+			return
+		}
+		if msg := checkText(s, max); msg != "" {
+			ps.Add(o.Path(name), "invalid", "%s", msg)
+			return
+		}
+		*dst = s
+	}
+	opt := func(name string, max int) *string {
+		s, ok := o.String(name)
+		if !ok {
+			return nil
+		}
+		if msg := checkText(s, max); msg != "" {
+			ps.Add(o.Path(name), "invalid", "%s", msg)
+			return nil
+		}
+		return &s
+	}
+	req("line1", &a.Line1, 200)
+	a.Line2 = opt("line2", 200)
+	req("city", &a.City, 100)
+	req("postalCode", &a.PostalCode, 20)
+	a.State = opt("state", 100)
+	if c, ok := o.RequiredString("country"); ok {
+		if len(c) != 2 || !isUpperAlpha(c) {
+			ps.Add(o.Path("country"), "invalidCountry", "must be an ISO 3166-1 alpha-2 code such as US")
+		} else {
+			a.Country = c
+		}
+	}
+	o.Done()
+	return a
+}
+
+func isUpperAlpha(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func jsonRoot(v *jsonv.Value, ps *problems) *jsonv.Obj { return jsonv.Root(v, &ps.Problems) }

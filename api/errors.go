@@ -1,0 +1,89 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/connectd/connectd"
+)
+
+// statusOf maps each error type to its HTTP status. It is the only place
+// where that mapping lives.
+func statusOf(t connectd.ErrorType) int {
+	switch t {
+	case connectd.TypeBadRequest:
+		return http.StatusBadRequest
+	case connectd.TypeUnauthenticated:
+		return http.StatusUnauthorized
+	case connectd.TypeForbidden:
+		return http.StatusForbidden
+	case connectd.TypeNotFound:
+		return http.StatusNotFound
+	case connectd.TypeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case connectd.TypeConflict:
+		return http.StatusConflict
+	case connectd.TypePayloadTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case connectd.TypeUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
+	case connectd.TypeUnprocessable:
+		return http.StatusUnprocessableEntity
+	case connectd.TypeTooManyRequests:
+		return http.StatusTooManyRequests
+	case connectd.TypeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+type errorJSON struct {
+	Object  string                `json:"object"`
+	Type    connectd.ErrorType    `json:"type"`
+	Code    string                `json:"code,omitempty"`
+	Message string                `json:"message"`
+	Details []connectd.FieldError `json:"details,omitempty"`
+}
+
+// writeError answers with err in the documented error shape. Errors that
+// are not *connectd.Error become an opaque 500; their cause was logged where
+// it happened.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := connectd.AsError(err)
+	if e.Type == connectd.TypeInternal {
+		if rec := recorderOf(w); rec != nil && rec.cause == nil {
+			rec.cause = err
+		}
+	}
+	status := statusOf(e.Type)
+	h := w.Header()
+	switch status {
+	case http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", `Bearer realm="connectd"`)
+	case http.StatusTooManyRequests:
+		if h.Get("Retry-After") == "" {
+			h.Set("Retry-After", "1")
+		}
+	}
+	writeJSON(w, status, errorJSON{Object: "error", Type: e.Type, Code: e.Code, Message: e.Message, Details: e.Details})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own response types reach here; this cannot happen short
+		// of a programming error, which the 500 and the log make visible.
+		status = http.StatusInternalServerError
+		b = []byte(`{"object":"error","type":"internalServerError","message":"An internal error occurred. Please retry later."}`)
+		if rec := recorderOf(w); rec != nil {
+			rec.cause = err
+		}
+	}
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}

@@ -1,0 +1,247 @@
+// Package api serves connectd's REST API over net/http: the Connect
+// Sessions endpoints, users, health and the OpenAPI document.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/service"
+)
+
+// MaxBodyBytes bounds request bodies.
+const MaxBodyBytes = 64 << 10
+
+// MaxIdempotencyKeyLength bounds the Idempotency-Key header.
+const MaxIdempotencyKeyLength = 255
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// Server routes and answers API requests.
+type Server struct {
+	svc      *service.Service
+	logger   *slog.Logger
+	mux      *http.ServeMux
+	draining atomic.Bool
+}
+
+// New returns the API server for svc.
+func New(svc *service.Service, logger *slog.Logger) *Server {
+	s := &Server{svc: svc, logger: logger, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// Mux returns the router, so that other packages (the portal) can add their
+// routes to it.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// Drain turns readiness off, so that load balancers stop sending traffic
+// while in-flight requests finish.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Handler returns the whole HTTP handler, with logging and security headers.
+func (s *Server) Handler() http.Handler { return Observe(s.logger, s.mux) }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
+	m.HandleFunc("GET /openapi.json", s.openapi)
+
+	m.Handle("/projects/{project}/connectSessions", s.methods(map[string]apiFunc{
+		http.MethodPost: s.createSession,
+		http.MethodGet:  s.listSessions,
+	}))
+	m.Handle("/projects/{project}/connectSessions/{id}", s.methods(map[string]apiFunc{
+		http.MethodGet:   s.getSession,
+		http.MethodPatch: s.updateSession,
+	}))
+	m.Handle("/projects/{project}/connectSessions/{id}/expire", s.methods(map[string]apiFunc{
+		http.MethodPost: s.expireSession, // takes an empty body or {}
+	}))
+	m.Handle("/projects/{project}/users", s.methods(map[string]apiFunc{
+		http.MethodPost: s.createUser,
+		http.MethodGet:  s.listUsers,
+	}))
+	m.Handle("/projects/{project}/users/{id}", s.methods(map[string]apiFunc{
+		http.MethodGet:   s.getUser,
+		http.MethodPatch: s.updateUser,
+	}))
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, connectd.Errorf(connectd.TypeNotFound, "routeNotFound", "There is no endpoint at %s %s.", r.Method, truncatePath(r.URL.Path)))
+	})
+}
+
+func truncatePath(p string) string {
+	if len(p) > 200 {
+		return p[:200] + "…"
+	}
+	return p
+}
+
+// call is one authenticated API request: its project and body.
+type call struct {
+	project *connectd.Project
+	body    []byte
+	idem    *service.Idempotency
+}
+
+type apiFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+
+// methods dispatches by method after the checks every API request goes
+// through, in the documented order: headers (auth, content type, length),
+// then path (project), then the handler's query and body.
+func (s *Server) methods(handlers map[string]apiFunc) http.Handler {
+	allow := make([]string, 0, len(handlers))
+	for m := range handlers {
+		allow = append(allow, m)
+	}
+	allowed := strings.Join(allow, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := handlers[r.Method]
+		if !ok {
+			w.Header().Set("Allow", allowed)
+			writeError(w, r, connectd.Errorf(connectd.TypeMethodNotAllowed, "methodNotAllowed", "%s is not allowed here; use %s.", r.Method, allowed))
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		c, err := s.prepare(w, r)
+		if err == nil {
+			err = h(w, r, c)
+		}
+		if err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) prepare(w http.ResponseWriter, r *http.Request) (*call, error) {
+	key, err := s.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	hasBody := r.Method == http.MethodPost || r.Method == http.MethodPatch
+	if hasBody && r.ContentLength == 0 && r.Header.Get("Content-Type") == "" && strings.HasSuffix(r.Pattern, "/expire") {
+		hasBody = false // expire is the one POST that takes no body
+	}
+	if hasBody {
+		if err := checkContentType(r); err != nil {
+			return nil, err
+		}
+		if r.ContentLength > MaxBodyBytes {
+			return nil, errTooLarge()
+		}
+	}
+	var idem *service.Idempotency
+	if r.Method == http.MethodPost {
+		if v, present := r.Header["Idempotency-Key"]; present {
+			if len(v) != 1 || !validIdempotencyKey(v[0]) {
+				return nil, connectd.Errorf(connectd.TypeBadRequest, "invalidIdempotencyKey", "Idempotency-Key must be one header of 1 to %d printable ASCII characters.", MaxIdempotencyKeyLength)
+			}
+			idem = &service.Idempotency{Key: v[0]}
+		}
+	}
+	project, err := s.svc.Project(r.Context(), key.ProjectID, r.PathValue("project"))
+	if err != nil {
+		return nil, err
+	}
+	c := &call{project: project, idem: idem}
+	if hasBody {
+		c.body, err = readBody(w, r)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if idem != nil {
+		h := sha256.New()
+		io.WriteString(h, r.Method+" "+r.URL.Path+"\n")
+		h.Write(c.body)
+		idem.RequestHash = h.Sum(nil)
+	}
+	return c, nil
+}
+
+func (s *Server) authenticate(r *http.Request) (*connectd.APIKey, error) {
+	auth := r.Header.Get("Authorization")
+	scheme, secret, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return nil, service.ErrUnauthenticated()
+	}
+	return s.svc.Authenticate(r.Context(), strings.TrimSpace(secret))
+}
+
+func checkContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if err == nil && mt == "application/json" {
+		if cs, ok := params["charset"]; !ok || strings.EqualFold(cs, "utf-8") {
+			return nil
+		}
+	}
+	return connectd.Errorf(connectd.TypeUnsupportedMediaType, "unsupportedMediaType", "Send the body as JSON with Content-Type: application/json.")
+}
+
+func errTooLarge() error {
+	return connectd.Errorf(connectd.TypePayloadTooLarge, "payloadTooLarge", "The request body is larger than %d KiB.", MaxBodyBytes>>10)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, errTooLarge()
+	}
+	if err != nil {
+		return nil, connectd.Errorf(connectd.TypeBadRequest, "unreadableBody", "The request body could not be read.")
+	}
+	return body, nil
+}
+
+func validIdempotencyKey(k string) bool {
+	if len(k) == 0 || len(k) > MaxIdempotencyKeyLength {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.svc.Store.Ping(ctx); err != nil {
+		s.logger.WarnContext(ctx, "readiness check failed", "err", err.Error())
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openAPIDoc)
+}
