@@ -1,0 +1,101 @@
+// Package postgres is the PostgreSQL implementation of connectd.Store, on
+// pgx v5 and its connection pool.
+//
+// Every conditional write (consuming a session token, associating a user,
+// rotating a token, expiring a session, claiming an idempotency key) is one
+// atomic conditional statement, never a read followed by a write, so that
+// the exactly-once promises of connectd.Store hold across several server
+// processes sharing one database.
+//
+// Open connects; Migrate brings the schema up to date. Open does not migrate
+// by itself. The schema lives in the first schema of the search_path, which
+// can be set in the connection URL (for example
+// postgres://host/db?search_path=connectd).
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/connectd/connectd"
+)
+
+// Store is a connectd.Store on a PostgreSQL database.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ connectd.Store = (*Store)(nil)
+
+// Open connects to the database at url, a PostgreSQL URL or keyword/value
+// connection string. Pool settings in it (pool_max_conns, pool_min_conns,
+// ...) and run-time parameters such as search_path are honoured. Open checks
+// that the database answers but does not migrate it: call Migrate.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx redacts the password from this error.
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Pool returns the underlying connection pool, for tools and tests.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes every connection of the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// PostgreSQL error codes the store maps to connectd's sentinels.
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+)
+
+// mapErr turns a driver error into connectd.ErrNotFound or ErrConflict where
+// it means one, else wraps it with the operation's name. The messages of
+// PostgreSQL errors name constraints, never values (pgx keeps those in
+// PgError.Detail, which its Error method leaves out), so that neither tokens
+// nor hashes reach a log.
+func mapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return connectd.ErrNotFound
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case codeUniqueViolation:
+			return connectd.ErrConflict
+		case codeForeignKeyViolation:
+			return connectd.ErrNotFound
+		}
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}

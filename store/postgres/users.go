@@ -1,0 +1,159 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/connectd/connectd"
+)
+
+const (
+	userColumns = `id, project_id, email, full_name, birthday, preferred_locale, metadata, address, created_at`
+
+	sqlCreateUser = `INSERT INTO users
+    (id, project_id, email, email_lower, full_name, birthday, preferred_locale, metadata, address, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`
+
+	// sqlCreateUserIdem inserts a user and completes the in-flight
+	// idempotency claim ($11, $12) with its ID, in one statement: nothing is
+	// inserted unless the claim is completed, and a failed insert undoes the
+	// completion.
+	sqlCreateUserIdem = `WITH idem AS (
+    UPDATE idempotency_keys SET resource_id = $1
+    WHERE project_id = $11 AND key = $12 AND resource_id IS NULL
+    RETURNING 1
+)
+INSERT INTO users
+    (id, project_id, email, email_lower, full_name, birthday, preferred_locale, metadata, address, created_at, updated_at)
+SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::jsonb, $9::jsonb, $10::timestamptz, $10::timestamptz
+WHERE EXISTS (SELECT 1 FROM idem)`
+
+	sqlGetUser        = `SELECT ` + userColumns + ` FROM users WHERE project_id = $1 AND id = $2`
+	sqlGetUserByEmail = `SELECT ` + userColumns + ` FROM users WHERE project_id = $1 AND email_lower = $2`
+
+	sqlUpdateUser = `UPDATE users SET
+    email = $3, email_lower = $4, full_name = $5, birthday = $6, preferred_locale = $7,
+    metadata = $8, address = $9, updated_at = now()
+WHERE project_id = $1 AND id = $2
+RETURNING created_at`
+)
+
+// userArgs returns the JSON columns of u.
+func userJSON(u *connectd.User) (metadata, address any, err error) {
+	if metadata, err = jsonArg(u.Metadata, u.Metadata == nil); err != nil {
+		return nil, nil, fmt.Errorf("user metadata: %w", err)
+	}
+	if address, err = jsonArg(u.Address, u.Address == nil); err != nil {
+		return nil, nil, fmt.Errorf("user address: %w", err)
+	}
+	return metadata, address, nil
+}
+
+// CreateUser inserts u, completing idem with its ID when idem is set.
+// ErrConflict if the ID or the email is taken in the project, or if idem is
+// not an in-flight claim.
+func (s *Store) CreateUser(ctx context.Context, u *connectd.User, idem connectd.Idem) error {
+	metadata, address, err := userJSON(u)
+	if err != nil {
+		return fmt.Errorf("postgres: create user: %w", err)
+	}
+	args := []any{u.ID, u.ProjectID, u.Email, connectd.NormalizeEmail(u.Email), u.FullName, u.Birthday,
+		u.PreferredLocale, metadata, address, u.CreatedAt}
+	if idem == (connectd.Idem{}) {
+		_, err := s.pool.Exec(ctx, sqlCreateUser, args...)
+		return mapErr("create user", err)
+	}
+	tag, err := s.pool.Exec(ctx, sqlCreateUserIdem, append(args, idem.ProjectID, idem.Key)...)
+	if err != nil {
+		return mapErr("create user", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return connectd.ErrConflict
+	}
+	return nil
+}
+
+// GetUser returns user id of the project.
+func (s *Store) GetUser(ctx context.Context, projectID, id string) (*connectd.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, sqlGetUser, projectID, id))
+	if err != nil {
+		return nil, mapErr("get user", err)
+	}
+	return u, nil
+}
+
+// GetUserByEmail returns the user of the project whose email matches,
+// case-insensitively.
+func (s *Store) GetUserByEmail(ctx context.Context, projectID, email string) (*connectd.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, sqlGetUserByEmail, projectID, connectd.NormalizeEmail(email)))
+	if err != nil {
+		return nil, mapErr("get user by email", err)
+	}
+	return u, nil
+}
+
+// UpdateUser replaces the stored user with u, except its creation time, which
+// it copies into u. ErrNotFound if there is none, ErrConflict if the new
+// email is taken.
+func (s *Store) UpdateUser(ctx context.Context, u *connectd.User) error {
+	metadata, address, err := userJSON(u)
+	if err != nil {
+		return fmt.Errorf("postgres: update user: %w", err)
+	}
+	err = s.pool.QueryRow(ctx, sqlUpdateUser, u.ProjectID, u.ID, u.Email, connectd.NormalizeEmail(u.Email),
+		u.FullName, u.Birthday, u.PreferredLocale, metadata, address).Scan(&u.CreatedAt)
+	if err != nil {
+		return mapErr("update user", err)
+	}
+	u.CreatedAt = u.CreatedAt.UTC()
+	return nil
+}
+
+// ListUsers returns one page of the project's users, newest first.
+func (s *Store) ListUsers(ctx context.Context, projectID string, p connectd.ListParams) (connectd.Page[*connectd.User], error) {
+	q := listQuery{columns: userColumns, table: "users", where: "project_id = $1", args: []any{projectID}}
+	page, err := listPage(ctx, s, q, p, scanUser)
+	if err != nil {
+		return page, mapErr("list users", err)
+	}
+	return page, nil
+}
+
+func scanUser(row pgx.Row) (*connectd.User, error) {
+	var u connectd.User
+	var metadata, address []byte
+	err := row.Scan(&u.ID, &u.ProjectID, &u.Email, &u.FullName, &u.Birthday, &u.PreferredLocale,
+		&metadata, &address, &u.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	if metadata != nil {
+		if err := json.Unmarshal(metadata, &u.Metadata); err != nil {
+			return nil, fmt.Errorf("user metadata: %w", err)
+		}
+	}
+	if address != nil {
+		if err := json.Unmarshal(address, &u.Address); err != nil {
+			return nil, fmt.Errorf("user address: %w", err)
+		}
+	}
+	u.CreatedAt = u.CreatedAt.UTC()
+	return &u, nil
+}
+
+// jsonArg returns v as a JSON text argument, or nil (SQL NULL) when null is
+// set. Text rather than []byte keeps jsonb arguments right in every pgx query
+// mode, the simple protocol included.
+func jsonArg(v any, null bool) (any, error) {
+	if null {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
