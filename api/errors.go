@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -70,17 +71,20 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // urls keep their '&'; Content-Type is JSON, never HTML
+	err := enc.Encode(v)
+	b := buf.Bytes()
 	if err != nil {
 		// Only our own response types reach here; this cannot happen short
 		// of a programming error, which the 500 and the log make visible.
 		status = http.StatusInternalServerError
-		b = []byte(`{"object":"error","type":"internalServerError","message":"An internal error occurred. Please retry later."}`)
+		b = []byte(`{"object":"error","type":"internalServerError","message":"An internal error occurred. Please retry later."}` + "\n")
 		if rec := recorderOf(w); rec != nil {
 			rec.cause = err
 		}
 	}
-	b = append(b, '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)))

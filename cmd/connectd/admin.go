@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/seed"
+	"github.com/connectd/connectd/service"
+	"github.com/connectd/connectd/store"
+)
+
+const defaultDB = "sqlite:./connectd.db"
+
+// openMigrated opens --db and brings its schema up to date.
+func openMigrated(ctx context.Context, dsn string, exclusive bool) (store.Store, error) {
+	st, err := store.Open(ctx, dsn, store.Options{Exclusive: exclusive})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return st, nil
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flagSet("migrate", stderr)
+	db := fs.String("db", defaultDB, "database: sqlite:PATH or a postgres:// URL (CONNECTD_DB)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := openMigrated(ctx, *db, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintln(stdout, "migrations applied")
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func projectsCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flagSet("projects create", stderr)
+	def := connectd.DefaultProjectSettings()
+	db := fs.String("db", defaultDB, "database: sqlite:PATH or a postgres:// URL (CONNECTD_DB)")
+	id := fs.String("id", "", "project ID, such as gigs (required)")
+	name := fs.String("name", "", "project name (default: the ID)")
+	billing := fs.String("billing-mode", string(def.BillingMode), "payments or billing")
+	validation := fs.String("intent-validation", string(def.IntentValidation), "strict or lenient")
+	hostedLogin := fs.Bool("hosted-login", def.HostedLogin, "let sessions without a user sign in through hosted login")
+	portingRetry := fs.Bool("porting-retry", def.PortingRetry, "let users fix and resubmit declined portings")
+	ttl := fs.Duration("session-ttl", time.Duration(def.SessionTTL), "how long a session url can be opened")
+	displayName := fs.String("display-name", "", "name shown on the portal")
+	color := fs.String("primary-color", "", "portal colour, such as #0a7cff")
+	locale := fs.String("preferred-locale", "", "default locale, such as en-US")
+	var allow stringList
+	fs.Var(&allow, "callback-allow", "allowed callback URL (repeat for several); none = any valid callback URL")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *id == "" {
+		fmt.Fprintln(stderr, "connectd projects create: --id is required")
+		return errUsage
+	}
+	settings := connectd.ProjectSettings{
+		BillingMode: connectd.BillingMode(*billing), IntentValidation: connectd.IntentValidation(*validation),
+		HostedLogin: *hostedLogin, PortingRetry: *portingRetry, SessionTTL: connectd.Duration(*ttl),
+		CallbackAllowList: append([]string{}, allow...), DisplayName: *displayName, PrimaryColor: *color, PreferredLocale: *locale,
+	}
+	st, err := openMigrated(ctx, *db, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := service.New(st, "", slog.New(slog.NewTextHandler(stderr, nil)))
+	p := &connectd.Project{ID: *id, Name: *name, Settings: settings}
+	if err := svc.CreateProject(ctx, p); err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(stdout, "created project %s\n", p.ID)
+	return nil
+}
+
+func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flagSet("keys create", stderr)
+	db := fs.String("db", defaultDB, "database: sqlite:PATH or a postgres:// URL (CONNECTD_DB)")
+	project := fs.String("project", "", "project ID (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *project == "" {
+		fmt.Fprintln(stderr, "connectd keys create: --project is required")
+		return errUsage
+	}
+	st, err := openMigrated(ctx, *db, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := service.New(st, "", slog.New(slog.NewTextHandler(stderr, nil)))
+	secret, err := svc.CreateAPIKey(ctx, *project)
+	if err != nil {
+		return describe(err)
+	}
+	// The key alone on the last line, so that scripts can take it with tail -n1.
+	fmt.Fprintf(stdout, "created an API key for project %s; it is shown once, store it now:\n%s\n", *project, secret)
+	return nil
+}
+
+func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flagSet("seed", stderr)
+	db := fs.String("db", defaultDB, "database: sqlite:PATH or a postgres:// URL (CONNECTD_DB)")
+	demo := fs.Bool("demo", false, "load the built-in demo project")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if !*demo {
+		fmt.Fprintln(stderr, "connectd seed: give --demo")
+		return errUsage
+	}
+	st, err := openMigrated(ctx, *db, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	created, err := seed.Demo(ctx, st)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stdout, "loaded the demo project %q\n", seed.DemoProjectID)
+	} else {
+		fmt.Fprintf(stdout, "the demo project %q is already there\n", seed.DemoProjectID)
+	}
+	return nil
+}
+
+// describe turns a validation error into a readable message for the CLI.
+func describe(err error) error {
+	e := connectd.AsError(err)
+	if len(e.Details) == 0 {
+		if e.Type == connectd.TypeInternal {
+			return err
+		}
+		return fmt.Errorf("%s", e.Message)
+	}
+	var b strings.Builder
+	b.WriteString(e.Message)
+	for _, d := range e.Details {
+		fmt.Fprintf(&b, "\n  %s: %s", strings.TrimPrefix(d.Field, "settings."), d.Message)
+	}
+	return fmt.Errorf("%s", b.String())
+}
+

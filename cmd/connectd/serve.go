@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/connectd/connectd/api"
+	"github.com/connectd/connectd/seed"
+	"github.com/connectd/connectd/service"
+)
+
+// Server timeouts: slow clients cannot pin connections.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 60 * time.Second
+	maxHeaderBytes    = 16 << 10
+	shutdownTimeout   = 30 * time.Second
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flagSet("serve", stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (CONNECTD_ADDR)")
+	db := fs.String("db", defaultDB, "database: sqlite:PATH or a postgres:// URL (CONNECTD_DB)")
+	publicURL := fs.String("public-url", "", "base URL of session urls, as users reach this server (CONNECTD_PUBLIC_URL; default http://ADDR)")
+	demo := fs.Bool("demo", false, "load the demo project and print an API key and a curl line (CONNECTD_DEMO)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error (CONNECTD_LOG_LEVEL)")
+	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long to answer not-ready before closing the listener (CONNECTD_DRAIN_DELAY)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %v", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	defer ln.Close()
+	if *publicURL == "" {
+		*publicURL = "http://" + ln.Addr().String()
+	}
+	if err := checkPublicURL(*publicURL); err != nil {
+		return err
+	}
+
+	st, err := openMigrated(ctx, *db, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := service.New(st, *publicURL, logger)
+
+	if *demo {
+		if err := startDemo(ctx, svc, *publicURL, stdout); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+
+	apiServer := api.New(svc, logger)
+	srv := &http.Server{
+		Handler:           apiServer.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("serving", "addr", ln.Addr().String(), "public_url", *publicURL, "db", redactDSN(*db))
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// SIGTERM: turn readiness off, let load balancers notice, then stop
+	// accepting and let in-flight requests finish.
+	logger.Info("shutting down")
+	apiServer.Drain()
+	if *drainDelay > 0 {
+		time.Sleep(*drainDelay)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--public-url must be an http(s) URL such as https://connect.example.com, without query or user-info")
+	}
+	return nil
+}
+
+// redactDSN drops the password of a postgres URL, for the log.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		if strings.HasPrefix(dsn, "sqlite:") {
+			return dsn
+		}
+		return "(database url)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	u.RawQuery = ""
+	return u.String()
+}
+
+// startDemo loads the demo project and prints a fresh API key and a curl
+// line that creates a session. A new key is made on every start, since keys
+// are stored only as hashes and the previous one cannot be shown again.
+func startDemo(ctx context.Context, svc *service.Service, publicURL string, stdout io.Writer) error {
+	if _, err := seed.Demo(ctx, svc.Store); err != nil {
+		return err
+	}
+	key, err := svc.CreateAPIKey(ctx, seed.DemoProjectID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `
+connectd demo is ready.
+  project: %s
+  user:    %s (%s)
+  API key: %s
+
+Create a Connect Session:
+
+curl -sS -X POST '%s/projects/%s/connectSessions' -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{"callbackUrl":"https://example.com","intent":{"type":"updateUserFullName"},"user":"%s"}'
+
+`, seed.DemoProjectID, seed.DemoUserID, seed.DemoUserEmail, key, publicURL, seed.DemoProjectID, key, seed.DemoUserID)
+	return nil
+}
