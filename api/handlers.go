@@ -333,4 +333,3 @@ func decodeEmpty(body []byte) error {
 	root.Done()
 	return ps.err()
 }
-

@@ -100,7 +100,6 @@ type call struct {
 
 type apiFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 
-
 // methods dispatches by method after the checks every API request goes
 // through, in the documented order: headers (auth, content type, length),
 // then path (project), then the handler's query and body.

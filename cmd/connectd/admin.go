@@ -162,4 +162,3 @@ func describe(err error) error {
 	}
 	return fmt.Errorf("%s", b.String())
 }
-
