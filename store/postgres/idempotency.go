@@ -47,6 +47,7 @@ const claimAttempts = 5
 // requestHash, for lease. It returns nil when the caller holds the claim,
 // else the record that stands in the way.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, projectID, key string, requestHash []byte, now time.Time, lease time.Duration) (*connectd.IdempotencyRecord, error) {
+	now = ms(now)
 	for range claimAttempts {
 		var claimed bool
 		err := s.pool.QueryRow(ctx, sqlClaimIdempotencyKey, projectID, key, requestHash,

@@ -29,7 +29,7 @@ func (s *Store) CreateProject(ctx context.Context, p *connectd.Project) error {
 	if err != nil {
 		return fmt.Errorf("postgres: create project: settings: %w", err)
 	}
-	_, err = s.pool.Exec(ctx, sqlCreateProject, p.ID, p.Name, string(settings), p.CreatedAt)
+	_, err = s.pool.Exec(ctx, sqlCreateProject, p.ID, p.Name, string(settings), ms(p.CreatedAt))
 	return mapErr("create project", err)
 }
 
@@ -71,7 +71,7 @@ func scanProject(row pgx.Row) (*connectd.Project, error) {
 // CreateAPIKey inserts k. ErrNotFound if its project does not exist,
 // ErrConflict if its ID or hash is taken.
 func (s *Store) CreateAPIKey(ctx context.Context, k *connectd.APIKey) error {
-	_, err := s.pool.Exec(ctx, sqlCreateAPIKey, k.ID, k.ProjectID, k.SecretHash, k.CreatedAt)
+	_, err := s.pool.Exec(ctx, sqlCreateAPIKey, k.ID, k.ProjectID, k.SecretHash, ms(k.CreatedAt))
 	return mapErr("create api key", err)
 }
 

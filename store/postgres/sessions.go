@@ -89,7 +89,7 @@ func (s *Store) CreateSession(ctx context.Context, cs *connectd.Session, idem co
 		return fmt.Errorf("postgres: create session: %w", err)
 	}
 	args := []any{cs.ID, cs.ProjectID, cs.CallbackURL, intent, appearance, cs.UserID, details,
-		string(cs.StoredStatus), cs.TokenHash, cs.TokenUsedAt, cs.CreatedAt, cs.ExpiresAt, cs.UpdatedAt}
+		string(cs.StoredStatus), cs.TokenHash, msPtr(cs.TokenUsedAt), ms(cs.CreatedAt), ms(cs.ExpiresAt), ms(cs.UpdatedAt)}
 	if idem == (connectd.Idem{}) {
 		_, err := s.pool.Exec(ctx, sqlCreateSession, args...)
 		return mapErr("create session", err)
@@ -128,9 +128,9 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f connectd.S
 	switch f.Status {
 	case "":
 	case connectd.StatusOpen:
-		q.where += " AND status = 'open' AND expires_at > " + arg(f.Now)
+		q.where += " AND status = 'open' AND expires_at > " + arg(ms(f.Now))
 	case connectd.StatusExpired:
-		q.where += " AND (status = 'expired' OR (status = 'open' AND expires_at <= " + arg(f.Now) + "))"
+		q.where += " AND (status = 'expired' OR (status = 'open' AND expires_at <= " + arg(ms(f.Now)) + "))"
 	default:
 		q.where += " AND status = " + arg(string(f.Status))
 	}
@@ -158,7 +158,7 @@ func (s *Store) UpdateSession(ctx context.Context, projectID, id string, u conne
 		u.UserID != nil, u.UserID,
 		u.UserDetails != nil, details,
 		u.TokenHash != nil, u.TokenHash,
-		associates, u.Now))
+		associates, ms(u.Now)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, s.conditionFailed(ctx, "update session", projectID, id)
 	}
@@ -184,7 +184,7 @@ func (s *Store) conditionFailed(ctx context.Context, op, projectID, id string) e
 // ExpireSession sets an open or active session's status to expired and drops
 // its token hash. A session already ended is returned unchanged.
 func (s *Store) ExpireSession(ctx context.Context, projectID, id string, now time.Time) (*connectd.Session, error) {
-	cs, err := scanSession(s.pool.QueryRow(ctx, sqlExpireSession, projectID, id, now))
+	cs, err := scanSession(s.pool.QueryRow(ctx, sqlExpireSession, projectID, id, ms(now)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s.GetSession(ctx, projectID, id)
 	}
@@ -199,7 +199,7 @@ func (s *Store) RotateToken(ctx context.Context, projectID, id string, tokenHash
 	if tokenHash == nil {
 		return nil, errors.New("postgres: rotate token: no token hash")
 	}
-	cs, err := scanSession(s.pool.QueryRow(ctx, sqlRotateToken, projectID, id, tokenHash, now))
+	cs, err := scanSession(s.pool.QueryRow(ctx, sqlRotateToken, projectID, id, tokenHash, ms(now)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, s.conditionFailed(ctx, "rotate token", projectID, id)
 	}
@@ -215,7 +215,7 @@ func (s *Store) ConsumeToken(ctx context.Context, id string, tokenHash []byte, n
 	if tokenHash == nil {
 		return nil, connectd.ErrNotFound
 	}
-	cs, err := scanSession(s.pool.QueryRow(ctx, sqlConsumeToken, id, tokenHash, now))
+	cs, err := scanSession(s.pool.QueryRow(ctx, sqlConsumeToken, id, tokenHash, ms(now)))
 	if err != nil {
 		return nil, mapErr("consume token", err)
 	}

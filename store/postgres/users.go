@@ -61,7 +61,7 @@ func (s *Store) CreateUser(ctx context.Context, u *connectd.User, idem connectd.
 		return fmt.Errorf("postgres: create user: %w", err)
 	}
 	args := []any{u.ID, u.ProjectID, u.Email, connectd.NormalizeEmail(u.Email), u.FullName, u.Birthday,
-		u.PreferredLocale, metadata, address, u.CreatedAt}
+		u.PreferredLocale, metadata, address, ms(u.CreatedAt)}
 	if idem == (connectd.Idem{}) {
 		_, err := s.pool.Exec(ctx, sqlCreateUser, args...)
 		return mapErr("create user", err)

@@ -1,0 +1,16 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/store/postgres/pgtest"
+	"github.com/connectd/connectd/store/storetest"
+)
+
+func newStore(tb testing.TB) connectd.Store { return pgtest.New(tb) }
+
+// TestConformance runs the suite every connectd.Store passes.
+func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
+
+func BenchmarkStore(b *testing.B) { storetest.Bench(b, newStore) }
