@@ -104,3 +104,27 @@ func TestMigrateNoSchema(t *testing.T) {
 		t.Fatalf("Migrate = %v, want an error about the search_path", err)
 	}
 }
+
+// TestOpenHonoursURL checks that pool settings and search_path given in the
+// URL are applied.
+func TestOpenHonoursURL(t *testing.T) {
+	u := pgtest.URL(t)
+	if !strings.Contains(u, "://") {
+		t.Skip("needs a URL-form " + pgtest.EnvURL)
+	}
+	s, err := postgres.Open(context.Background(), u+"&pool_max_conns=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.Pool().Config().MaxConns; got != 3 {
+		t.Errorf("MaxConns = %d, want 3", got)
+	}
+	var schema string
+	if err := s.Pool().QueryRow(context.Background(), "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(u, "search_path="+schema) {
+		t.Errorf("current_schema() = %q, not the one of %s", schema, u)
+	}
+}
