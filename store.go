@@ -149,3 +149,31 @@ type Store interface {
 	// for POSTs that do not go through CreateSession or CreateUser.
 	CompleteIdempotencyKey(ctx context.Context, projectID, key, resourceID string) error
 }
+
+// ResourceStore keeps the built-in platform's resources. Both backends
+// implement it next to Store; package platform gives it typed methods.
+type ResourceStore interface {
+	// CreateResource inserts r with Version 1. ErrConflict if (project, id)
+	// is taken.
+	CreateResource(ctx context.Context, r *ResourceRecord) error
+	// GetResource returns the resource of the given kind; ErrNotFound when
+	// the project has no such resource (or it is of another kind).
+	GetResource(ctx context.Context, projectID string, kind ResourceKind, id string) (*ResourceRecord, error)
+	// ListResources lists resources of f.Kind, newest (highest ID) first,
+	// with the same paging as ListSessions.
+	ListResources(ctx context.Context, projectID string, f ResourceFilter) (Page[*ResourceRecord], error)
+	// WriteResources applies writes in one transaction: creates insert,
+	// updates replace UserID, ParentID, Status, Data and UpdatedAt of the
+	// record with the same (project, id) whose version is still
+	// Record.Version, and bump it (the new version is set on the Record).
+	// When any write fails nothing is written: ErrConflict when an update's
+	// version moved on or a create's ID is taken, ErrNotFound when an
+	// updated resource does not exist.
+	WriteResources(ctx context.Context, projectID string, writes []ResourceWrite) error
+	// ApplySeed writes a seed batch in one transaction. Objects that do not
+	// exist are created; objects that exist with the same content (ignoring
+	// timestamps) are left alone; an object that exists with other content
+	// fails the whole batch with a *SeedConflictError. It returns how many
+	// objects it created.
+	ApplySeed(ctx context.Context, b SeedBatch) (created int, err error)
+}

@@ -1,0 +1,325 @@
+package connectd
+
+import (
+	"time"
+)
+
+// The built-in platform: the resources intents act on. Each type below is
+// also its API representation and its seed-file form.
+
+// ResourceKind names a platform resource type. It is also the "object"
+// value of its API representation.
+type ResourceKind string
+
+const (
+	KindPlan          ResourceKind = "plan"
+	KindAddon         ResourceKind = "addon"
+	KindSIM           ResourceKind = "sim"
+	KindDevice        ResourceKind = "device"
+	KindSubscription  ResourceKind = "subscription"
+	KindPaymentMethod ResourceKind = "paymentMethod"
+	KindPayment       ResourceKind = "payment"
+	KindPorting       ResourceKind = "porting"
+)
+
+// ResourceKinds lists every kind, in the order a seed file loads them
+// (referenced kinds first).
+var ResourceKinds = []ResourceKind{KindPlan, KindAddon, KindSIM, KindDevice, KindSubscription, KindPaymentMethod, KindPayment, KindPorting}
+
+// Prefix returns the ID prefix of kind k.
+func (k ResourceKind) Prefix() string {
+	switch k {
+	case KindPlan:
+		return PrefixPlan
+	case KindAddon:
+		return PrefixAddon
+	case KindSIM:
+		return PrefixSIM
+	case KindDevice:
+		return PrefixDevice
+	case KindSubscription:
+		return PrefixSubscription
+	case KindPaymentMethod:
+		return PrefixPaymentMethod
+	case KindPayment:
+		return PrefixPayment
+	case KindPorting:
+		return PrefixPorting
+	}
+	return ""
+}
+
+// Price is an amount in minor units (cents) of an ISO 4217 currency.
+type Price struct {
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// Plan statuses; add-ons use the same.
+const (
+	PlanDraft    = "draft"
+	PlanActive   = "active"
+	PlanArchived = "archived"
+)
+
+// Validity says whether a plan renews.
+type Validity struct {
+	Type string `json:"type"` // recurring | oneTime
+}
+
+const (
+	ValidityRecurring = "recurring"
+	ValidityOneTime   = "oneTime"
+)
+
+// Allowances are what a plan or add-on includes.
+type Allowances struct {
+	DataBytes    *int64 `json:"dataBytes"`
+	VoiceSeconds *int64 `json:"voiceSeconds"`
+	SMSMessages  *int64 `json:"smsMessages"`
+}
+
+// Requirements are the user data a plan needs before checkout.
+type Requirements struct {
+	FullName bool `json:"fullName"`
+	Address  bool `json:"address"`
+}
+
+// Plan is something a user can subscribe to.
+type Plan struct {
+	ID           string       `json:"id"`
+	Name         string       `json:"name"`
+	Description  *string      `json:"description"`
+	Status       string       `json:"status"`
+	Price        Price        `json:"price"`
+	Validity     Validity     `json:"validity"`
+	Allowances   Allowances   `json:"allowances"`
+	Requirements Requirements `json:"requirements"`
+	CreatedAt    time.Time    `json:"createdAt"`
+}
+
+// Addon is an extra that can be bought for subscriptions of its plans.
+type Addon struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Status     string     `json:"status"`
+	Price      Price      `json:"price"`
+	Allowances Allowances `json:"allowances"`
+	Plans      []string   `json:"plans"`
+	CreatedAt  time.Time  `json:"createdAt"`
+}
+
+// SIM types and statuses.
+const (
+	SIMTypeESIM     = "eSIM"
+	SIMTypePSIM     = "pSIM"
+	SIMAvailable    = "available"
+	SIMAssigned     = "assigned"
+	activationCodeP = "LPA:1$"
+)
+
+// SIM is a physical or embedded SIM.
+type SIM struct {
+	ID             string    `json:"id"`
+	Type           string    `json:"type"`
+	ICCID          string    `json:"iccid"`
+	Status         string    `json:"status"`
+	ActivationCode *string   `json:"activationCode"` // eSIM only: LPA:1$SMDP$MATCHING-ID
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// Device is a user's phone.
+type Device struct {
+	ID           string    `json:"id"`
+	User         *string   `json:"user"`
+	Manufacturer string    `json:"manufacturer"`
+	Model        string    `json:"model"`
+	EsimCapable  bool      `json:"esimCapable"`
+	IMEI         *string   `json:"imei"`
+	CreatedAt    time.Time `json:"createdAt"`
+}
+
+// Subscription statuses.
+const (
+	SubscriptionPending   = "pending"
+	SubscriptionInitiated = "initiated"
+	SubscriptionActive    = "active"
+	SubscriptionEnded     = "ended"
+)
+
+// Period is a time span.
+type Period struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Subscription is a user's plan on a SIM.
+type Subscription struct {
+	ID            string     `json:"id"`
+	User          string     `json:"user"`
+	Plan          string     `json:"plan"`
+	SIM           *string    `json:"sim"`
+	Device        *string    `json:"device"`
+	PhoneNumber   *string    `json:"phoneNumber"`
+	Status        string     `json:"status"`
+	Recurring     bool       `json:"recurring"`
+	CurrentPeriod *Period    `json:"currentPeriod"`
+	EndedAt       *time.Time `json:"endedAt"`
+	Addons        []string   `json:"addons"`
+	CreatedAt     time.Time  `json:"createdAt"`
+}
+
+// Cancelable reports whether the subscription can be canceled: it renews
+// and has not ended or been set to end.
+func (s *Subscription) Cancelable() bool {
+	return s.Recurring && s.EndedAt == nil && s.Status != SubscriptionEnded
+}
+
+// Resumable reports whether a canceled subscription can be resumed.
+func (s *Subscription) Resumable() bool {
+	return s.Recurring && s.EndedAt != nil
+}
+
+// Card is what connectd keeps of a card: never its number.
+type Card struct {
+	Brand    string `json:"brand"`
+	Last4    string `json:"last4"`
+	ExpMonth int    `json:"expMonth"`
+	ExpYear  int    `json:"expYear"`
+}
+
+// PaymentMethod is a user's card.
+type PaymentMethod struct {
+	ID        string    `json:"id"`
+	User      string    `json:"user"`
+	Type      string    `json:"type"` // card
+	Card      Card      `json:"card"`
+	Default   bool      `json:"default"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Payment statuses.
+const (
+	PaymentRequiresConfirmation = "requiresConfirmation"
+	PaymentProcessing           = "processing"
+	PaymentSucceeded            = "succeeded"
+	PaymentFailed               = "failed"
+	PaymentCanceled             = "canceled"
+)
+
+// Payment is a charge to a user.
+type Payment struct {
+	ID            string    `json:"id"`
+	User          string    `json:"user"`
+	Subscription  *string   `json:"subscription"`
+	PaymentMethod *string   `json:"paymentMethod"`
+	Amount        int64     `json:"amount"`
+	Currency      string    `json:"currency"`
+	Status        string    `json:"status"`
+	Description   *string   `json:"description"`
+	CreatedAt     time.Time `json:"createdAt"`
+}
+
+// Porting statuses.
+const (
+	PortingDraft               = "draft"
+	PortingInitiated           = "initiated"
+	PortingPending             = "pending"
+	PortingInformationRequired = "informationRequired"
+	PortingRequested           = "requested"
+	PortingDeclined            = "declined"
+	PortingCompleted           = "completed"
+	PortingCanceled            = "canceled"
+	PortingExpired             = "expired"
+	PortingFailed              = "failed"
+)
+
+// RetryableDeclinedCodes are the declined codes a user can fix in the
+// portal when the project's portingRetry is on.
+var RetryableDeclinedCodes = map[string]bool{
+	"portingAccountNumberRequiredOrInvalid": true,
+	"portingAccountPinRequiredOrInvalid":    true,
+	"portingAddressRequiredOrInvalid":       true,
+	"portingPhoneNumberPortProtected":       true,
+}
+
+// Porting moves a phone number from another provider to a subscription.
+type Porting struct {
+	ID            string  `json:"id"`
+	Subscription  string  `json:"subscription"`
+	User          string  `json:"user"` // the subscription's user, read-only
+	PhoneNumber   string  `json:"phoneNumber"`
+	Status        string  `json:"status"`
+	DeclinedCode  *string `json:"declinedCode"`
+	DonorProvider *string `json:"donorProvider"`
+	AccountNumber *string `json:"accountNumber"`
+	// AccountPin is write-only: it is stored for the donor provider but
+	// never returned (AccountPinProvided says whether one is set).
+	AccountPin         *string   `json:"-"`
+	AccountPinProvided bool      `json:"accountPinProvided"`
+	Address            *Address  `json:"address"`
+	CreatedAt          time.Time `json:"createdAt"`
+}
+
+// WaitingForUser reports whether the porting needs the user: a draft, a
+// request for information, or a decline the user may fix.
+func (p *Porting) WaitingForUser() bool {
+	switch p.Status {
+	case PortingDraft, PortingInformationRequired, PortingDeclined:
+		return true
+	}
+	return false
+}
+
+// ResourceRecord is how stores keep every platform resource: a few indexed
+// columns and the resource's JSON. Version increases with every write, so
+// that updates can be compare-and-swap.
+type ResourceRecord struct {
+	Kind      ResourceKind
+	ProjectID string
+	ID        string
+	UserID    string // the owner, "" for unowned kinds (plans, add-ons, SIMs)
+	ParentID  string // the subscription of a porting or payment, else ""
+	Status    string
+	Data      []byte // JSON of the typed resource
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ResourceFilter narrows a resource list. Empty fields do not filter.
+type ResourceFilter struct {
+	Kind     ResourceKind
+	UserID   string
+	ParentID string
+	Status   string
+	ListParams
+}
+
+// ResourceWrite is one write of a WriteResources batch: a create when
+// Create is set, else an update of the record whose version is still
+// Record.Version (the store bumps it).
+type ResourceWrite struct {
+	Create bool
+	Record *ResourceRecord
+}
+
+// SeedBatch is a whole seed file: written in one transaction, objects that
+// already exist identically are skipped, and any object that exists with
+// other content fails the whole batch.
+type SeedBatch struct {
+	Projects  []*Project
+	Users     []*User
+	Resources []*ResourceRecord
+}
+
+// SeedConflictError names the object a seed batch conflicts with.
+type SeedConflictError struct {
+	Kind string // "project", "user", or a ResourceKind
+	ID   string
+	Why  string
+}
+
+func (e *SeedConflictError) Error() string {
+	return "seed conflicts with existing " + e.Kind + " " + e.ID + ": " + e.Why
+}
