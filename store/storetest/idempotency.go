@@ -1,0 +1,180 @@
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"github.com/connectd/connectd"
+)
+
+func reqHash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+const lease = time.Minute
+
+// claim claims key and fails unless the caller got it.
+func claim(t testing.TB, s connectd.Store, projectID, key string, hash []byte, at time.Time) {
+	t.Helper()
+	rec, err := s.ClaimIdempotencyKey(t.Context(), projectID, key, hash, at, lease)
+	is(t, "ClaimIdempotencyKey", err, nil)
+	if rec != nil {
+		t.Fatalf("ClaimIdempotencyKey of %s at %v: refused, record %+v", key, at, rec)
+	}
+}
+
+// held claims key and fails unless it is held; it returns the record.
+func held(t testing.TB, s connectd.Store, projectID, key string, hash []byte, at time.Time) *connectd.IdempotencyRecord {
+	t.Helper()
+	rec, err := s.ClaimIdempotencyKey(t.Context(), projectID, key, hash, at, lease)
+	is(t, "ClaimIdempotencyKey", err, nil)
+	if rec == nil {
+		t.Fatalf("ClaimIdempotencyKey of %s at %v: claimed, want the existing record", key, at)
+	}
+	return rec
+}
+
+var idempotencyTests = []test{
+	{"ClaimAndReplay", func(t *testing.T, s connectd.Store) {
+		ctx := t.Context()
+		p := mkProject(t, s)
+		key, h := "key-"+uid(), reqHash("POST /v1/connect-sessions {}")
+		at := now()
+		claim(t, s, p.ID, key, h, at)
+
+		inFlight := &connectd.IdempotencyRecord{ProjectID: p.ID, Key: key, RequestHash: h, CreatedAt: at, LockedUntil: at.Add(lease)}
+		equal(t, "record in flight", held(t, s, p.ID, key, h, at.Add(time.Second)), inFlight)
+		equal(t, "record in flight, other request", held(t, s, p.ID, key, reqHash("other"), at.Add(time.Second)), inFlight)
+
+		cs, _ := newSession(p.ID, at)
+		is(t, "CreateSession with idem", s.CreateSession(ctx, cs, connectd.Idem{ProjectID: p.ID, Key: key}), nil)
+		done := *inFlight
+		done.ResourceID = cs.ID
+		equal(t, "completed record", held(t, s, p.ID, key, h, at.Add(2*time.Second)), &done)
+		// Past the lease, a completed record is still replayed.
+		equal(t, "completed record past the lease", held(t, s, p.ID, key, h, at.Add(time.Hour)), &done)
+		// Release leaves a completed record alone.
+		is(t, "ReleaseIdempotencyKey", s.ReleaseIdempotencyKey(ctx, p.ID, key), nil)
+		equal(t, "completed record after Release", held(t, s, p.ID, key, h, at.Add(time.Hour)), &done)
+		// Older than the TTL, the key is free again.
+		later := at.Add(connectd.IdempotencyTTL + time.Minute)
+		claim(t, s, p.ID, key, reqHash("new request"), later)
+		equal(t, "record of the new claim", held(t, s, p.ID, key, h, later.Add(time.Second)),
+			&connectd.IdempotencyRecord{ProjectID: p.ID, Key: key, RequestHash: reqHash("new request"), CreatedAt: later, LockedUntil: later.Add(lease)})
+	}},
+	{"Release", func(t *testing.T, s connectd.Store) {
+		ctx := t.Context()
+		p := mkProject(t, s)
+		key, h := "key-"+uid(), reqHash("req")
+		at := now()
+		claim(t, s, p.ID, key, h, at)
+		is(t, "ReleaseIdempotencyKey", s.ReleaseIdempotencyKey(ctx, p.ID, key), nil)
+		claim(t, s, p.ID, key, h, at.Add(time.Second))
+		held(t, s, p.ID, key, h, at.Add(2*time.Second))
+	}},
+	{"LapsedLease", func(t *testing.T, s connectd.Store) {
+		p := mkProject(t, s)
+		key, h := "key-"+uid(), reqHash("req")
+		at := now()
+		claim(t, s, p.ID, key, h, at)
+		held(t, s, p.ID, key, h, at.Add(lease-time.Millisecond))
+		later := at.Add(lease + time.Second)
+		claim(t, s, p.ID, key, h, later)
+		rec := held(t, s, p.ID, key, h, later.Add(time.Second))
+		if !rec.CreatedAt.Equal(later) || !rec.LockedUntil.Equal(later.Add(lease)) || rec.ResourceID != "" {
+			t.Fatalf("record after taking over a lapsed claim: %+v", rec)
+		}
+	}},
+	{"PerProject", func(t *testing.T, s connectd.Store) {
+		p, q := mkProject(t, s), mkProject(t, s)
+		key, h := "key-"+uid(), reqHash("req")
+		at := now()
+		claim(t, s, p.ID, key, h, at)
+		claim(t, s, q.ID, key, h, at)
+		claim(t, s, p.ID, "other-"+key, h, at)
+		cs, _ := newSession(q.ID, at)
+		is(t, "CreateSession with idem", s.CreateSession(t.Context(), cs, connectd.Idem{ProjectID: q.ID, Key: key}), nil)
+		if rec := held(t, s, p.ID, key, h, at); rec.ResourceID != "" {
+			t.Fatalf("completing a key in one project completed it in another: %+v", rec)
+		}
+		if rec := held(t, s, q.ID, key, h, at); rec.ResourceID != cs.ID {
+			t.Fatalf("record: %+v, want resource %s", rec, cs.ID)
+		}
+	}},
+	{"CreateUser", func(t *testing.T, s connectd.Store) {
+		p := mkProject(t, s)
+		key, h := "key-"+uid(), reqHash("POST /v1/users")
+		at := now()
+		claim(t, s, p.ID, key, h, at)
+		u := &connectd.User{ID: connectd.NewID(connectd.PrefixUser), ProjectID: p.ID, Email: "idem@example.com", CreatedAt: at}
+		is(t, "CreateUser with idem", s.CreateUser(t.Context(), u, connectd.Idem{ProjectID: p.ID, Key: key}), nil)
+		if rec := held(t, s, p.ID, key, h, at); rec.ResourceID != u.ID {
+			t.Fatalf("record: %+v, want resource %s", rec, u.ID)
+		}
+	}},
+	{"AtomicWithCreate", func(t *testing.T, s connectd.Store) {
+		ctx := t.Context()
+		p := mkProject(t, s)
+		at := now()
+		// A create that fails leaves the claim in flight.
+		existing, _ := mkSession(t, s, p.ID)
+		key := "key-" + uid()
+		claim(t, s, p.ID, key, reqHash("req"), at)
+		dup, _ := newSession(p.ID, at)
+		dup.ID = existing.ID
+		is(t, "CreateSession with a taken ID", s.CreateSession(ctx, dup, connectd.Idem{ProjectID: p.ID, Key: key}), connectd.ErrConflict)
+		if rec := held(t, s, p.ID, key, reqHash("req"), at); rec.ResourceID != "" {
+			t.Fatalf("a failed CreateSession completed its key: %+v", rec)
+		}
+
+		u := mkUser(t, s, p.ID)
+		ukey := "key-" + uid()
+		claim(t, s, p.ID, ukey, reqHash("req"), at)
+		taken := &connectd.User{ID: connectd.NewID(connectd.PrefixUser), ProjectID: p.ID, Email: u.Email, CreatedAt: at}
+		is(t, "CreateUser with a taken email", s.CreateUser(ctx, taken, connectd.Idem{ProjectID: p.ID, Key: ukey}), connectd.ErrConflict)
+		if rec := held(t, s, p.ID, ukey, reqHash("req"), at); rec.ResourceID != "" {
+			t.Fatalf("a failed CreateUser completed its key: %+v", rec)
+		}
+	}},
+	{"Complete", func(t *testing.T, s connectd.Store) {
+		ctx := t.Context()
+		p := mkProject(t, s)
+		key, h := "key-"+uid(), reqHash("POST /v1/other")
+		at := now()
+		claim(t, s, p.ID, key, h, at)
+		resource := connectd.NewID(connectd.PrefixPayment)
+		is(t, "CompleteIdempotencyKey", s.CompleteIdempotencyKey(ctx, p.ID, key, resource), nil)
+		if rec := held(t, s, p.ID, key, h, at.Add(time.Hour)); rec.ResourceID != resource {
+			t.Fatalf("record: %+v, want resource %s", rec, resource)
+		}
+		is(t, "CompleteIdempotencyKey of an unknown key", s.CompleteIdempotencyKey(ctx, p.ID, "key-"+uid(), resource), connectd.ErrNotFound)
+	}},
+	{"ConcurrentClaims", func(t *testing.T, s connectd.Store) {
+		p := mkProject(t, s)
+		at := now()
+		for round := 0; round < 5; round++ {
+			key := "key-" + uid()
+			got := make([]*connectd.IdempotencyRecord, 20)
+			errs := parallel(20, func(i int) error {
+				var err error
+				got[i], err = s.ClaimIdempotencyKey(context.Background(), p.ID, key, reqHash("req"), at, lease)
+				return err
+			})
+			winners(t, "ClaimIdempotencyKey", errs, nil)
+			n := 0
+			for _, rec := range got {
+				if rec == nil {
+					n++
+				} else if rec.ResourceID != "" || rec.Key != key {
+					t.Fatalf("refused claim returned %+v", rec)
+				}
+			}
+			if n != 1 {
+				t.Fatalf("round %d: %d of 20 concurrent claims won, want 1", round, n)
+			}
+		}
+	}},
+}
