@@ -1,0 +1,273 @@
+// Package sqlite implements connectd.Store on an SQLite database file, for a
+// single connectd instance. It uses the pure-Go driver modernc.org/sqlite.
+//
+// The database runs in WAL mode with synchronous=FULL. Writes go through one
+// connection, so that they are serialized inside the process, and every
+// transaction begins IMMEDIATE, so that they are serialized across processes
+// too; reads use a separate pool of read-only connections. Conditional writes
+// are single UPDATE ... WHERE ... RETURNING statements, never a read followed
+// by a write.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/connectd/connectd"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Options tune Open.
+type Options struct {
+	// Exclusive takes an advisory lock on PATH.lock for as long as the store
+	// is open, so that a second connectd process on the same file fails at
+	// start instead of sharing it. connectd serve sets it.
+	Exclusive bool
+}
+
+// Store is a connectd.Store on SQLite.
+type Store struct {
+	path string
+	w    *sql.DB // the one writer connection
+	r    *sql.DB // read-only connections
+	lock *os.File
+}
+
+var _ connectd.Store = (*Store)(nil)
+
+// Open opens (creating it if need be) the database at path. It does not
+// migrate: call Migrate.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: database path: %w", err)
+	}
+	s := &Store{path: abs}
+	if opts.Exclusive {
+		if s.lock, err = lockFile(abs); err != nil {
+			return nil, err
+		}
+	}
+	fail := func(err error) (*Store, error) {
+		s.Close()
+		return nil, err
+	}
+
+	base := "file:" + (&url.URL{Path: abs}).EscapedPath()
+	common := "_busy_timeout=5000&_foreign_keys=1&_synchronous=FULL"
+	s.w, err = sql.Open("sqlite", base+"?"+common+"&_journal_mode=WAL&_txlock=immediate")
+	if err != nil {
+		return fail(fmt.Errorf("sqlite: open %s: %w", abs, err))
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+	// Connecting the writer first switches the file to WAL before any reader
+	// opens it.
+	if err := s.w.PingContext(ctx); err != nil {
+		return fail(fmt.Errorf("sqlite: open %s: %w", abs, err))
+	}
+
+	s.r, err = sql.Open("sqlite", base+"?"+common+"&_query_only=1")
+	if err != nil {
+		return fail(fmt.Errorf("sqlite: open %s: %w", abs, err))
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	s.r.SetMaxOpenConns(n)
+	s.r.SetMaxIdleConns(n)
+	if err := s.r.PingContext(ctx); err != nil {
+		return fail(fmt.Errorf("sqlite: open %s: %w", abs, err))
+	}
+	return s, nil
+}
+
+// Path is the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks that the database answers, for reads and writes.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database and releases the lock of an exclusive store.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+		s.r = nil
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+		s.w = nil
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close()) // closing the file drops the flock
+		s.lock = nil
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, name := range names {
+		base := filepath.Base(name)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("sqlite: migration %s: name must start with a positive number and _", base)
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("sqlite: migrations %s and %s share version %d", other, base, v)
+		}
+		seen[v] = base
+		b, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// Migrate applies the migrations not applied yet, in order, each in its own
+// IMMEDIATE transaction, so that concurrent callers (even in other
+// processes) apply each exactly once. It is a no-op on an up-to-date
+// database.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	for _, m := range ms {
+		if err := s.migrate(ctx, m); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) migrate(ctx context.Context, m migration) error {
+	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: _txlock
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var applied bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.version).Scan(&applied); err != nil {
+		return err
+	}
+	if applied {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// mapErr turns constraint failures into the connectd sentinels and wraps
+// anything else with a short context. SQLite's messages name tables and
+// columns, never bound values.
+func mapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return connectd.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return connectd.ErrConflict
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return connectd.ErrNotFound
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// blob binds b, or NULL when b is nil (the driver would bind an empty blob).
+func blob(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// nullString binds *p, or NULL.
+func nullString(p *string) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func stringPtr(v sql.NullString) *string {
+	if !v.Valid {
+		return nil
+	}
+	return &v.String
+}
+
+// jsonOrNull marshals v, or binds NULL when isNil.
+func jsonOrNull(v any, isNil bool) (any, error) {
+	if isNil {
+		return nil, nil
+	}
+	return marshal(v)
+}
