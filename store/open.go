@@ -34,9 +34,17 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 		if path == "" {
 			return nil, fmt.Errorf("--db sqlite: needs a file path, such as sqlite:./connectd.db")
 		}
-		return sqlite.Open(ctx, path, sqlite.Options{Exclusive: opts.Exclusive})
+		st, err := sqlite.Open(ctx, path, sqlite.Options{Exclusive: opts.Exclusive})
+		if err != nil {
+			return nil, err // not a typed nil in a non-nil interface
+		}
+		return st, nil
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return postgres.Open(ctx, dsn)
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("--db must be sqlite:PATH or a postgres:// URL")
 }
