@@ -82,11 +82,11 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
 	sess, err := s.svc.GetSession(r.Context(), c.project.ID, r.PathValue("id"))
 	if err != nil {
+		return err // the path before the query
+	}
+	if err := noQuery(r); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, s.sessionJSON(sess, ""))
@@ -197,11 +197,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
 	u, err := s.svc.GetUser(r.Context(), c.project.ID, r.PathValue("id"))
 	if err != nil {
+		return err // the path before the query
+	}
+	if err := noQuery(r); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, renderUser(u))
