@@ -86,7 +86,7 @@ func projectsCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	svc := service.New(st, "", slog.New(slog.NewTextHandler(stderr, nil)))
 	p := &connectd.Project{ID: *id, Name: *name, Settings: settings}
 	if err := svc.CreateProject(ctx, p); err != nil {
-		return describe(err)
+		return describe(err, func(field string) string { return projectFlag(field, allow) })
 	}
 	fmt.Fprintf(stdout, "created project %s\n", p.ID)
 	return nil
@@ -111,7 +111,7 @@ func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	svc := service.New(st, "", slog.New(slog.NewTextHandler(stderr, nil)))
 	secret, err := svc.CreateAPIKey(ctx, *project)
 	if err != nil {
-		return describe(err)
+		return describe(err, nil)
 	}
 	// The key alone on the last line, so that scripts can take it with tail -n1.
 	fmt.Fprintf(stdout, "created an API key for project %s; it is shown once, store it now:\n%s\n", *project, secret)
@@ -146,8 +146,10 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// describe turns a validation error into a readable message for the CLI.
-func describe(err error) error {
+// describe turns a validation error into a readable message for the CLI:
+// every problem on its own line, named by the flag that set it (flag maps a
+// field of the error to a flag; nil keeps the field).
+func describe(err error, flag func(field string) string) error {
 	e := connectd.AsError(err)
 	if len(e.Details) == 0 {
 		if e.Type == connectd.TypeInternal {
@@ -156,9 +158,39 @@ func describe(err error) error {
 		return fmt.Errorf("%s", e.Message)
 	}
 	var b strings.Builder
-	b.WriteString(e.Message)
+	b.WriteString("invalid values:")
 	for _, d := range e.Details {
-		fmt.Fprintf(&b, "\n  %s: %s", strings.TrimPrefix(d.Field, "settings."), d.Message)
+		name := d.Field
+		if flag != nil {
+			name = flag(d.Field)
+		}
+		fmt.Fprintf(&b, "\n  %s: %s", name, d.Message)
 	}
 	return fmt.Errorf("%s", b.String())
+}
+
+// projectFlag names the flag of projects create behind a field of a
+// project's validation error: settings.billingMode -> --billing-mode.
+func projectFlag(field string, allow []string) string {
+	var i int
+	if _, err := fmt.Sscanf(field, "settings.callbackAllowList[%d]", &i); err == nil && i >= 0 && i < len(allow) {
+		return fmt.Sprintf("--callback-allow %q", allow[i])
+	}
+	if f, ok := projectFlags[field]; ok {
+		return f
+	}
+	return field
+}
+
+var projectFlags = map[string]string{
+	"id":                        "--id",
+	"name":                      "--name",
+	"settings.billingMode":      "--billing-mode",
+	"settings.intentValidation": "--intent-validation",
+	"settings.hostedLogin":      "--hosted-login",
+	"settings.portingRetry":     "--porting-retry",
+	"settings.sessionTTL":       "--session-ttl",
+	"settings.displayName":      "--display-name",
+	"settings.primaryColor":     "--primary-color",
+	"settings.preferredLocale":  "--preferred-locale",
 }
