@@ -20,6 +20,9 @@ import (
 // Service implements the rules on top of a connectd.Store.
 type Service struct {
 	Store connectd.Store
+	// Platform holds the resources intents act on. When nil, referenced IDs
+	// are checked for format only.
+	Platform connectd.Platform
 	// PublicURL is the base of session urls, such as https://connect.example.com.
 	// Session urls are built from it and never from request headers.
 	PublicURL string

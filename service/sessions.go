@@ -98,7 +98,20 @@ func (s *Service) checkCreate(ctx context.Context, p *connectd.Project, in Creat
 			Message: "Intent " + string(in.Intent.Type) + " is not available for projects in billing mode; only completePorting and viewEsimInstallation are.",
 			Details: []connectd.FieldError{{Field: "intent.type", Code: "notAvailable", Message: "not available in billing mode"}}}
 	}
-	return s.checkUser(ctx, p.ID, in.UserID, in.UserDetails)
+	if err := s.checkUser(ctx, p.ID, in.UserID, in.UserDetails); err != nil {
+		return err
+	}
+	return s.internalIfFault(ctx, s.checkIntent(ctx, p, in.Intent, in.UserID, in.UserDetails))
+}
+
+// internalIfFault turns a database fault from a check into the opaque 500
+// (logged); refusals pass through.
+func (s *Service) internalIfFault(ctx context.Context, err error) error {
+	var e *connectd.Error
+	if err == nil || errors.As(err, &e) {
+		return err
+	}
+	return s.internal(ctx, "check intent", err)
 }
 
 // checkUser checks that a referenced user exists, and that userDetails do
@@ -174,6 +187,13 @@ func (s *Service) UpdateSession(ctx context.Context, p *connectd.Project, id str
 	}
 	if err := s.checkUser(ctx, p.ID, in.UserID, in.UserDetails); err != nil {
 		return SessionResult{}, err
+	}
+	if in.UserID != nil || in.UserDetails != nil {
+		// The session gains a user: what its intent references must be
+		// that user's, exactly as if the session had been created for them.
+		if err := s.internalIfFault(ctx, s.checkIntent(ctx, p, cur.Intent, in.UserID, in.UserDetails)); err != nil {
+			return SessionResult{}, err
+		}
 	}
 	u := connectd.SessionUpdate{CallbackURL: in.CallbackURL, UserID: in.UserID, UserDetails: in.UserDetails, Now: now}
 	var token string
