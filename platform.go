@@ -1,6 +1,7 @@
 package connectd
 
 import (
+	"context"
 	"time"
 )
 
@@ -322,4 +323,43 @@ type SeedConflictError struct {
 
 func (e *SeedConflictError) Error() string {
 	return "seed conflicts with existing " + e.Kind + " " + e.ID + ": " + e.Why
+}
+
+// Resources is the typed access to one kind of platform resource.
+type Resources[T any] interface {
+	// Create stores v; its ID is generated when empty. ErrConflict when the
+	// ID is taken; a *Error (422) when a reference does not hold.
+	Create(ctx context.Context, projectID string, v *T) error
+	// Get returns the resource; ErrNotFound when the project has none.
+	Get(ctx context.Context, projectID, id string) (*T, error)
+	List(ctx context.Context, projectID string, f PlatformFilter) (Page[*T], error)
+	// Update reads the resource, lets mutate change it, and writes it back
+	// only if nobody wrote it meanwhile (retrying a few times), so that
+	// concurrent actions never overwrite each other. An error from mutate
+	// is returned as is and nothing is written.
+	Update(ctx context.Context, projectID, id string, mutate func(*T) error) (*T, error)
+}
+
+// PlatformFilter narrows a resource list: UserID for owned resources,
+// Subscription for portings and payments.
+type PlatformFilter struct {
+	UserID       string
+	Subscription string
+	Status       string
+	ListParams
+}
+
+// Platform is everything intents act on. The sessions service and the
+// portal reach resources only through it, so that an operator could plug in
+// another backend. Package platform holds the built-in implementation,
+// which lives in connectd's own database.
+type Platform interface {
+	Plans() Resources[Plan]
+	Addons() Resources[Addon]
+	SIMs() Resources[SIM]
+	Devices() Resources[Device]
+	Subscriptions() Resources[Subscription]
+	PaymentMethods() Resources[PaymentMethod]
+	Payments() Resources[Payment]
+	Portings() Resources[Porting]
 }
