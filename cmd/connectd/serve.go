@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/connectd/connectd/api"
+	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/seed"
 	"github.com/connectd/connectd/service"
 )
@@ -62,6 +63,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	svc := service.New(st, *publicURL, logger)
+	if rs, ok := st.(platform.Store); ok {
+		svc.Platform = platform.New(rs)
+	}
 
 	if *demo {
 		if err := startDemo(ctx, svc, *publicURL, stdout); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/api"
+	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/service"
 	"github.com/connectd/connectd/store/postgres/pgtest"
 	"github.com/connectd/connectd/store/sqlite/sqlitetest"
@@ -87,6 +88,9 @@ func New(t testing.TB, opts Options) *Env {
 	hs := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + hs.Listener.Addr().String()
 	svc := service.New(st, publicURL, logger)
+	if rs, ok := st.(platform.Store); ok {
+		svc.Platform = platform.New(rs)
+	}
 	srv := api.New(svc, logger)
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
