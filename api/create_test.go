@@ -1,0 +1,263 @@
+package api_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/apitest"
+)
+
+func TestCreate(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
+		e := newEnv(t, b)
+		user := e.CreateUser("jerry@example.com")
+		other, otherKey := e.NewProject("other", nil)
+		otherUser := e.Do(apitest.Request{Method: "POST", Path: projectPath(other, "/users"), Key: otherKey, Body: obj{"email": "elaine@example.com"}})
+		otherUserID := wantStatus(t, otherUser, http.StatusCreated)["id"].(string)
+
+		t.Run("201_with_the_session_and_its_url", func(t *testing.T) {
+			r := e.Post("/connectSessions", obj{"callbackUrl": "https://example.com/done?x=1", "intent": cancelIntent(), "user": user})
+			s := wantStatus(t, r, http.StatusCreated)
+			checkSessionShape(t, s)
+			entryToken(t, e, s["url"], s["id"].(string))
+			if s["callbackUrl"] != "https://example.com/done?x=1" || s["user"] != user || s["status"] != "open" {
+				t.Errorf("session = %s", r.Body)
+			}
+			if r.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control = %q", r.Header.Get("Cache-Control"))
+			}
+		})
+
+		t.Run("null_counts_as_absent", func(t *testing.T) {
+			s := createSession(t, e, `{"callbackUrl":null,"intent":{"type":"viewSubscriptions","viewSubscriptions":null},
+				"user":null,"userDetails":null,"appearance":null,"someFutureField":null}`)
+			for _, f := range []string{"callbackUrl", "user", "appearance"} {
+				if s[f] != nil {
+					t.Errorf("%s = %v, want null", f, s[f])
+				}
+			}
+			s = createSession(t, e, `{"intent":{"type":"checkoutNewSubscription","checkoutNewSubscription":{"plan":"`+plnID+`","sim":null,"device":null,"imei":null,"addons":null}},"appearance":{"theme":null}}`)
+			if got := jsonString(s["intent"]); got != `{"checkoutNewSubscription":{"plan":"`+plnID+`"},"type":"checkoutNewSubscription"}` {
+				t.Errorf("intent = %s", got)
+			}
+		})
+
+		t.Run("neither_user_nor_userDetails_is_an_unauthenticated_session", func(t *testing.T) {
+			s := createSession(t, e, obj{"intent": cancelIntent()})
+			if s["user"] != nil {
+				t.Errorf("user = %v, want null", s["user"])
+			}
+			entryToken(t, e, s["url"], s["id"].(string))
+		})
+
+		t.Run("intent_is_required", func(t *testing.T) {
+			want422(t, e.Post("/connectSessions", obj{"user": user}), detail{"intent", "required"})
+			want422(t, e.Post("/connectSessions", obj{"intent": nil}), detail{"intent", "required"})
+			want422(t, e.Post("/connectSessions", obj{}), detail{"intent", "required"})
+		})
+
+		t.Run("user_must_exist_422_not_404", func(t *testing.T) {
+			r := e.Post("/connectSessions", obj{"intent": cancelIntent(), "user": "usr_0000000000000000000000000000"})
+			want422(t, r, detail{"user", "notFound"})
+		})
+
+		t.Run("user_of_another_project_counts_as_not_found", func(t *testing.T) {
+			r := e.Post("/connectSessions", obj{"intent": cancelIntent(), "user": otherUserID})
+			m := want422(t, r, detail{"user", "notFound"})
+			if strings.Contains(string(r.Body), "other") {
+				t.Errorf("the error reveals the other project: %v", m)
+			}
+		})
+
+		t.Run("user_must_be_a_user_id", func(t *testing.T) {
+			for _, bad := range []any{"sub_0U32VAxJ0Z7P8Y40mBAnOP9LPhEr", "usr_", "usr_abc-def", "usr_" + strings.Repeat("a", 61), ""} {
+				want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "user": bad}), detail{"user", "invalidId"})
+			}
+			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "user": 42}), detail{"user", "invalidType"})
+		})
+
+		t.Run("user_and_userDetails_together_are_refused", func(t *testing.T) {
+			r := e.Post("/connectSessions", obj{"intent": cancelIntent(), "user": user, "userDetails": obj{"email": "kramer@example.com"}})
+			want422(t, r, detail{"userDetails", "conflictsWithUser"})
+		})
+
+		t.Run("userDetails_creates_no_user_yet", func(t *testing.T) {
+			s := createSession(t, e, obj{"intent": cancelIntent(), "userDetails": obj{
+				"email": "newman@example.com", "fullName": "Newman", "birthday": "1990-02-28", "preferredLocale": "en-US",
+				"metadata": obj{"crm": "42"}}})
+			if s["user"] != nil {
+				t.Errorf("user = %v, want null until the session is entered", s["user"])
+			}
+			if _, ok := s["userDetails"]; ok {
+				t.Errorf("the session echoes userDetails: %v", s)
+			}
+			entryToken(t, e, s["url"], s["id"].(string))
+			l := wantStatus(t, e.Get("/users"), http.StatusOK)
+			for _, it := range l["items"].([]any) {
+				if it.(map[string]any)["email"] == "newman@example.com" {
+					t.Errorf("the user was created at session creation")
+				}
+			}
+		})
+
+		t.Run("userDetails_rules", func(t *testing.T) {
+			fiftyOne := obj{}
+			for i := 0; i < 51; i++ {
+				fiftyOne[fmt.Sprintf("k%d", i)] = "v"
+			}
+			fifty := obj{}
+			for i := 0; i < 50; i++ {
+				fifty[fmt.Sprintf("k%d", i)] = "v"
+			}
+			tomorrow := time.Now().UTC().Add(48 * time.Hour).Format(time.DateOnly)
+			cases := []struct {
+				name    string
+				details any
+				want    []detail // nil: accepted
+			}{
+				{"email_required", obj{"fullName": "Kramer"}, []detail{{"userDetails.email", "required"}}},
+				{"email_null_is_absent", obj{"email": nil}, []detail{{"userDetails.email", "required"}}},
+				{"email_invalid", obj{"email": "kramer"}, []detail{{"userDetails.email", "invalidEmail"}}},
+				{"email_two_ats", obj{"email": "a@b@example.com"}, []detail{{"userDetails.email", "invalidEmail"}}},
+				{"email_wrong_type", obj{"email": 5}, []detail{{"userDetails.email", "invalidType"}}},
+				{"birthday_not_a_date", obj{"email": "a1@example.com", "birthday": "1990-1-1"}, []detail{{"userDetails.birthday", "invalidDate"}}},
+				{"birthday_impossible_day", obj{"email": "a2@example.com", "birthday": "1990-02-30"}, []detail{{"userDetails.birthday", "invalidDate"}}},
+				{"birthday_with_time", obj{"email": "a3@example.com", "birthday": "1990-02-03T00:00:00Z"}, []detail{{"userDetails.birthday", "invalidDate"}}},
+				{"birthday_in_future", obj{"email": "a4@example.com", "birthday": tomorrow}, []detail{{"userDetails.birthday", ""}}},
+				{"preferredLocale_invalid", obj{"email": "a5@example.com", "preferredLocale": "english please"}, []detail{{"userDetails.preferredLocale", "invalidLocale"}}},
+				{"preferredLocale_valid", obj{"email": "a6@example.com", "preferredLocale": "de-CH"}, nil},
+				{"metadata_51_keys", obj{"email": "a7@example.com", "metadata": fiftyOne}, []detail{{"userDetails.metadata", "tooManyKeys"}}},
+				{"metadata_50_keys", obj{"email": "a8@example.com", "metadata": fifty}, nil},
+				{"metadata_value_not_string", obj{"email": "a9@example.com", "metadata": obj{"a": "x", "n": 1}}, []detail{{"userDetails.metadata.n", "invalidType"}}},
+				{"metadata_not_object", obj{"email": "b1@example.com", "metadata": []any{"x"}}, []detail{{"userDetails.metadata", "invalidType"}}},
+				{"fullName_empty", obj{"email": "b2@example.com", "fullName": " "}, []detail{{"userDetails.fullName", ""}}},
+				{"unknown_field", obj{"email": "b3@example.com", "nickname": "K"}, []detail{{"userDetails.nickname", "unknownField"}}},
+				{"not_an_object", "kramer@example.com", []detail{{"userDetails", "invalidType"}}},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					r := e.Post("/connectSessions", obj{"intent": cancelIntent(), "userDetails": c.details})
+					if c.want == nil {
+						wantStatus(t, r, http.StatusCreated)
+						return
+					}
+					want422(t, r, c.want...)
+				})
+			}
+		})
+
+		t.Run("userDetails_email_of_an_existing_user_is_409", func(t *testing.T) {
+			for _, email := range []string{"jerry@example.com", "JERRY@Example.COM"} {
+				r := e.Post("/connectSessions", obj{"intent": cancelIntent(), "userDetails": obj{"email": email}})
+				wantError(t, r, http.StatusConflict, "conflict", "userEmailExists", detail{"userDetails.email", "alreadyExists"})
+			}
+			// The same email in another project is free.
+			r := e.Do(apitest.Request{Method: "POST", Path: projectPath(other, "/connectSessions"), Key: otherKey,
+				Body: obj{"intent": cancelIntent(), "userDetails": obj{"email": "jerry@example.com"}}})
+			wantStatus(t, r, http.StatusCreated)
+		})
+
+		t.Run("appearance_is_echoed", func(t *testing.T) {
+			for _, theme := range []string{"light", "dark"} {
+				s := createSession(t, e, obj{"intent": cancelIntent(), "appearance": obj{"theme": theme}})
+				if got := jsonString(s["appearance"]); got != `{"theme":"`+theme+`"}` {
+					t.Errorf("appearance = %s", got)
+				}
+				g := wantStatus(t, e.Get("/connectSessions/"+s["id"].(string)), http.StatusOK)
+				if got := jsonString(g["appearance"]); got != `{"theme":"`+theme+`"}` {
+					t.Errorf("GET appearance = %s", got)
+				}
+			}
+		})
+
+		t.Run("appearance_rules", func(t *testing.T) {
+			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "appearance": obj{"theme": "blue"}}), detail{"appearance.theme", "invalid"})
+			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "appearance": obj{"theme": "Dark"}}), detail{"appearance.theme", "invalid"})
+			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "appearance": obj{"theme": 1}}), detail{"appearance.theme", "invalidType"})
+			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "appearance": obj{"theme": "dark", "font": "serif"}}), detail{"appearance.font", "unknownField"})
+			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "appearance": "dark"}), detail{"appearance", "invalidType"})
+		})
+
+		t.Run("url_is_built_from_the_public_url_not_request_headers", func(t *testing.T) {
+			body := `{"intent":{"type":"viewSubscriptions"}}`
+			req, err := http.NewRequest("POST", e.URL+projectPath(e.Project, "/connectSessions"), strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = "evil.test"
+			req.Header.Set("Authorization", "Bearer "+e.Key)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Forwarded-Host", "evil.test")
+			req.Header.Set("X-Forwarded-Proto", "https")
+			req.Header.Set("Forwarded", "host=evil.test;proto=https")
+			resp, err := e.Client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			r := &apitest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+			s := wantStatus(t, r, http.StatusCreated)
+			entryToken(t, e, s["url"], s["id"].(string))
+			if strings.Contains(string(b), "evil") {
+				t.Errorf("the answer uses request headers: %s", b)
+			}
+		})
+
+		t.Run("secrets_never_reach_the_logs", func(t *testing.T) {
+			s := createSession(t, e, obj{"intent": cancelIntent(), "user": user})
+			tok := entryToken(t, e, s["url"], s["id"].(string))
+			logs := e.Logs.String()
+			if !strings.Contains(logs, s["id"].(string)) && !strings.Contains(logs, "connectSessions") {
+				t.Fatalf("no request log lines: %q", logs)
+			}
+			for name, secret := range map[string]string{"token": tok, "api key": e.Key, "url": s["url"].(string)} {
+				if strings.Contains(logs, secret) {
+					t.Errorf("the logs hold the %s", name)
+				}
+			}
+		})
+	})
+}
+
+// TestCreateProjectSettings covers the settings that change what create
+// answers: the session TTL and the billing mode.
+func TestCreateProjectSettings(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
+		t.Run("expiresAt_follows_sessionTTL", func(t *testing.T) {
+			t.Parallel()
+			s := connectd.DefaultProjectSettings()
+			s.SessionTTL = connectd.Duration(time.Hour)
+			e := apitest.New(t, apitest.Options{Backend: b, Settings: &s})
+			got := createSession(t, e, obj{"intent": cancelIntent()})
+			created, _ := time.Parse(time.RFC3339, got["createdAt"].(string))
+			expires, _ := time.Parse(time.RFC3339, got["expiresAt"].(string))
+			if d := expires.Sub(created); d < time.Hour-time.Second || d > time.Hour+time.Second {
+				t.Errorf("expiresAt - createdAt = %v, want 1h", d)
+			}
+		})
+		t.Run("billing_mode_offers_two_intents", func(t *testing.T) {
+			t.Parallel()
+			s := connectd.DefaultProjectSettings()
+			s.BillingMode = connectd.BillingModeBilling
+			e := apitest.New(t, apitest.Options{Backend: b, Settings: &s})
+			for _, it := range connectd.IntentTypes {
+				in := obj{"type": string(it)}
+				if it.HasPayload() {
+					in[string(it)] = payloadFor(it)
+				}
+				r := e.Post("/connectSessions", obj{"intent": in})
+				if it == connectd.IntentCompletePorting || it == connectd.IntentViewEsimInstallation {
+					wantStatus(t, r, http.StatusCreated)
+					continue
+				}
+				wantError(t, r, http.StatusUnprocessableEntity, "unprocessableEntity", "intentNotAvailable", detail{"intent.type", ""})
+			}
+		})
+	})
+}

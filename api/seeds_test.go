@@ -1,0 +1,267 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/apitest"
+)
+
+// seedUser is the user every seed example names.
+const seedUser = "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+
+// seedRequests are the example create bodies of the seeds, byte for byte:
+// the 13 intents of seed 000 and the example of seed 003.
+var seedRequests = []struct{ name, body string }{
+	{"cancelSubscription", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "cancelSubscription",
+"cancelSubscription": {
+"subscription": "sub_0U32VAxJ0Z7P8Y40mBAnOP9LPhEr"
+}
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"changeSubscription", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "changeSubscription",
+"changeSubscription": {
+"subscription": "sub_0U32VAxJ0Z7P8Y40mBAnOP9LPhEr"
+}
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"checkoutAddon", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "checkoutAddon",
+"checkoutAddon": {
+"subscription": "sub_0U32VAxJ0Z7P8Y40mBAnOP9LPhEr",
+"addons": ["add_0U32Zonj0Z7P8Y0kDmHNLzgaevse"]
+}
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"checkoutNewSubscription", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "checkoutNewSubscription",
+"checkoutNewSubscription": {
+"plan": "pln_0U32ZjA60Z7P8Y5vLtmvXaIMEiPr",
+"sim": "sim_0U32TCTS0Z7P8Y4gBoN1duXbdi2m"
+}
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"completePorting", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "completePorting",
+"completePorting": {
+"subscription": "sub_0U32VAxJ0Z7P8Y40mBAnOP9LPhEr"
+}
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"confirmPayment", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "confirmPayment",
+"confirmPayment": {
+"payment": "pay_19XU2VA2J0Z7P8Y40mBAnOP9L1PAr"
+}
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"resumeSubscription", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "resumeSubscription",
+"resumeSubscription": {
+"subscription": "sub_0U32VAxJ0Z7P8Y40mBAnOP9LPhEr"
+}
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"updatePaymentMethod", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "updatePaymentMethod"
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"updateUserAddress", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "updateUserAddress"
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"updateUserFullName", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "updateUserFullName"
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"viewEsimInstallation", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "viewEsimInstallation",
+"viewEsimInstallation": {
+"subscription": "sub_0U32VAxJ0Z7P8Y40mBAnOP9LPhEr"
+}
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"viewSubscription", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "viewSubscription",
+"viewSubscription": {
+"subscription": "sub_0U32VAxJ0Z7P8Y40mBAnOP9LPhEr"
+}
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"viewSubscriptions", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "viewSubscriptions"
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+	{"003_checkoutNewSubscription", `{
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "checkoutNewSubscription",
+"checkoutNewSubscription": {
+"plan": "pln_0U32ZjA60Z7P8Y5vLtmvXaIMEiPr"
+}
+},
+"user": "usr_0U2ViuFW0Z7P8Y2S1L76mfADMT6m"
+}`},
+}
+
+// TestSeedsAcceptance sends every example request of the seeds as it stands
+// (the user it names is created first, with the seed's ID) and checks the
+// documented answer: 201, the session object with every field, the intent as
+// sent, an entry url whose token the store knows by its SHA-256, and a GET
+// that returns the same session with url null.
+func TestSeedsAcceptance(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
+		e := newEnv(t, b)
+		ctx := context.Background()
+		if err := e.Store.CreateUser(ctx, &connectd.User{ID: seedUser, ProjectID: e.Project, Email: "seed@example.com",
+			Metadata: map[string]string{}, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}, connectd.Idem{}); err != nil {
+			t.Fatalf("create seed user: %v", err)
+		}
+		for _, sr := range seedRequests {
+			t.Run(sr.name, func(t *testing.T) {
+				var req map[string]any
+				if err := json.Unmarshal([]byte(sr.body), &req); err != nil {
+					t.Fatalf("seed body: %v", err)
+				}
+				before := time.Now().UTC().Truncate(time.Second)
+				r := e.Post("/connectSessions", sr.body)
+				after := time.Now().UTC()
+				s := wantStatus(t, r, http.StatusCreated)
+				checkSessionShape(t, s)
+				id := s["id"].(string)
+				if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+					t.Errorf("Cache-Control = %q, want no-store", cc)
+				}
+				if s["callbackUrl"] != req["callbackUrl"] {
+					t.Errorf("callbackUrl = %v, want %v", s["callbackUrl"], req["callbackUrl"])
+				}
+				if !reflect.DeepEqual(s["intent"], req["intent"]) {
+					t.Errorf("intent = %s, want %s", jsonString(s["intent"]), jsonString(req["intent"]))
+				}
+				if s["user"] != seedUser {
+					t.Errorf("user = %v, want %s", s["user"], seedUser)
+				}
+				if s["appearance"] != nil {
+					t.Errorf("appearance = %v, want null", s["appearance"])
+				}
+				if s["status"] != "open" {
+					t.Errorf("status = %v, want open", s["status"])
+				}
+				created, _ := time.Parse(time.RFC3339, s["createdAt"].(string))
+				expires, _ := time.Parse(time.RFC3339, s["expiresAt"].(string))
+				if created.Before(before) || created.After(after) {
+					t.Errorf("createdAt = %v, want between %v and %v", created, before, after)
+				}
+				if d := expires.Sub(created); d < connectd.DefaultSessionTTL-time.Second || d > connectd.DefaultSessionTTL+time.Second {
+					t.Errorf("expiresAt - createdAt = %v, want the default TTL %v", d, connectd.DefaultSessionTTL)
+				}
+				token := entryToken(t, e, s["url"], id)
+
+				// GET answers the same session, url null.
+				g := wantStatus(t, e.Get("/connectSessions/"+id), http.StatusOK)
+				if g["url"] != nil {
+					t.Errorf("GET url = %v, want null", g["url"])
+				}
+				want := map[string]any{}
+				for k, v := range s {
+					want[k] = v
+				}
+				want["url"] = nil
+				if !reflect.DeepEqual(g, want) {
+					t.Errorf("GET = %s\nwant %s", jsonString(g), jsonString(want))
+				}
+
+				// The url works: the store holds sha256(token), and nothing else does.
+				mustNotConsume(t, e, id, token+"x")
+				mustConsume(t, e, id, token)
+				mustNotConsume(t, e, id, token) // once only
+				g = wantStatus(t, e.Get("/connectSessions/"+id), http.StatusOK)
+				if g["status"] != "active" || g["url"] != nil {
+					t.Errorf("after entry: status %v url %v, want active and null", g["status"], g["url"])
+				}
+			})
+		}
+	})
+}
+
+// TestSeedsDocumentedResponse checks the response of seed 003 field by
+// field: every documented field is there with the documented type.
+func TestSeedsDocumentedResponse(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, apitest.Options{})
+	const documented = `{
+"object": "connectSession",
+"id": "csn_0U2UMLEo0Z7P8Y37BOdNohpMnq0Y",
+"callbackUrl": "https://example.com",
+"intent": {
+"type": "checkoutNewSubscription",
+"checkoutNewSubscription": { "plan": "pln_0U2qJyIT0Z7P8Y1M6uFNjOiO5sws" }
+},
+"url": "https://connect.gigs.com/checkout/entry?session=csn_0SNlurA049MEWV1GWxpaE5D0t2D7&token=lzODbEyaUQjVRAmalD4pdaq5Nkn1Lw0qTL6Rdsh7PwLVES6N7ImWxnCYbJA99AXp",
+"user": "usr_0SNlurA049MEWV1BAAmWZULA4tm8"
+}`
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(documented), &doc); err != nil {
+		t.Fatal(err)
+	}
+	user := e.CreateUser("jerry@example.com")
+	s := createSession(t, e, map[string]any{"callbackUrl": "https://example.com",
+		"intent": map[string]any{"type": "checkoutNewSubscription", "checkoutNewSubscription": map[string]any{"plan": plnID}},
+		"user":   user})
+	for k, v := range doc {
+		got, ok := s[k]
+		if !ok {
+			t.Errorf("documented field %q missing", k)
+			continue
+		}
+		if reflect.TypeOf(got) != reflect.TypeOf(v) {
+			t.Errorf("field %q is %T, documented as %T", k, got, v)
+		}
+	}
+}
