@@ -1,0 +1,93 @@
+package connectd
+
+import (
+	"context"
+	"time"
+)
+
+// BrowserSessionTTL is how long a portal browser session lasts after the
+// url was opened: the second of the two clocks (the first is the project's
+// sessionTTL, within which the url must be opened).
+const BrowserSessionTTL = 60 * time.Minute
+
+// PrefixBrowserSession prefixes browser session IDs.
+const PrefixBrowserSession = "bss"
+
+// BrowserSession is the portal's sign-in of one browser for one Connect
+// Session. The browser holds a random secret in a cookie; only its SHA-256
+// is stored.
+type BrowserSession struct {
+	ID         string
+	ProjectID  string
+	SessionID  string
+	UserID     *string // nil until hosted login signs the user in
+	SecretHash []byte
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	RevokedAt  *time.Time
+}
+
+// Active reports whether the browser session may still be used at now.
+func (b *BrowserSession) Active(now time.Time) bool {
+	return b.RevokedAt == nil && now.Before(b.ExpiresAt)
+}
+
+// EnterParams is the consuming POST of an entry link.
+type EnterParams struct {
+	SessionID string
+	TokenHash []byte
+	Now       time.Time
+	// Browser is inserted with the consumption, in the same transaction.
+	// The store sets its ProjectID and SessionID.
+	Browser *BrowserSession
+	// NewUser, when the session was created with userDetails, is the user
+	// to create in the same transaction; the session then names it. The
+	// store sets its ProjectID.
+	NewUser *User
+}
+
+// LoginCode is a hosted-login one-time code sent to Email for a browser
+// session. Only its SHA-256 is stored.
+type LoginCode struct {
+	BrowserSessionID string
+	Email            string
+	CodeHash         []byte
+	Attempts         int
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+}
+
+// PortalStore keeps what the hosted portal needs beyond Store. Both
+// backends implement it.
+type PortalStore interface {
+	// EnterSession consumes the session's token exactly as ConsumeToken
+	// does (one atomic conditional update, exactly one winner across
+	// instances) and, in the same transaction, creates p.NewUser (setting
+	// the session's user to it) and inserts p.Browser. ErrNotFound when the
+	// token is unknown, used or expired; ErrConflict when NewUser's email is
+	// taken (nothing is written then).
+	EnterSession(ctx context.Context, p EnterParams) (*Session, error)
+	// GetBrowserSession finds a browser session by the hash of its secret.
+	GetBrowserSession(ctx context.Context, secretHash []byte) (*BrowserSession, error)
+	// RecordReplay notes that the used url of session id was opened in
+	// another browser, and revokes every browser session it opened.
+	RecordReplay(ctx context.Context, sessionID string, now time.Time) error
+	// SignIn sets the user of a browser session and, when the Connect
+	// Session has none, of the session too, in one transaction.
+	// ErrConflict when the Connect Session already names another user.
+	SignIn(ctx context.Context, browserID, sessionID, userID string, now time.Time) error
+	// FinishSession ends a session with status (completed, aborted or
+	// failed): from active, or from open for a session that fails before it
+	// is entered. ErrConflict when it has already ended (the stored session
+	// is returned with the error's Status unchanged).
+	FinishSession(ctx context.Context, sessionID string, status SessionStatus, now time.Time) (*Session, error)
+	// PutLoginCode stores c, replacing any earlier code of its browser
+	// session.
+	PutLoginCode(ctx context.Context, c *LoginCode) error
+	// AttemptLoginCode counts one attempt at the browser session's code and
+	// returns the code, atomically, while it is unexpired at now and has
+	// fewer than maxAttempts attempts; else ErrNotFound.
+	AttemptLoginCode(ctx context.Context, browserID string, now time.Time, maxAttempts int) (*LoginCode, error)
+	// DeleteLoginCode removes the browser session's code (after success).
+	DeleteLoginCode(ctx context.Context, browserID string) error
+}
