@@ -60,6 +60,9 @@ type LoginCode struct {
 // PortalStore keeps what the hosted portal needs beyond Store. Both
 // backends implement it.
 type PortalStore interface {
+	// LookupSession returns a session by ID alone: the entry url names no
+	// project.
+	LookupSession(ctx context.Context, id string) (*Session, error)
 	// EnterSession consumes the session's token exactly as ConsumeToken
 	// does (one atomic conditional update, exactly one winner across
 	// instances) and, in the same transaction, creates p.NewUser (setting
