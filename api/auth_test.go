@@ -34,11 +34,11 @@ func TestAuth(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
 		e := newEnv(t, b)
 		user := e.CreateUser("jerry@example.com")
-		created := createSession(t, e, obj{"intent": cancelIntent(), "user": user})
+		created := createSession(t, e, obj{"intent": plainIntent(), "user": user})
 		id := created["id"].(string)
 		other, otherKey := e.NewProject("other", nil)
 		otherSession := e.Do(apitest.Request{Method: "POST", Path: projectPath(other, "/connectSessions"), Key: otherKey,
-			Body: obj{"intent": cancelIntent()}})
+			Body: obj{"intent": plainIntent()}})
 		wantStatus(t, otherSession, http.StatusCreated)
 		otherID := otherSession.JSON(t)["id"].(string)
 
@@ -72,7 +72,7 @@ func TestAuth(t *testing.T) {
 		for _, c := range credentials {
 			t.Run("401_"+c.name, func(t *testing.T) {
 				for _, ep := range endpoints {
-					r := e.Do(apitest.Request{Method: ep.method, Path: projectPath(e.Project, ep.path), Body: obj{"intent": cancelIntent()},
+					r := e.Do(apitest.Request{Method: ep.method, Path: projectPath(e.Project, ep.path), Body: obj{"intent": plainIntent()},
 						NoAuth: c.noAuth, Header: c.header})
 					want401(t, r)
 				}
@@ -91,7 +91,7 @@ func TestAuth(t *testing.T) {
 
 		t.Run("403_valid_key_on_another_projects_path", func(t *testing.T) {
 			for _, ep := range endpoints {
-				r := e.Do(apitest.Request{Method: ep.method, Path: projectPath(other, ep.path), Body: obj{"intent": cancelIntent()}})
+				r := e.Do(apitest.Request{Method: ep.method, Path: projectPath(other, ep.path), Body: obj{"intent": plainIntent()}})
 				wantError(t, r, http.StatusForbidden, "forbidden", "projectForbidden")
 			}
 			// A project that does not exist is forbidden too: the key does

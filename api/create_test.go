@@ -16,12 +16,13 @@ func TestCreate(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
 		e := newEnv(t, b)
 		user := e.CreateUser("jerry@example.com")
+		seedWorld(t, e, user)
 		other, otherKey := e.NewProject("other", nil)
 		otherUser := e.Do(apitest.Request{Method: "POST", Path: projectPath(other, "/users"), Key: otherKey, Body: obj{"email": "elaine@example.com"}})
 		otherUserID := wantStatus(t, otherUser, http.StatusCreated)["id"].(string)
 
 		t.Run("201_with_the_session_and_its_url", func(t *testing.T) {
-			r := e.Post("/connectSessions", obj{"callbackUrl": "https://example.com/done?x=1", "intent": cancelIntent(), "user": user})
+			r := e.Post("/connectSessions", obj{"callbackUrl": "https://example.com/done?x=1", "intent": plainIntent(), "user": user})
 			s := wantStatus(t, r, http.StatusCreated)
 			checkSessionShape(t, s)
 			entryToken(t, e, s["url"], s["id"].(string))
@@ -48,7 +49,7 @@ func TestCreate(t *testing.T) {
 		})
 
 		t.Run("neither_user_nor_userDetails_is_an_unauthenticated_session", func(t *testing.T) {
-			s := createSession(t, e, obj{"intent": cancelIntent()})
+			s := createSession(t, e, obj{"intent": plainIntent()})
 			if s["user"] != nil {
 				t.Errorf("user = %v, want null", s["user"])
 			}
@@ -62,12 +63,12 @@ func TestCreate(t *testing.T) {
 		})
 
 		t.Run("user_must_exist_422_not_404", func(t *testing.T) {
-			r := e.Post("/connectSessions", obj{"intent": cancelIntent(), "user": "usr_0000000000000000000000000000"})
+			r := e.Post("/connectSessions", obj{"intent": plainIntent(), "user": "usr_0000000000000000000000000000"})
 			want422(t, r, detail{"user", "notFound"})
 		})
 
 		t.Run("user_of_another_project_counts_as_not_found", func(t *testing.T) {
-			r := e.Post("/connectSessions", obj{"intent": cancelIntent(), "user": otherUserID})
+			r := e.Post("/connectSessions", obj{"intent": plainIntent(), "user": otherUserID})
 			m := want422(t, r, detail{"user", "notFound"})
 			if strings.Contains(string(r.Body), "other") {
 				t.Errorf("the error reveals the other project: %v", m)
@@ -76,18 +77,18 @@ func TestCreate(t *testing.T) {
 
 		t.Run("user_must_be_a_user_id", func(t *testing.T) {
 			for _, bad := range []any{"sub_0U32VAxJ0Z7P8Y40mBAnOP9LPhEr", "usr_", "usr_abc-def", "usr_" + strings.Repeat("a", 61), ""} {
-				want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "user": bad}), detail{"user", "invalidId"})
+				want422(t, e.Post("/connectSessions", obj{"intent": plainIntent(), "user": bad}), detail{"user", "invalidId"})
 			}
-			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "user": 42}), detail{"user", "invalidType"})
+			want422(t, e.Post("/connectSessions", obj{"intent": plainIntent(), "user": 42}), detail{"user", "invalidType"})
 		})
 
 		t.Run("user_and_userDetails_together_are_refused", func(t *testing.T) {
-			r := e.Post("/connectSessions", obj{"intent": cancelIntent(), "user": user, "userDetails": obj{"email": "kramer@example.com"}})
+			r := e.Post("/connectSessions", obj{"intent": plainIntent(), "user": user, "userDetails": obj{"email": "kramer@example.com"}})
 			want422(t, r, detail{"userDetails", "conflictsWithUser"})
 		})
 
 		t.Run("userDetails_creates_no_user_yet", func(t *testing.T) {
-			s := createSession(t, e, obj{"intent": cancelIntent(), "userDetails": obj{
+			s := createSession(t, e, obj{"intent": plainIntent(), "userDetails": obj{
 				"email": "newman@example.com", "fullName": "Newman", "birthday": "1990-02-28", "preferredLocale": "en-US",
 				"metadata": obj{"crm": "42"}}})
 			if s["user"] != nil {
@@ -141,7 +142,7 @@ func TestCreate(t *testing.T) {
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
-					r := e.Post("/connectSessions", obj{"intent": cancelIntent(), "userDetails": c.details})
+					r := e.Post("/connectSessions", obj{"intent": plainIntent(), "userDetails": c.details})
 					if c.want == nil {
 						wantStatus(t, r, http.StatusCreated)
 						return
@@ -153,18 +154,18 @@ func TestCreate(t *testing.T) {
 
 		t.Run("userDetails_email_of_an_existing_user_is_409", func(t *testing.T) {
 			for _, email := range []string{"jerry@example.com", "JERRY@Example.COM"} {
-				r := e.Post("/connectSessions", obj{"intent": cancelIntent(), "userDetails": obj{"email": email}})
+				r := e.Post("/connectSessions", obj{"intent": plainIntent(), "userDetails": obj{"email": email}})
 				wantError(t, r, http.StatusConflict, "conflict", "userEmailExists", detail{"userDetails.email", "alreadyExists"})
 			}
 			// The same email in another project is free.
 			r := e.Do(apitest.Request{Method: "POST", Path: projectPath(other, "/connectSessions"), Key: otherKey,
-				Body: obj{"intent": cancelIntent(), "userDetails": obj{"email": "jerry@example.com"}}})
+				Body: obj{"intent": plainIntent(), "userDetails": obj{"email": "jerry@example.com"}}})
 			wantStatus(t, r, http.StatusCreated)
 		})
 
 		t.Run("appearance_is_echoed", func(t *testing.T) {
 			for _, theme := range []string{"light", "dark"} {
-				s := createSession(t, e, obj{"intent": cancelIntent(), "appearance": obj{"theme": theme}})
+				s := createSession(t, e, obj{"intent": plainIntent(), "appearance": obj{"theme": theme}})
 				if got := jsonString(s["appearance"]); got != `{"theme":"`+theme+`"}` {
 					t.Errorf("appearance = %s", got)
 				}
@@ -176,11 +177,11 @@ func TestCreate(t *testing.T) {
 		})
 
 		t.Run("appearance_rules", func(t *testing.T) {
-			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "appearance": obj{"theme": "blue"}}), detail{"appearance.theme", "invalid"})
-			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "appearance": obj{"theme": "Dark"}}), detail{"appearance.theme", "invalid"})
-			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "appearance": obj{"theme": 1}}), detail{"appearance.theme", "invalidType"})
-			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "appearance": obj{"theme": "dark", "font": "serif"}}), detail{"appearance.font", "unknownField"})
-			want422(t, e.Post("/connectSessions", obj{"intent": cancelIntent(), "appearance": "dark"}), detail{"appearance", "invalidType"})
+			want422(t, e.Post("/connectSessions", obj{"intent": plainIntent(), "appearance": obj{"theme": "blue"}}), detail{"appearance.theme", "invalid"})
+			want422(t, e.Post("/connectSessions", obj{"intent": plainIntent(), "appearance": obj{"theme": "Dark"}}), detail{"appearance.theme", "invalid"})
+			want422(t, e.Post("/connectSessions", obj{"intent": plainIntent(), "appearance": obj{"theme": 1}}), detail{"appearance.theme", "invalidType"})
+			want422(t, e.Post("/connectSessions", obj{"intent": plainIntent(), "appearance": obj{"theme": "dark", "font": "serif"}}), detail{"appearance.font", "unknownField"})
+			want422(t, e.Post("/connectSessions", obj{"intent": plainIntent(), "appearance": "dark"}), detail{"appearance", "invalidType"})
 		})
 
 		t.Run("url_is_built_from_the_public_url_not_request_headers", func(t *testing.T) {
@@ -210,7 +211,7 @@ func TestCreate(t *testing.T) {
 		})
 
 		t.Run("secrets_never_reach_the_logs", func(t *testing.T) {
-			s := createSession(t, e, obj{"intent": cancelIntent(), "user": user})
+			s := createSession(t, e, obj{"intent": plainIntent(), "user": user})
 			tok := entryToken(t, e, s["url"], s["id"].(string))
 			logs := e.Logs.String()
 			if !strings.Contains(logs, s["id"].(string)) && !strings.Contains(logs, "connectSessions") {
@@ -234,7 +235,7 @@ func TestCreateProjectSettings(t *testing.T) {
 			s := connectd.DefaultProjectSettings()
 			s.SessionTTL = connectd.Duration(time.Hour)
 			e := apitest.New(t, apitest.Options{Backend: b, Settings: &s})
-			got := createSession(t, e, obj{"intent": cancelIntent()})
+			got := createSession(t, e, obj{"intent": plainIntent()})
 			created, _ := time.Parse(time.RFC3339, got["createdAt"].(string))
 			expires, _ := time.Parse(time.RFC3339, got["expiresAt"].(string))
 			if d := expires.Sub(created); d < time.Hour-time.Second || d > time.Hour+time.Second {
@@ -246,6 +247,7 @@ func TestCreateProjectSettings(t *testing.T) {
 			s := connectd.DefaultProjectSettings()
 			s.BillingMode = connectd.BillingModeBilling
 			e := apitest.New(t, apitest.Options{Backend: b, Settings: &s})
+			seedWorld(t, e, e.CreateUser("jerry@example.com"))
 			for _, it := range connectd.IntentTypes {
 				in := obj{"type": string(it)}
 				if it.HasPayload() {

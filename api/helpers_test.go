@@ -37,9 +37,72 @@ var (
 // obj is a JSON object literal.
 type obj = map[string]any
 
-// cancelIntent is the intent most tests use.
+// plainIntent is the intent of tests that are not about intents: it
+// references no platform resource.
+func plainIntent() obj { return obj{"type": "viewSubscriptions"} }
+
+// cancelIntent references subID, which seedWorld creates.
 func cancelIntent() obj {
 	return obj{"type": "cancelSubscription", "cancelSubscription": obj{"subscription": subID}}
+}
+
+// More resources of the test world.
+const (
+	pln2ID     = "pln_0U32ZjA60Z7P8Y5vLtmvXaIMUnlm"
+	esimID     = "sim_0U32TCTS0Z7P8Y4gBoN1duXbESIM"
+	subEndedID = "sub_0U32VAxJ0Z7P8Y40mBAnOP9LEndd"
+	prtID      = "prt_0U32VAxJ0Z7P8Y40mBAnOP9LPort"
+)
+
+// hasPlatform reports whether the server checks intents against platform
+// resources (the store keeps them).
+func hasPlatform(e *apitest.Env) bool { return e.Service.Platform != nil }
+
+// seedWorld creates, when the server has a platform, the resources the
+// tests reference, owned by user: an active recurring subscription subID on
+// plan plnID with an eSIM, a waiting porting and a payment to confirm; an
+// ended one (subEndedID) to resume; an available SIM, a device, another
+// active plan and two add-ons for plnID.
+func seedWorld(t *testing.T, e *apitest.Env, user string) {
+	t.Helper()
+	pf := e.Service.Platform
+	if pf == nil {
+		return
+	}
+	ctx := context.Background()
+	p := e.Project
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("seed %s: %v", what, err)
+		}
+	}
+	str := func(s string) *string { return &s }
+	price := connectd.Price{Amount: 1500, Currency: "USD"}
+	must("plan", pf.Plans().Create(ctx, p, &connectd.Plan{ID: plnID, Name: "Basic", Status: connectd.PlanActive, Price: price,
+		Validity: connectd.Validity{Type: connectd.ValidityRecurring}, CreatedAt: now}))
+	must("plan 2", pf.Plans().Create(ctx, p, &connectd.Plan{ID: pln2ID, Name: "Unlimited", Status: connectd.PlanActive, Price: price,
+		Validity: connectd.Validity{Type: connectd.ValidityRecurring}, CreatedAt: now}))
+	for _, id := range []string{addID, add2ID} {
+		must("addon", pf.Addons().Create(ctx, p, &connectd.Addon{ID: id, Name: "1 GB", Status: connectd.PlanActive, Price: price,
+			Plans: []string{plnID}, CreatedAt: now}))
+	}
+	must("sim", pf.SIMs().Create(ctx, p, &connectd.SIM{ID: simID, Type: connectd.SIMTypePSIM, ICCID: "8901260000000000001",
+		Status: connectd.SIMAvailable, CreatedAt: now}))
+	must("esim", pf.SIMs().Create(ctx, p, &connectd.SIM{ID: esimID, Type: connectd.SIMTypeESIM, ICCID: "8901260000000000002",
+		Status: connectd.SIMAssigned, ActivationCode: str("LPA:1$smdp.example.com$MATCHING-ID"), CreatedAt: now}))
+	must("device", pf.Devices().Create(ctx, p, &connectd.Device{ID: devID, User: &user, Manufacturer: "Apple", Model: "iPhone 15",
+		EsimCapable: true, CreatedAt: now}))
+	must("subscription", pf.Subscriptions().Create(ctx, p, &connectd.Subscription{ID: subID, User: user, Plan: plnID, SIM: str(esimID),
+		PhoneNumber: str("+15555550100"), Status: connectd.SubscriptionActive, Recurring: true, CreatedAt: now}))
+	ended := now.Add(-time.Hour)
+	must("ended subscription", pf.Subscriptions().Create(ctx, p, &connectd.Subscription{ID: subEndedID, User: user, Plan: plnID,
+		Status: connectd.SubscriptionActive, Recurring: true, EndedAt: &ended, CreatedAt: now}))
+	must("porting", pf.Portings().Create(ctx, p, &connectd.Porting{ID: prtID, Subscription: subID, PhoneNumber: "+15555550199",
+		Status: connectd.PortingDraft, CreatedAt: now}))
+	must("payment", pf.Payments().Create(ctx, p, &connectd.Payment{ID: payID, User: user, Subscription: str(subID), Amount: 1500,
+		Currency: "USD", Status: connectd.PaymentRequiresConfirmation, CreatedAt: now}))
 }
 
 // newEnv starts a server on backend b.

@@ -1,11 +1,13 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/internal/apitest"
@@ -21,8 +23,38 @@ func payloadFor(t connectd.IntentType) obj {
 		return obj{"plan": plnID, "sim": simID, "device": devID, "imei": validIMEI, "addons": []any{addID}}
 	case connectd.IntentConfirmPayment:
 		return obj{"payment": payID}
+	case connectd.IntentResumeSubscription:
+		return obj{"subscription": subEndedID}
 	}
 	return obj{"subscription": subID}
+}
+
+// seedSubscription creates an active subscription of user with the given ID,
+// when the server has a platform.
+func seedSubscription(t *testing.T, e *apitest.Env, id, user string) {
+	t.Helper()
+	if !hasPlatform(e) {
+		return
+	}
+	err := e.Service.Platform.Subscriptions().Create(context.Background(), e.Project, &connectd.Subscription{ID: id, User: user,
+		Plan: plnID, Status: connectd.SubscriptionActive, Recurring: true, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)})
+	if err != nil {
+		t.Fatalf("seed subscription %s: %v", id, err)
+	}
+}
+
+// seedAddon creates an active add-on for plnID, when the server has a
+// platform.
+func seedAddon(t *testing.T, e *apitest.Env, id string) {
+	t.Helper()
+	if !hasPlatform(e) {
+		return
+	}
+	err := e.Service.Platform.Addons().Create(context.Background(), e.Project, &connectd.Addon{ID: id, Name: id, Status: connectd.PlanActive,
+		Price: connectd.Price{Amount: 100, Currency: "USD"}, Plans: []string{plnID}, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)})
+	if err != nil {
+		t.Fatalf("seed add-on %s: %v", id, err)
+	}
 }
 
 func intentBody(typ string, payload any) obj {
@@ -37,6 +69,7 @@ func TestIntents(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
 		e := newEnv(t, b)
 		user := e.CreateUser("jerry@example.com")
+		seedWorld(t, e, user)
 
 		t.Run("all_13_payload_shapes_are_accepted_and_echoed", func(t *testing.T) {
 			if len(connectd.IntentTypes) != 13 {
@@ -99,6 +132,7 @@ func TestIntents(t *testing.T) {
 				if len(id) > 64 {
 					t.Fatalf("bad test id %d", len(id))
 				}
+				seedSubscription(t, e, id, user)
 				s := createSession(t, e, intentBody("viewSubscription", obj{"subscription": id}))
 				if got := s["intent"].(map[string]any)["viewSubscription"].(map[string]any)["subscription"]; got != id {
 					t.Errorf("subscription = %v, want %s", got, id)
@@ -181,6 +215,9 @@ func TestIntents(t *testing.T) {
 				{"more_than_20_refused", obj{"subscription": subID, "addons": many(21)}, []detail{{"intent.checkoutAddon.addons", "tooMany"}}},
 				{"20_accepted", obj{"subscription": subID, "addons": many(20)}, nil},
 			}
+			for _, a := range many(20) {
+				seedAddon(t, e, a.(string))
+			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					r := e.Post("/connectSessions", intentBody("checkoutAddon", c.payload))
@@ -262,5 +299,83 @@ func TestIntents(t *testing.T) {
 			want422(t, e.Post("/connectSessions", intentBody("cancelSubscription", subID)), detail{"intent.cancelSubscription", "invalidType"})
 			want422(t, e.Post("/connectSessions", intentBody("cancelSubscription", []any{subID})), detail{"intent.cancelSubscription", "invalidType"})
 		})
+
+		t.Run("referenced_resources_must_exist", func(t *testing.T) {
+			if !hasPlatform(e) {
+				t.Skip("the store keeps no platform resources")
+			}
+			const missingSub = "sub_0000000000000000000000000000"
+			r := e.Post("/connectSessions", obj{"intent": obj{"type": "cancelSubscription", "cancelSubscription": obj{"subscription": missingSub}}, "user": user})
+			wantError(t, r, http.StatusUnprocessableEntity, "unprocessableEntity", "subscriptionNotFound",
+				detail{"intent.cancelSubscription.subscription", "notFound"})
+			// Every missing reference is listed at once.
+			r = e.Post("/connectSessions", intentBody("checkoutNewSubscription", obj{"plan": "pln_0000000000000000000000000000",
+				"sim": "sim_0000000000000000000000000000", "addons": []any{addID, "add_ZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"}}))
+			want422(t, r, detail{"intent.checkoutNewSubscription.plan", "notFound"}, detail{"intent.checkoutNewSubscription.sim", "notFound"},
+				detail{"intent.checkoutNewSubscription.addons[1]", "notFound"})
+			r = e.Post("/connectSessions", intentBody("confirmPayment", obj{"payment": "pay_0000000000000000000000000000"}))
+			want422(t, r, detail{"intent.confirmPayment.payment", "notFound"})
+		})
+
+		t.Run("resources_of_another_user_are_refused", func(t *testing.T) {
+			if !hasPlatform(e) {
+				t.Skip("the store keeps no platform resources")
+			}
+			george := e.CreateUser("george@example.com")
+			for _, it := range []connectd.IntentType{connectd.IntentCancelSubscription, connectd.IntentViewSubscription, connectd.IntentConfirmPayment} {
+				r := e.Post("/connectSessions", obj{"intent": obj{"type": string(it), string(it): payloadFor(it)}, "user": george})
+				want422(t, r, detail{"intent." + string(it) + "." + payloadField(it), "notOwned"})
+			}
+			// A session for new userDetails owns nothing yet.
+			r := e.Post("/connectSessions", obj{"intent": cancelIntent(), "userDetails": obj{"email": "new@example.com"}})
+			want422(t, r, detail{"intent.cancelSubscription.subscription", "notOwned"})
+			// An unauthenticated session is checked after login; a PATCH that
+			// associates another user is refused the same way.
+			s := createSession(t, e, obj{"intent": cancelIntent()})
+			want422(t, e.Patch("/connectSessions/"+s["id"].(string), obj{"user": george}), detail{"intent.cancelSubscription.subscription", "notOwned"})
+			wantStatus(t, e.Patch("/connectSessions/"+s["id"].(string), obj{"user": user}), http.StatusOK)
+		})
+
+		t.Run("strict_mode_refuses_states_the_intent_cannot_act_on", func(t *testing.T) {
+			if !hasPlatform(e) {
+				t.Skip("the store keeps no platform resources")
+			}
+			r := e.Post("/connectSessions", obj{"intent": obj{"type": "cancelSubscription", "cancelSubscription": obj{"subscription": subEndedID}}, "user": user})
+			wantError(t, r, http.StatusUnprocessableEntity, "unprocessableEntity", "subscriptionNotCancelable", detail{"intent.cancelSubscription.subscription", "notCancelable"})
+			r = e.Post("/connectSessions", obj{"intent": obj{"type": "resumeSubscription", "resumeSubscription": obj{"subscription": subID}}, "user": user})
+			wantError(t, r, http.StatusUnprocessableEntity, "unprocessableEntity", "subscriptionNotResumable", detail{"intent.resumeSubscription.subscription", "notResumable"})
+			r = e.Post("/connectSessions", obj{"intent": obj{"type": "checkoutNewSubscription", "checkoutNewSubscription": obj{"plan": plnID, "sim": esimID}}, "user": user})
+			want422(t, r, detail{"intent.checkoutNewSubscription.sim", "notAvailable"})
+		})
+	})
+}
+
+// payloadField is the ID field of a one-field payload.
+func payloadField(t connectd.IntentType) string {
+	if t == connectd.IntentConfirmPayment {
+		return "payment"
+	}
+	return "subscription"
+}
+
+func TestIntentsLenientMode(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
+		s := connectd.DefaultProjectSettings()
+		s.IntentValidation = connectd.IntentValidationLenient
+		e := apitest.New(t, apitest.Options{Backend: b, Settings: &s})
+		user := e.CreateUser("jerry@example.com")
+		seedWorld(t, e, user)
+		if !hasPlatform(e) {
+			t.Skip("the store keeps no platform resources")
+		}
+		// States are not checked, as by the documented service...
+		createSession(t, e, obj{"intent": obj{"type": "cancelSubscription", "cancelSubscription": obj{"subscription": subEndedID}}, "user": user})
+		createSession(t, e, obj{"intent": obj{"type": "resumeSubscription", "resumeSubscription": obj{"subscription": subID}}, "user": user})
+		// ...but existence and ownership are.
+		r := e.Post("/connectSessions", obj{"intent": obj{"type": "viewSubscription", "viewSubscription": obj{"subscription": "sub_0000000000000000000000000000"}}, "user": user})
+		want422(t, r, detail{"intent.viewSubscription.subscription", "notFound"})
+		george := e.CreateUser("george@example.com")
+		r = e.Post("/connectSessions", obj{"intent": cancelIntent(), "user": george})
+		want422(t, r, detail{"intent.cancelSubscription.subscription", "notOwned"})
 	})
 }
