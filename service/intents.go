@@ -280,3 +280,10 @@ func (c *intentCheck) hasESIM(sub *connectd.Subscription) bool {
 	}
 	return sim.Type == connectd.SIMTypeESIM
 }
+
+// CheckSessionUser runs the intent's checks for a user who signed in
+// through hosted login, exactly as if the session had been created for
+// them: a session must never let one user act on another user's resource.
+func (s *Service) CheckSessionUser(ctx context.Context, p *connectd.Project, sess *connectd.Session, userID string) error {
+	return s.internalIfFault(ctx, s.checkIntent(ctx, p, sess.Intent, &userID, nil))
+}

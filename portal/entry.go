@@ -1,0 +1,241 @@
+package portal
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+
+	"github.com/connectd/connectd"
+)
+
+// entryPage answers GET /checkout/entry: it checks the session and token
+// without consuming anything and shows whose account the link opens, with
+// one button. Link unfurlers and mail scanners that only fetch the link
+// cannot burn it.
+func (p *Portal) entryPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sess, ok := p.checkLink(w, r, q.Get("session"), q.Get("token"))
+	if !ok {
+		return
+	}
+	project, err := p.store.GetProject(r.Context(), sess.ProjectID)
+	if err != nil {
+		p.fail(w, r, nil, err)
+		return
+	}
+	data := pageData{Title: "Continue", Hidden: map[string]string{"session": sess.ID, "token": q.Get("token")}}
+	switch {
+	case sess.UserID != nil:
+		u, err := p.store.GetUser(r.Context(), sess.ProjectID, *sess.UserID)
+		if err != nil {
+			p.fail(w, r, nil, err)
+			return
+		}
+		data.Account = maskEmail(u.Email)
+	case sess.UserDetails != nil:
+		data.Account = maskEmail(sess.UserDetails.Email)
+	}
+	data.Action = actionText(sess.Intent.Type)
+	p.render(w, r, http.StatusOK, "entry", &state{session: sess, project: project}, data)
+}
+
+// checkLink checks an entry link. When the link cannot be entered it
+// answers (auth_expired, or the destination for the browser that already
+// entered it) and returns ok=false.
+func (p *Portal) checkLink(w http.ResponseWriter, r *http.Request, id, token string) (*connectd.Session, bool) {
+	if !connectd.ValidID(connectd.PrefixSession, id) || len(token) != 43 {
+		p.renderMessage(w, r, http.StatusUnauthorized, nil, messageExpired)
+		return nil, false
+	}
+	sess, err := p.store.LookupSession(r.Context(), id)
+	if errors.Is(err, connectd.ErrNotFound) {
+		p.renderMessage(w, r, http.StatusUnauthorized, nil, messageExpired)
+		return nil, false
+	}
+	if err != nil {
+		p.fail(w, r, nil, err)
+		return nil, false
+	}
+	// An expired session has lost its token hash: the compare fails too.
+	tokenOK := sess.TokenHash != nil && subtle.ConstantTimeCompare(sess.TokenHash, connectd.HashToken(token)) == 1
+	if !tokenOK {
+		p.linkBack(w, r, sess, StatusAuthExpired)
+		return nil, false
+	}
+	if sess.TokenUsedAt != nil {
+		// Used: in the browser that entered it the link goes on working;
+		// anywhere else it is a replay, which revokes what it opened.
+		if bs, err := p.browserSession(r); err == nil && bs != nil && bs.SessionID == sess.ID {
+			http.Redirect(w, r, p.startPage(sess, bs), http.StatusSeeOther)
+			return nil, false
+		}
+		if err := p.store.RecordReplay(context.WithoutCancel(r.Context()), sess.ID, p.now()); err != nil {
+			p.logger.ErrorContext(r.Context(), "record replay", "err", err.Error())
+		}
+		p.logger.WarnContext(r.Context(), "session url replayed in another browser; its portal sessions are revoked", "session", sess.ID)
+		p.linkBack(w, r, sess, StatusAuthExpired)
+		return nil, false
+	}
+	if sess.Status(p.now()) != connectd.StatusOpen {
+		p.linkBack(w, r, sess, StatusAuthExpired)
+		return nil, false
+	}
+	return sess, true
+}
+
+// enter answers the confirmation page's POST: it consumes the token exactly
+// once, creates the user of a userDetails session, starts a browser session
+// and sends the browser on to the intent's page, on a URL without the token.
+func (p *Portal) enter(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		p.renderMessage(w, r, http.StatusBadRequest, nil, messageExpired)
+		return
+	}
+	id, token := r.PostForm.Get("session"), r.PostForm.Get("token")
+	sess, ok := p.checkLink(w, r, id, token)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	project, err := p.store.GetProject(ctx, sess.ProjectID)
+	if err != nil {
+		p.fail(w, r, nil, err)
+		return
+	}
+	now := p.now()
+	secret := newSecret()
+	bs := &connectd.BrowserSession{ID: connectd.NewID(connectd.PrefixBrowserSession), SecretHash: connectd.HashToken(secret),
+		UserID: sess.UserID, CreatedAt: now, ExpiresAt: now.Add(connectd.BrowserSessionTTL)}
+	var newUser *connectd.User
+	if d := sess.UserDetails; d != nil && sess.UserID == nil {
+		md := d.Metadata
+		if md == nil {
+			md = map[string]string{}
+		}
+		newUser = &connectd.User{ID: connectd.NewID(connectd.PrefixUser), Email: d.Email, FullName: d.FullName,
+			Birthday: d.Birthday, PreferredLocale: d.PreferredLocale, Metadata: md, CreatedAt: now}
+		bs.UserID = &newUser.ID
+	}
+	entered, err := p.store.EnterSession(ctx, connectd.EnterParams{SessionID: sess.ID, TokenHash: connectd.HashToken(token), Now: now, Browser: bs, NewUser: newUser})
+	switch {
+	case errors.Is(err, connectd.ErrNotFound):
+		// Another request consumed it between our check and our update.
+		p.linkBack(w, r, sess, StatusAuthExpired)
+		return
+	case errors.Is(err, connectd.ErrConflict):
+		// The userDetails email was taken after the session was created.
+		p.finish(w, r, sess, StatusError)
+		return
+	case err != nil:
+		p.fail(w, r, sess, err)
+		return
+	}
+	p.setCookie(w, secret, bs.ExpiresAt)
+	if reason := p.misconfigured(ctx, project, entered); reason != "" {
+		p.logger.InfoContext(ctx, "session cannot work in this project", "session", entered.ID, "reason", reason)
+		p.finish(w, r, entered, StatusBadConfiguration)
+		return
+	}
+	http.Redirect(w, r, p.startPage(entered, bs), http.StatusSeeOther)
+}
+
+// startPage is where an entered session goes: hosted login when no user is
+// signed in yet, else the intent's destination.
+func (p *Portal) startPage(sess *connectd.Session, bs *connectd.BrowserSession) string {
+	if bs.UserID == nil {
+		return "/portal/login"
+	}
+	return destination(sess.Intent.Type)
+}
+
+// misconfigured says why a session cannot work in its project, or "".
+func (p *Portal) misconfigured(ctx context.Context, project *connectd.Project, sess *connectd.Session) string {
+	if !project.Settings.IntentAllowed(sess.Intent.Type) {
+		return "intent not available in billing mode"
+	}
+	if sess.UserID == nil && !project.Settings.HostedLogin {
+		return "hosted login is off and the session has no user"
+	}
+	if sess.Intent.Type == connectd.IntentCompletePorting {
+		return p.portingMisconfigured(ctx, project, sess)
+	}
+	return ""
+}
+
+// actionText says in plain words what the link lets the user do.
+func actionText(t connectd.IntentType) string {
+	switch t {
+	case connectd.IntentCancelSubscription:
+		return "cancel your subscription"
+	case connectd.IntentChangeSubscription:
+		return "change your plan or add data"
+	case connectd.IntentCheckoutAddon:
+		return "buy an add-on"
+	case connectd.IntentCheckoutNewSubscription:
+		return "buy a new subscription"
+	case connectd.IntentCompletePorting:
+		return "complete moving your phone number"
+	case connectd.IntentConfirmPayment:
+		return "confirm a payment"
+	case connectd.IntentResumeSubscription:
+		return "resume your subscription"
+	case connectd.IntentUpdatePaymentMethod:
+		return "update your payment method"
+	case connectd.IntentUpdateUserAddress:
+		return "update your address"
+	case connectd.IntentUpdateUserFullName:
+		return "update your name"
+	case connectd.IntentViewEsimInstallation:
+		return "install your eSIM"
+	case connectd.IntentViewSubscription:
+		return "see your subscription"
+	case connectd.IntentViewSubscriptions:
+		return "see your subscriptions"
+	}
+	return "continue"
+}
+
+// portingMisconfigured explains why a completePorting session cannot go on:
+// its porting was declined and the user may not fix it (the code is not one
+// a user can fix, or the project's portingRetry is off).
+func (p *Portal) portingMisconfigured(ctx context.Context, project *connectd.Project, sess *connectd.Session) string {
+	porting, err := p.waitingPorting(ctx, sess.ProjectID, sess.Intent.Subscription)
+	if err != nil || porting == nil || porting.Status != connectd.PortingDeclined {
+		return "" // faults and missing portings show on the porting page
+	}
+	code := ""
+	if porting.DeclinedCode != nil {
+		code = *porting.DeclinedCode
+	}
+	if !project.Settings.PortingRetry {
+		return "porting declined and the project's portingRetry is off"
+	}
+	if !connectd.RetryableDeclinedCodes[code] {
+		return "porting declined with a code the user cannot fix: " + code
+	}
+	return ""
+}
+
+// waitingPorting returns the newest porting of the subscription that waits
+// for the user, or nil.
+func (p *Portal) waitingPorting(ctx context.Context, projectID, subscriptionID string) (*connectd.Porting, error) {
+	after := ""
+	for {
+		page, err := p.platform.Portings().List(ctx, projectID, connectd.PlatformFilter{Subscription: subscriptionID,
+			ListParams: connectd.ListParams{Limit: connectd.MaxListLimit, After: after}})
+		if err != nil {
+			return nil, err
+		}
+		for _, pt := range page.Items {
+			if pt.WaitingForUser() {
+				return pt, nil
+			}
+		}
+		if !page.MoreAfter || len(page.Items) == 0 {
+			return nil, nil
+		}
+		after = page.Items[len(page.Items)-1].ID
+	}
+}

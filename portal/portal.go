@@ -1,0 +1,365 @@
+// Package portal is the hosted Connect portal: the entry handoff that turns
+// a session url into a browser session, hosted login, one page and one real
+// action per intent, and the link back to the application.
+//
+// Pages are server-rendered with html/template, use one small stylesheet and
+// no JavaScript, and act only on the objects bound to the browser's session:
+// never on IDs taken from a form or the URL.
+package portal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/service"
+)
+
+// Store is what the portal needs of a database.
+type Store interface {
+	connectd.Store
+	connectd.PortalStore
+}
+
+// Mailer sends hosted-login codes.
+type Mailer interface {
+	SendLoginCode(ctx context.Context, to, code string, project *connectd.Project) error
+}
+
+// Portal serves the hosted pages.
+type Portal struct {
+	svc      *service.Service
+	store    Store
+	platform connectd.Platform
+	mailer   Mailer
+	logger   *slog.Logger
+	// secure is true when the public URL is https: cookies are then Secure
+	// and carry the __Host- prefix.
+	secure bool
+	// Now returns the current time; tests may replace it.
+	Now func() time.Time
+}
+
+// New returns the portal. svc.Platform must be set.
+func New(svc *service.Service, store Store, mailer Mailer, logger *slog.Logger) *Portal {
+	u, _ := url.Parse(svc.PublicURL)
+	return &Portal{svc: svc, store: store, platform: svc.Platform, mailer: mailer, logger: logger,
+		secure: u != nil && u.Scheme == "https", Now: time.Now}
+}
+
+func (p *Portal) now() time.Time { return p.Now().UTC().Truncate(time.Millisecond) }
+
+// Register adds the portal's routes to mux. Every state-changing request
+// is checked against cross-origin use (CSRF) with Go's
+// http.CrossOriginProtection, on top of SameSite cookies.
+func (p *Portal) Register(mux *http.ServeMux) {
+	cop := http.NewCrossOriginProtection()
+	handle := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, cop.Handler(portalHeaders(h)))
+	}
+	handle("GET /checkout/entry", p.entryPage)
+	handle("POST /checkout/entry", p.enter)
+	handle("GET /portal/static/portal.css", serveCSS)
+	handle("POST /portal/exit", p.withSession(p.exit))
+	handle("POST /portal/continue", p.withCompleted(p.continueToApp))
+	handle("GET /portal/done", p.withCompleted(p.donePage))
+	for pattern, h := range pageRoutes {
+		handle(pattern, p.withSession(func(w http.ResponseWriter, r *http.Request, st *state) { h(p, w, r, st) }))
+	}
+}
+
+// portalHeaders sets the headers of every portal response. The API's
+// middleware already set the common security headers; pages get a policy
+// that allows their own stylesheet and images, and nothing third-party.
+func portalHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// cookieName is the browser session cookie. The __Host- prefix needs
+// Secure, which browsers only keep over https: on a plain-http public URL
+// (development) the cookie goes without the prefix.
+func (p *Portal) cookieName() string {
+	if p.secure {
+		return "__Host-connectd"
+	}
+	return "connectd"
+}
+
+func (p *Portal) setCookie(w http.ResponseWriter, secret string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: p.cookieName(), Value: secret, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (p *Portal) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: p.cookieName(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func newSecret() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// state is what a signed-in portal request acts on: everything comes from
+// the browser session, nothing from the request.
+type state struct {
+	browser *connectd.BrowserSession
+	session *connectd.Session
+	project *connectd.Project
+	user    *connectd.User // nil until hosted login
+}
+
+type stateHandler func(w http.ResponseWriter, r *http.Request, st *state)
+
+// pageRoutes holds the pages of an active session, by route pattern. Each
+// page's file adds its routes in an init function, so that pages stay
+// independent of each other.
+var pageRoutes = map[string]func(p *Portal, w http.ResponseWriter, r *http.Request, st *state){}
+
+// browserSession returns the active browser session the request's cookie
+// names, or nil.
+func (p *Portal) browserSession(r *http.Request) (*connectd.BrowserSession, error) {
+	c, err := r.Cookie(p.cookieName())
+	if err != nil || c.Value == "" || len(c.Value) > 100 {
+		return nil, nil
+	}
+	bs, err := p.store.GetBrowserSession(r.Context(), connectd.HashToken(c.Value))
+	if errors.Is(err, connectd.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !bs.Active(p.now()) {
+		return nil, nil
+	}
+	return bs, nil
+}
+
+// withSession loads the request's state for a page of an active session,
+// or answers auth_expired when the browser has no live session. A session
+// that has ended shows where it ended instead.
+func (p *Portal) withSession(h stateHandler) http.HandlerFunc {
+	return p.withState(false, h)
+}
+
+// withCompleted is withSession for the pages after success.
+func (p *Portal) withCompleted(h stateHandler) http.HandlerFunc {
+	return p.withState(true, h)
+}
+
+func (p *Portal) withState(completed bool, h stateHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		st, err := p.loadState(r)
+		if err != nil {
+			p.fail(w, r, nil, err)
+			return
+		}
+		if st == nil {
+			p.renderMessage(w, r, http.StatusUnauthorized, nil, messageExpired)
+			return
+		}
+		switch status := st.session.Status(p.now()); {
+		case status == connectd.StatusActive:
+		case status == connectd.StatusCompleted && completed:
+		case status == connectd.StatusCompleted:
+			http.Redirect(w, r, "/portal/done", http.StatusSeeOther)
+			return
+		default:
+			p.clearCookie(w)
+			p.renderMessage(w, r, http.StatusConflict, nil, messageEnded)
+			return
+		}
+		h(w, r, st)
+	}
+}
+
+func (p *Portal) loadState(r *http.Request) (*state, error) {
+	bs, err := p.browserSession(r)
+	if err != nil || bs == nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	sess, err := p.store.GetSession(ctx, bs.ProjectID, bs.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	project, err := p.store.GetProject(ctx, bs.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	st := &state{browser: bs, session: sess, project: project}
+	if bs.UserID != nil {
+		st.user, err = p.store.GetUser(ctx, bs.ProjectID, *bs.UserID)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// Link-back statuses, as documented.
+const (
+	StatusSuccess          = "success"
+	StatusUserAborted      = "user_aborted"
+	StatusAuthExpired      = "auth_expired"
+	StatusBadConfiguration = "bad_configuration"
+	StatusError            = "error"
+)
+
+// outcomeOf maps a link-back status to the session status it leaves.
+func outcomeOf(linkStatus string) connectd.SessionStatus {
+	switch linkStatus {
+	case StatusSuccess:
+		return connectd.StatusCompleted
+	case StatusUserAborted:
+		return connectd.StatusAborted
+	}
+	return connectd.StatusFailed
+}
+
+// finish ends the session with the outcome of linkStatus, then links back.
+func (p *Portal) finish(w http.ResponseWriter, r *http.Request, sess *connectd.Session, linkStatus string) {
+	ended, err := p.store.FinishSession(context.WithoutCancel(r.Context()), sess.ID, outcomeOf(linkStatus), p.now())
+	switch {
+	case err == nil:
+		sess = ended
+	case errors.Is(err, connectd.ErrConflict):
+		// Already ended (say, a second tab): link back with what it ended as.
+		if ended != nil {
+			sess = ended
+		}
+	default:
+		p.fail(w, r, sess, err)
+		return
+	}
+	p.clearCookie(w)
+	p.linkBack(w, r, sess, linkStatus)
+}
+
+// linkBack sends the browser to the session's callbackUrl with session_id
+// and status, or shows a page saying the window can be closed.
+func (p *Portal) linkBack(w http.ResponseWriter, r *http.Request, sess *connectd.Session, linkStatus string) {
+	if sess != nil && sess.CallbackURL != nil {
+		target, err := connectd.AppendCallbackParams(*sess.CallbackURL, sess.ID, linkStatus)
+		if err == nil {
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+	}
+	msg := messageClosed
+	switch linkStatus {
+	case StatusAuthExpired:
+		p.renderMessage(w, r, http.StatusUnauthorized, nil, messageExpired)
+		return
+	case StatusBadConfiguration:
+		msg = messageBadConfiguration
+	case StatusError:
+		msg = messageError
+	case StatusUserAborted:
+		msg = messageAborted
+	}
+	p.renderMessage(w, r, http.StatusOK, nil, msg)
+}
+
+// fail logs an unexpected error and ends the session with status=error.
+func (p *Portal) fail(w http.ResponseWriter, r *http.Request, sess *connectd.Session, err error) {
+	p.logger.ErrorContext(r.Context(), "portal error", "err", err.Error())
+	if sess == nil {
+		p.renderMessage(w, r, http.StatusInternalServerError, nil, messageError)
+		return
+	}
+	if _, ferr := p.store.FinishSession(context.WithoutCancel(r.Context()), sess.ID, connectd.StatusFailed, p.now()); ferr != nil && !errors.Is(ferr, connectd.ErrConflict) {
+		p.logger.ErrorContext(r.Context(), "portal: finish failed session", "err", ferr.Error())
+	}
+	p.clearCookie(w)
+	p.linkBack(w, r, sess, StatusError)
+}
+
+// exit is every page's way out: user_aborted.
+func (p *Portal) exit(w http.ResponseWriter, r *http.Request, st *state) {
+	p.finish(w, r, st.session, StatusUserAborted)
+}
+
+// continueToApp is the Continue button after a successful action.
+func (p *Portal) continueToApp(w http.ResponseWriter, r *http.Request, st *state) {
+	if st.session.Status(p.now()) != connectd.StatusCompleted {
+		http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
+		return
+	}
+	p.clearCookie(w)
+	p.linkBack(w, r, st.session, StatusSuccess)
+}
+
+// succeed records the intended action as done and shows the page with the
+// Continue button.
+func (p *Portal) succeed(w http.ResponseWriter, r *http.Request, st *state) {
+	if _, err := p.store.FinishSession(context.WithoutCancel(r.Context()), st.session.ID, connectd.StatusCompleted, p.now()); err != nil && !errors.Is(err, connectd.ErrConflict) {
+		p.fail(w, r, st.session, err)
+		return
+	}
+	http.Redirect(w, r, "/portal/done", http.StatusSeeOther)
+}
+
+func (p *Portal) donePage(w http.ResponseWriter, r *http.Request, st *state) {
+	if st.session.Status(p.now()) != connectd.StatusCompleted {
+		http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
+		return
+	}
+	p.render(w, r, http.StatusOK, "done", st, pageData{Title: "Done"})
+}
+
+// destination is the page each intent opens on.
+func destination(t connectd.IntentType) string {
+	switch t {
+	case connectd.IntentCancelSubscription, connectd.IntentResumeSubscription, connectd.IntentViewSubscription:
+		return "/portal/subscription"
+	case connectd.IntentChangeSubscription:
+		return "/portal/change"
+	case connectd.IntentCheckoutAddon:
+		return "/portal/addons"
+	case connectd.IntentCheckoutNewSubscription:
+		return "/portal/checkout"
+	case connectd.IntentCompletePorting:
+		return "/portal/porting"
+	case connectd.IntentConfirmPayment:
+		return "/portal/payment"
+	case connectd.IntentUpdatePaymentMethod:
+		return "/portal/payment-methods"
+	case connectd.IntentUpdateUserAddress:
+		return "/portal/address"
+	case connectd.IntentUpdateUserFullName:
+		return "/portal/name"
+	case connectd.IntentViewEsimInstallation:
+		return "/portal/esim"
+	case connectd.IntentViewSubscriptions:
+		return "/portal/subscriptions"
+	}
+	return "/portal/done"
+}
+
+// maskEmail shows enough of an email for the user to recognise it:
+// j•••@example.com.
+func maskEmail(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at < 1 {
+		return "•••"
+	}
+	return email[:1] + "•••" + email[at:]
+}
