@@ -79,6 +79,7 @@ func (s *Server) routes() {
 		http.MethodGet:   s.getUser,
 		http.MethodPatch: s.updateUser,
 	}))
+	s.resourceRoutes()
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, connectd.Errorf(connectd.TypeNotFound, "routeNotFound", "There is no endpoint at %s %s.", r.Method, truncatePath(r.URL.Path)))
 	})
