@@ -152,6 +152,12 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := ps.err(); err != nil {
 		return err
 	}
+	if f.Limit == 0 {
+		// limit=0 asks for no items. The stores read a zero Limit as the
+		// default, so do not ask them.
+		writeJSON(w, http.StatusOK, listJSON[sessionJSON]{Object: "list", Items: []sessionJSON{}})
+		return nil
+	}
 	page, err := s.svc.ListSessions(r.Context(), c.project.ID, f)
 	if err != nil {
 		return err
@@ -234,6 +240,10 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) erro
 	q.problems(&ps)
 	if err := ps.err(); err != nil {
 		return err
+	}
+	if p.Limit == 0 { // limit=0 asks for no items; see listSessions
+		writeJSON(w, http.StatusOK, listJSON[userJSON]{Object: "list", Items: []userJSON{}})
+		return nil
 	}
 	page, err := s.svc.ListUsers(r.Context(), c.project.ID, p)
 	if err != nil {
