@@ -1,0 +1,560 @@
+package platform
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/payments"
+)
+
+// Actions returns the portal's user actions on the built-in platform.
+func (b *Builtin) Actions() connectd.Actions { return actions{b} }
+
+type actions struct{ b *Builtin }
+
+var _ connectd.Actions = actions{}
+
+// billingPeriod is the length of a subscription period.
+const billingPeriod = 30 * 24 * time.Hour
+
+func refuse(t connectd.ErrorType, code, format string, args ...any) error {
+	return connectd.Errorf(t, code, format, args...)
+}
+
+// loaded is a resource read with its version, for a compare-and-swap write.
+type loaded[T any] struct {
+	v   *T
+	rec *connectd.ResourceRecord
+}
+
+func load[T any](ctx context.Context, r connectd.Resources[T], projectID, id string) (loaded[T], error) {
+	rs := r.(resources[T])
+	rec, err := rs.b.store.GetResource(ctx, projectID, rs.spec.kind, id)
+	if err != nil {
+		return loaded[T]{}, err
+	}
+	v, err := rs.decode(rec)
+	if err != nil {
+		return loaded[T]{}, err
+	}
+	return loaded[T]{v: v, rec: rec}, nil
+}
+
+// notYours hides whether another user's resource exists.
+func notYours(kind, id string) error {
+	return refuse(connectd.TypeNotFound, kind+"NotFound", "No %s %s was found for this account.", kind, id)
+}
+
+func loadOwned[T any](ctx context.Context, r connectd.Resources[T], projectID, userID, kind, id string, owner func(*T) string) (loaded[T], error) {
+	l, err := load(ctx, r, projectID, id)
+	if errors.Is(err, connectd.ErrNotFound) {
+		return l, notYours(kind, id)
+	}
+	if err != nil {
+		return l, err
+	}
+	if owner(l.v) != userID {
+		return l, notYours(kind, id)
+	}
+	return l, nil
+}
+
+// batch collects the writes of one action, applied in one transaction.
+type batch struct {
+	b       *Builtin
+	project string
+	writes  []connectd.ResourceWrite
+}
+
+func (bt *batch) put(ctx context.Context, v any, version int64) error {
+	rec, err := bt.b.SeedRecord(ctx, bt.project, v)
+	if err != nil {
+		return err
+	}
+	rec.UpdatedAt = bt.b.now()
+	if version == 0 {
+		bt.writes = append(bt.writes, connectd.ResourceWrite{Create: true, Record: rec})
+		return nil
+	}
+	rec.Version = version
+	bt.writes = append(bt.writes, connectd.ResourceWrite{Record: rec})
+	return nil
+}
+
+// commit writes the batch; a concurrent change to anything it read is a
+// conflict the user can retry.
+func (bt *batch) commit(ctx context.Context) error {
+	err := bt.b.store.WriteResources(ctx, bt.project, bt.writes)
+	if errors.Is(err, connectd.ErrConflict) {
+		return refuse(connectd.TypeConflict, "concurrentChange", "Something changed while this was being saved. Please try again.")
+	}
+	return err
+}
+
+func (a actions) CancelSubscription(ctx context.Context, projectID, userID, id string, now time.Time) (*connectd.Subscription, error) {
+	subs := a.b.Subscriptions()
+	if _, err := loadOwned(ctx, subs, projectID, userID, "subscription", id, subOwner); err != nil {
+		return nil, err
+	}
+	return subs.Update(ctx, projectID, id, func(s *connectd.Subscription) error {
+		if !s.Cancelable() {
+			return refuse(connectd.TypeConflict, "subscriptionNotCancelable", "This subscription can't be canceled: it doesn't renew or has already been canceled.")
+		}
+		end := now
+		if s.CurrentPeriod != nil && s.CurrentPeriod.End.After(now) {
+			end = s.CurrentPeriod.End // it runs until the period it was paid for ends
+		}
+		s.EndedAt = &end
+		return nil
+	})
+}
+
+func (a actions) ResumeSubscription(ctx context.Context, projectID, userID, id string) (*connectd.Subscription, error) {
+	subs := a.b.Subscriptions()
+	if _, err := loadOwned(ctx, subs, projectID, userID, "subscription", id, subOwner); err != nil {
+		return nil, err
+	}
+	return subs.Update(ctx, projectID, id, func(s *connectd.Subscription) error {
+		if !s.Resumable() {
+			return refuse(connectd.TypeConflict, "subscriptionNotResumable", "This subscription can't be resumed: it isn't canceled.")
+		}
+		s.EndedAt = nil
+		if s.Status == connectd.SubscriptionEnded {
+			s.Status = connectd.SubscriptionActive
+		}
+		return nil
+	})
+}
+
+func subOwner(s *connectd.Subscription) string { return s.User }
+func payOwner(p *connectd.Payment) string      { return p.User }
+func pmOwner(p *connectd.PaymentMethod) string { return p.User }
+func portingOwner(p *connectd.Porting) string  { return p.User }
+func deviceOwner(d *connectd.Device) string    { return deref(d.User) }
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// charge decides a purchase's payment: a new charge of a card or saved
+// method, or the confirmation of the payment an earlier attempt left. It
+// adds the payment (and a saved card) to bt and returns the payment, and
+// whether the purchase's effect may be applied now.
+func (a actions) charge(ctx context.Context, bt *batch, userID string, price connectd.Price, description string, subscriptionID *string, pay connectd.PaymentInput, now time.Time) (*connectd.Purchase, bool, error) {
+	out := &connectd.Purchase{}
+	p := &connectd.Payment{User: userID, Subscription: subscriptionID, Amount: price.Amount, Currency: price.Currency,
+		Description: &description, CreatedAt: now}
+	switch {
+	case pay.ConfirmPaymentID != "":
+		l, err := loadOwned(ctx, a.b.Payments(), bt.project, userID, "payment", pay.ConfirmPaymentID, payOwner)
+		if err != nil {
+			return nil, false, err
+		}
+		if l.v.Status != connectd.PaymentRequiresConfirmation || l.v.Amount != price.Amount || l.v.Currency != price.Currency {
+			return nil, false, refuse(connectd.TypeConflict, "paymentNotConfirmable", "This payment can no longer be confirmed. Please pay again.")
+		}
+		l.v.Status = connectd.PaymentSucceeded
+		l.v.Subscription = subscriptionID
+		if err := bt.put(ctx, l.v, l.rec.Version); err != nil {
+			return nil, false, err
+		}
+		out.Payment = l.v
+		return out, true, nil
+	case pay.PaymentMethodID != "":
+		l, err := loadOwned(ctx, a.b.PaymentMethods(), bt.project, userID, "paymentMethod", pay.PaymentMethodID, pmOwner)
+		if err != nil {
+			return nil, false, err
+		}
+		p.PaymentMethod = &l.v.ID
+		p.Status = connectd.PaymentSucceeded // a saved card was verified when it was added
+	case pay.Card != nil:
+		card, outcome, fe := payments.Check(*pay.Card, now)
+		if err := fe.Err(); err != nil {
+			return nil, false, err
+		}
+		switch outcome {
+		case payments.Succeeded:
+			p.Status = connectd.PaymentSucceeded
+			if pay.SaveCard {
+				pm, err := a.savedCard(ctx, bt, userID, card, now)
+				if err != nil {
+					return nil, false, err
+				}
+				p.PaymentMethod = &pm.ID
+				out.PaymentMethod = pm
+			}
+		case payments.Declined:
+			p.Status = connectd.PaymentFailed
+		case payments.RequiresConfirmation:
+			p.Status = connectd.PaymentRequiresConfirmation
+		}
+	default:
+		return nil, false, refuse(connectd.TypeUnprocessable, "paymentRequired", "Choose how to pay.")
+	}
+	p.ID = connectd.NewID(connectd.PrefixPayment)
+	if err := bt.put(ctx, p, 0); err != nil {
+		return nil, false, err
+	}
+	out.Payment = p
+	return out, p.Status == connectd.PaymentSucceeded, nil
+}
+
+// savedCard adds card as the user's new default payment method to bt, and
+// makes their other methods non-default.
+func (a actions) savedCard(ctx context.Context, bt *batch, userID string, card connectd.Card, now time.Time) (*connectd.PaymentMethod, error) {
+	pm := &connectd.PaymentMethod{ID: connectd.NewID(connectd.PrefixPaymentMethod), User: userID, Type: "card", Card: card, Default: true, CreatedAt: now}
+	if err := bt.put(ctx, pm, 0); err != nil {
+		return nil, err
+	}
+	rs := a.b.PaymentMethods().(resources[connectd.PaymentMethod])
+	after := ""
+	for {
+		page, err := a.b.store.ListResources(ctx, bt.project, connectd.ResourceFilter{Kind: connectd.KindPaymentMethod, UserID: userID,
+			ListParams: connectd.ListParams{Limit: connectd.MaxListLimit, After: after}})
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range page.Items {
+			old, err := rs.decode(rec)
+			if err != nil {
+				return nil, err
+			}
+			if old.Default {
+				old.Default = false
+				if err := bt.put(ctx, old, rec.Version); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if !page.MoreAfter || len(page.Items) == 0 {
+			return pm, nil
+		}
+		after = page.Items[len(page.Items)-1].ID
+	}
+}
+
+func (a actions) ChangePlan(ctx context.Context, projectID, userID, subID, planID string, pay connectd.PaymentInput, now time.Time) (*connectd.Purchase, error) {
+	sub, err := loadOwned(ctx, a.b.Subscriptions(), projectID, userID, "subscription", subID, subOwner)
+	if err != nil {
+		return nil, err
+	}
+	if sub.v.Status != connectd.SubscriptionActive || sub.v.EndedAt != nil {
+		return nil, refuse(connectd.TypeConflict, "subscriptionNotActive", "Only an active subscription that isn't canceled can change plan.")
+	}
+	if sub.v.Plan == planID {
+		return nil, refuse(connectd.TypeConflict, "samePlan", "This subscription is already on that plan.")
+	}
+	plan, err := a.b.Plans().Get(ctx, projectID, planID)
+	if errors.Is(err, connectd.ErrNotFound) || err == nil && plan.Status != connectd.PlanActive {
+		return nil, refuse(connectd.TypeUnprocessable, "planNotAvailable", "That plan is not available.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	bt := &batch{b: a.b, project: projectID}
+	out, apply, err := a.charge(ctx, bt, userID, plan.Price, "Change to "+plan.Name, &sub.v.ID, pay, now)
+	if err != nil {
+		return nil, err
+	}
+	if apply {
+		sub.v.Plan = plan.ID
+		sub.v.Recurring = plan.Validity.Type == connectd.ValidityRecurring
+		sub.v.Addons = nil // add-ons belong to the old plan
+		sub.v.CurrentPeriod = &connectd.Period{Start: now, End: now.Add(billingPeriod)}
+		if err := bt.put(ctx, sub.v, sub.rec.Version); err != nil {
+			return nil, err
+		}
+		out.Subscription = sub.v
+	}
+	return out, bt.commit(ctx)
+}
+
+func (a actions) BuyAddons(ctx context.Context, projectID, userID, subID string, addonIDs []string, pay connectd.PaymentInput, now time.Time) (*connectd.Purchase, error) {
+	if len(addonIDs) == 0 {
+		return nil, refuse(connectd.TypeUnprocessable, "addonsRequired", "Choose at least one add-on.")
+	}
+	sub, err := loadOwned(ctx, a.b.Subscriptions(), projectID, userID, "subscription", subID, subOwner)
+	if err != nil {
+		return nil, err
+	}
+	if sub.v.Status != connectd.SubscriptionActive {
+		return nil, refuse(connectd.TypeConflict, "subscriptionNotActive", "Add-ons can be bought only for an active subscription.")
+	}
+	total, names, err := a.addonsPrice(ctx, projectID, sub.v.Plan, addonIDs, connectd.Price{})
+	if err != nil {
+		return nil, err
+	}
+	bt := &batch{b: a.b, project: projectID}
+	out, apply, err := a.charge(ctx, bt, userID, total, names, &sub.v.ID, pay, now)
+	if err != nil {
+		return nil, err
+	}
+	if apply {
+		sub.v.Addons = append(sub.v.Addons, addonIDs...)
+		if err := bt.put(ctx, sub.v, sub.rec.Version); err != nil {
+			return nil, err
+		}
+		out.Subscription = sub.v
+	}
+	return out, bt.commit(ctx)
+}
+
+// addonsPrice adds up add-ons that must be active and offered for plan.
+func (a actions) addonsPrice(ctx context.Context, projectID, plan string, ids []string, total connectd.Price) (connectd.Price, string, error) {
+	names := ""
+	for _, id := range ids {
+		ad, err := a.b.Addons().Get(ctx, projectID, id)
+		if errors.Is(err, connectd.ErrNotFound) || err == nil && (ad.Status != connectd.PlanActive || !slices.Contains(ad.Plans, plan)) {
+			return total, "", refuse(connectd.TypeUnprocessable, "addonNotAvailable", "Add-on %s is not available for this plan.", id)
+		}
+		if err != nil {
+			return total, "", err
+		}
+		if total.Currency == "" {
+			total.Currency = ad.Price.Currency
+		}
+		if ad.Price.Currency != total.Currency {
+			return total, "", refuse(connectd.TypeUnprocessable, "currencyMismatch", "These items are priced in different currencies.")
+		}
+		total.Amount += ad.Price.Amount
+		if names != "" {
+			names += ", "
+		}
+		names += ad.Name
+	}
+	return total, names, nil
+}
+
+func (a actions) Checkout(ctx context.Context, projectID string, in connectd.CheckoutInput, pay connectd.PaymentInput, now time.Time) (*connectd.Purchase, error) {
+	plan, err := a.b.Plans().Get(ctx, projectID, in.PlanID)
+	if errors.Is(err, connectd.ErrNotFound) || err == nil && plan.Status != connectd.PlanActive {
+		return nil, refuse(connectd.TypeUnprocessable, "planNotAvailable", "That plan is not available.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	user, err := a.b.store.GetUser(ctx, projectID, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	var missing connectd.FieldErrors
+	if plan.Requirements.FullName && user.FullName == nil {
+		missing.Add("fullName", "required", "This plan needs your full name.")
+	}
+	if plan.Requirements.Address && user.Address == nil {
+		missing.Add("address", "required", "This plan needs your address.")
+	}
+	if err := missing.Err(); err != nil {
+		return nil, err
+	}
+	bt := &batch{b: a.b, project: projectID}
+	sim, err := a.pickSIM(ctx, projectID, in)
+	if err != nil {
+		return nil, err
+	}
+	var deviceID *string
+	switch {
+	case in.DeviceID != "":
+		if _, err := loadOwned(ctx, a.b.Devices(), projectID, in.UserID, "device", in.DeviceID, func(d *connectd.Device) string {
+			if d.User == nil {
+				return in.UserID // an unowned device may be used by anyone
+			}
+			return *d.User
+		}); err != nil {
+			return nil, err
+		}
+		deviceID = &in.DeviceID
+	case in.IMEI != "":
+		if !connectd.ValidIMEI(in.IMEI) {
+			return nil, refuse(connectd.TypeUnprocessable, "invalidImei", "The IMEI is not valid.")
+		}
+		// A device for the IMEI is created below, only with a successful charge.
+		id := connectd.NewID(connectd.PrefixDevice)
+		deviceID = &id
+	}
+	total, names, err := a.addonsPrice(ctx, projectID, plan.ID, in.Addons, plan.Price)
+	if err != nil {
+		return nil, err
+	}
+	description := plan.Name
+	if names != "" {
+		description += " with " + names
+	}
+	subID := connectd.NewID(connectd.PrefixSubscription)
+	out, apply, err := a.charge(ctx, bt, in.UserID, total, description, &subID, pay, now)
+	if err != nil {
+		return nil, err
+	}
+	if apply {
+		if in.DeviceID == "" && in.IMEI != "" {
+			imei := in.IMEI
+			dev := &connectd.Device{ID: *deviceID, User: &in.UserID, Manufacturer: "Unknown", Model: "Unknown",
+				EsimCapable: sim.v.Type == connectd.SIMTypeESIM, IMEI: &imei, CreatedAt: now}
+			if err := bt.put(ctx, dev, 0); err != nil {
+				return nil, err
+			}
+		}
+		sim.v.Status = connectd.SIMAssigned
+		if err := bt.put(ctx, sim.v, sim.rec.Version); err != nil {
+			return nil, err
+		}
+		phone := testPhoneNumber()
+		sub := &connectd.Subscription{ID: subID, User: in.UserID, Plan: plan.ID, SIM: &sim.v.ID, Device: deviceID, PhoneNumber: &phone,
+			Status: connectd.SubscriptionActive, Recurring: plan.Validity.Type == connectd.ValidityRecurring,
+			CurrentPeriod: &connectd.Period{Start: now, End: now.Add(billingPeriod)}, Addons: in.Addons, CreatedAt: now}
+		if err := bt.put(ctx, sub, 0); err != nil {
+			return nil, err
+		}
+		out.Subscription = sub
+	} else {
+		out.Payment.Subscription = nil // no subscription exists for a payment that did not go through
+	}
+	return out, bt.commit(ctx)
+}
+
+// pickSIM returns the given SIM, which must be available, or the first
+// available SIM of the wanted type.
+func (a actions) pickSIM(ctx context.Context, projectID string, in connectd.CheckoutInput) (loaded[connectd.SIM], error) {
+	if in.SIMID != "" {
+		l, err := load(ctx, a.b.SIMs(), projectID, in.SIMID)
+		if errors.Is(err, connectd.ErrNotFound) || err == nil && l.v.Status != connectd.SIMAvailable {
+			return l, refuse(connectd.TypeConflict, "simNotAvailable", "That SIM is no longer available.")
+		}
+		return l, err
+	}
+	want := in.SIMType
+	if want == "" {
+		want = connectd.SIMTypeESIM
+	}
+	after := ""
+	for {
+		page, err := a.b.store.ListResources(ctx, projectID, connectd.ResourceFilter{Kind: connectd.KindSIM, Status: connectd.SIMAvailable,
+			ListParams: connectd.ListParams{Limit: connectd.MaxListLimit, After: after}})
+		if err != nil {
+			return loaded[connectd.SIM]{}, err
+		}
+		rs := a.b.SIMs().(resources[connectd.SIM])
+		for _, rec := range page.Items {
+			s, err := rs.decode(rec)
+			if err != nil {
+				return loaded[connectd.SIM]{}, err
+			}
+			if s.Type == want {
+				return loaded[connectd.SIM]{v: s, rec: rec}, nil
+			}
+		}
+		if !page.MoreAfter || len(page.Items) == 0 {
+			return loaded[connectd.SIM]{}, refuse(connectd.TypeConflict, "noSimAvailable", "No %s is available right now. Please try again later.", want)
+		}
+		after = page.Items[len(page.Items)-1].ID
+	}
+}
+
+// testPhoneNumber returns a number in the 555-01xx range reserved for
+// fiction, so that demo data never names a real line.
+func testPhoneNumber() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("+1555010%04d", binary.LittleEndian.Uint64(b[:])%10000)
+}
+
+func (a actions) ConfirmPayment(ctx context.Context, projectID, userID, paymentID string, now time.Time) (*connectd.Payment, error) {
+	pay, err := loadOwned(ctx, a.b.Payments(), projectID, userID, "payment", paymentID, payOwner)
+	if err != nil {
+		return nil, err
+	}
+	if pay.v.Status != connectd.PaymentRequiresConfirmation {
+		return nil, refuse(connectd.TypeConflict, "paymentNotConfirmable", "This payment doesn't need confirming any more.")
+	}
+	bt := &batch{b: a.b, project: projectID}
+	pay.v.Status = connectd.PaymentSucceeded // the test processor always accepts a confirmation
+	if err := bt.put(ctx, pay.v, pay.rec.Version); err != nil {
+		return nil, err
+	}
+	// A pending subscription waiting for this payment starts now.
+	if pay.v.Subscription != nil {
+		sub, err := load(ctx, a.b.Subscriptions(), projectID, *pay.v.Subscription)
+		if err == nil && sub.v.Status == connectd.SubscriptionPending && sub.v.User == userID {
+			sub.v.Status = connectd.SubscriptionActive
+			if sub.v.CurrentPeriod == nil {
+				sub.v.CurrentPeriod = &connectd.Period{Start: now, End: now.Add(billingPeriod)}
+			}
+			if err := bt.put(ctx, sub.v, sub.rec.Version); err != nil {
+				return nil, err
+			}
+		} else if err != nil && !errors.Is(err, connectd.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return pay.v, bt.commit(ctx)
+}
+
+func (a actions) AddPaymentMethod(ctx context.Context, projectID, userID string, in connectd.CardInput, now time.Time) (*connectd.PaymentMethod, error) {
+	card, outcome, fe := payments.Check(in, now)
+	if err := fe.Err(); err != nil {
+		return nil, err
+	}
+	if outcome == payments.Declined {
+		return nil, &connectd.Error{Type: connectd.TypeUnprocessable, Code: "cardDeclined", Message: "Your card was declined. Try another card.",
+			Details: []connectd.FieldError{{Field: "card.number", Code: "declined", Message: "This card was declined."}}}
+	}
+	bt := &batch{b: a.b, project: projectID}
+	pm, err := a.savedCard(ctx, bt, userID, card, now)
+	if err != nil {
+		return nil, err
+	}
+	return pm, bt.commit(ctx)
+}
+
+func (a actions) SubmitPorting(ctx context.Context, projectID, userID, portingID string, in connectd.PortingInput, now time.Time) (*connectd.Porting, error) {
+	if _, err := loadOwned(ctx, a.b.Portings(), projectID, userID, "porting", portingID, portingOwner); err != nil {
+		return nil, err
+	}
+	return a.b.Portings().Update(ctx, projectID, portingID, func(p *connectd.Porting) error {
+		if !p.WaitingForUser() {
+			return refuse(connectd.TypeConflict, "portingNotWaiting", "This number transfer doesn't need anything from you right now.")
+		}
+		if p.Status == connectd.PortingDeclined && (p.DeclinedCode == nil || !connectd.RetryableDeclinedCodes[*p.DeclinedCode]) {
+			return refuse(connectd.TypeConflict, "portingNotRetryable", "This number transfer can't be fixed here. Please contact support.")
+		}
+		if in.AccountNumber != nil {
+			p.AccountNumber = in.AccountNumber
+		}
+		if in.AccountPin != nil {
+			p.AccountPin = in.AccountPin
+		}
+		if in.DonorProvider != nil {
+			p.DonorProvider = in.DonorProvider
+		}
+		if in.Address != nil {
+			p.Address = in.Address
+		}
+		var fe connectd.FieldErrors
+		if p.AccountNumber == nil || *p.AccountNumber == "" {
+			fe.Add("accountNumber", "required", "Enter the account number from your current provider.")
+		}
+		if p.AccountPin == nil || *p.AccountPin == "" {
+			fe.Add("accountPin", "required", "Enter the account PIN from your current provider.")
+		}
+		if p.DonorProvider == nil || *p.DonorProvider == "" {
+			fe.Add("donorProvider", "required", "Enter the name of your current provider.")
+		}
+		if p.Address == nil {
+			fe.Add("address", "required", "Enter the address your current provider has on file.")
+		}
+		if err := fe.Err(); err != nil {
+			return err
+		}
+		p.Status = connectd.PortingRequested
+		p.DeclinedCode = nil
+		return nil
+	})
+}
