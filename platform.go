@@ -362,4 +362,6 @@ type Platform interface {
 	PaymentMethods() Resources[PaymentMethod]
 	Payments() Resources[Payment]
 	Portings() Resources[Porting]
+	// Actions performs the portal's user actions.
+	Actions() Actions
 }
