@@ -215,8 +215,8 @@ func CheckAllowListEntry(raw string) *FieldError {
 	if fe := CheckCallbackURL("callbackAllowList", raw, nil); fe != nil {
 		return fe
 	}
-	u, _ := url.Parse(raw)
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+	// Look at the raw string: url.URL cannot tell "cb#" from "cb".
+	if strings.ContainsAny(raw, "?#") {
 		return &FieldError{Field: "callbackAllowList", Code: CodeCallbackInvalid, Message: "an allow-list entry must not have a query or fragment"}
 	}
 	return nil
@@ -225,19 +225,30 @@ func CheckAllowListEntry(raw string) *FieldError {
 // AppendCallbackParams returns callbackURL with session_id and status added
 // to its query, keeping the query it already had. It works for https and
 // app-scheme URLs alike.
+//
+// Everything but the added parameters comes back byte for byte: re-encoding
+// the URL through url.URL.String would lower-case the scheme, re-escape the
+// path and turn "myapp://?a=1" into "myapp:?a=1", which is no longer the
+// hierarchical form CheckCallbackURL accepted and which an app may not
+// recognise.
 func AppendCallbackParams(callbackURL, sessionID, status string) (string, error) {
-	u, err := url.Parse(callbackURL)
-	if err != nil {
+	if _, err := url.Parse(callbackURL); err != nil {
 		return "", err
 	}
-	// Append to the raw query so that the app's own parameters come back
-	// byte for byte, in their order.
 	add := "session_id=" + url.QueryEscape(sessionID) + "&status=" + url.QueryEscape(status)
-	if u.RawQuery != "" {
-		u.RawQuery += "&" + add
-	} else {
-		u.RawQuery = add
+	// As in url.Parse: the fragment starts at the first '#', the query at
+	// the first '?' before it.
+	base, fragment, hasFragment := strings.Cut(callbackURL, "#")
+	switch {
+	case !strings.Contains(base, "?"):
+		base += "?" + add
+	case strings.HasSuffix(base, "?"):
+		base += add
+	default:
+		base += "&" + add
 	}
-	u.ForceQuery = false
-	return u.String(), nil
+	if hasFragment {
+		base += "#" + fragment
+	}
+	return base, nil
 }

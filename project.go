@@ -127,7 +127,13 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(time.Duration(d).String())
 }
 
+// UnmarshalJSON reads a duration string. null leaves d as it is, as
+// encoding/json does for every built-in type, so that "sessionTTL": null
+// counts as absent instead of failing as an invalid duration.
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("a duration must be a string such as \"15m\"")
