@@ -14,6 +14,7 @@ import (
 
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/platform"
+	"github.com/connectd/connectd/portal"
 	"github.com/connectd/connectd/seed"
 	"github.com/connectd/connectd/service"
 )
@@ -35,6 +36,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	publicURL := fs.String("public-url", "", "base URL of session urls, as users reach this server (CONNECTD_PUBLIC_URL; default http://ADDR)")
 	demo := fs.Bool("demo", false, "load the demo project and print an API key and a curl line (CONNECTD_DEMO)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error (CONNECTD_LOG_LEVEL)")
+	smtpAddr := fs.String("smtp-addr", "", "SMTP server host:port for hosted-login codes; empty prints codes to the log (development) (CONNECTD_SMTP_ADDR)")
+	smtpFrom := fs.String("smtp-from", "", "sender address of hosted-login emails (CONNECTD_SMTP_FROM)")
+	smtpUser := fs.String("smtp-username", "", "SMTP user name (CONNECTD_SMTP_USERNAME)")
+	smtpPass := fs.String("smtp-password", "", "SMTP password; prefer the CONNECTD_SMTP_PASSWORD variable to a flag")
 	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long to answer not-ready before closing the listener (CONNECTD_DRAIN_DELAY)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -74,6 +79,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	apiServer := api.New(svc, logger)
+	if ps, ok := st.(portal.Store); ok && svc.Platform != nil {
+		var mailer portal.Mailer = portal.LogMailer{Logger: logger}
+		if *smtpAddr != "" {
+			if *smtpFrom == "" {
+				return fmt.Errorf("--smtp-from is required with --smtp-addr")
+			}
+			mailer = portal.SMTPMailer{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: *smtpPass}
+		}
+		portal.New(svc, ps, mailer, logger).Register(apiServer.Mux())
+	}
 	srv := &http.Server{
 		Handler:           apiServer.Handler(),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -139,6 +154,7 @@ func redactDSN(dsn string) string {
 // startDemo loads the demo project and prints a fresh API key and a curl
 // line that creates a session. A new key is made on every start, since keys
 // are stored only as hashes and the previous one cannot be shown again.
+// The curl line stays the last line that starts with "curl ".
 func startDemo(ctx context.Context, svc *service.Service, publicURL string, stdout io.Writer) error {
 	if _, err := seed.Demo(ctx, svc.Store); err != nil {
 		return err
@@ -150,13 +166,18 @@ func startDemo(ctx context.Context, svc *service.Service, publicURL string, stdo
 	fmt.Fprintf(stdout, `
 connectd demo is ready.
   project: %s
-  user:    %s (%s)
+  user:    %s (%s), with subscriptions, a card, a payment to confirm and portings
+  user:    %s (%s), with nothing yet
   API key: %s
+
+For the README's sessions for every intent:
+  export BASE='%s' KEY='%s'
 
 Create a Connect Session:
 
 curl -sS -X POST '%s/projects/%s/connectSessions' -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{"callbackUrl":"https://example.com","intent":{"type":"updateUserFullName"},"user":"%s"}'
 
-`, seed.DemoProjectID, seed.DemoUserID, seed.DemoUserEmail, key, publicURL, seed.DemoProjectID, key, seed.DemoUserID)
+`, seed.DemoProjectID, seed.DemoUserID, seed.DemoUserEmail, seed.DemoOtherUserID, seed.DemoOtherUserEmail, key,
+		publicURL, key, publicURL, seed.DemoProjectID, key, seed.DemoUserID)
 	return nil
 }

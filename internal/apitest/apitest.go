@@ -19,6 +19,7 @@ import (
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/platform"
+	"github.com/connectd/connectd/portal"
 	"github.com/connectd/connectd/service"
 	"github.com/connectd/connectd/store/postgres/pgtest"
 	"github.com/connectd/connectd/store/sqlite/sqlitetest"
@@ -61,6 +62,10 @@ type Env struct {
 	URL     string // base URL, http://127.0.0.1:PORT
 	Store   connectd.Store
 	Service *service.Service
+	// Portal is nil until the store keeps portal state.
+	Portal *portal.Portal
+	// Mail holds the hosted-login codes the portal sent.
+	Mail    *CaptureMailer
 	Project string
 	Key     string
 	// Logs holds every log line the server wrote.
@@ -92,11 +97,17 @@ func New(t testing.TB, opts Options) *Env {
 		svc.Platform = platform.New(rs)
 	}
 	srv := api.New(svc, logger)
+	mail := &CaptureMailer{}
+	var pt *portal.Portal
+	if ps, ok := st.(portal.Store); ok && svc.Platform != nil {
+		pt = portal.New(svc, ps, mail, logger)
+		pt.Register(srv.Mux())
+	}
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)
 
-	e := &Env{T: t, URL: publicURL, Store: st, Service: svc, Logs: logs, Client: hs.Client()}
+	e := &Env{T: t, URL: publicURL, Store: st, Service: svc, Portal: pt, Mail: mail, Logs: logs, Client: hs.Client()}
 	e.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	e.Project, e.Key = e.NewProject("proj", opts.Settings)
 	return e
@@ -244,4 +255,27 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// CaptureMailer keeps the login codes the portal sends, for tests.
+type CaptureMailer struct {
+	mu    sync.Mutex
+	codes map[string]string // email -> latest code
+}
+
+func (m *CaptureMailer) SendLoginCode(_ context.Context, to, code string, _ *connectd.Project) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.codes == nil {
+		m.codes = map[string]string{}
+	}
+	m.codes[to] = code
+	return nil
+}
+
+// Code returns the latest code sent to email, or "".
+func (m *CaptureMailer) Code(email string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.codes[email]
 }
