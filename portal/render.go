@@ -12,7 +12,7 @@ import (
 	"github.com/connectd/connectd"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/partials/*.html
 var templateFS embed.FS
 
 //go:embed static/portal.css
@@ -75,7 +75,7 @@ var funcs = template.FuncMap{
 // parseTemplates parses the layout with each page. A broken template is a
 // programming error caught by every test.
 func parseTemplates() map[string]*template.Template {
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html"))
 	pages, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
