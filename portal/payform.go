@@ -34,9 +34,9 @@ func (p *Portal) savedMethods(ctx context.Context, st *state) ([]*connectd.Payme
 
 // readPayment reads the payform fields of a parsed form. A saved card is
 // chosen by its place in saved, the list the page showed, never by an ID
-// from the form. It returns the form's values to show again on a problem
-// (never the card number's full digits back... the user typed them, so the
-// page keeps them; the CVC is never kept).
+// from the form. It also returns what the user typed, to show again when
+// the page comes back with a problem (all but the CVC, which is never
+// echoed), and problems found before any charge.
 func readPayment(r *http.Request, saved []*connectd.PaymentMethod) (connectd.PaymentInput, map[string]string, map[string]string) {
 	f := r.PostForm
 	values := map[string]string{
