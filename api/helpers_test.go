@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -330,3 +331,54 @@ func noInternals(t *testing.T, what string, body []byte) {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+// rawDo sends a request built by hand: body is sent as is (a reader of
+// unknown length goes out chunked), and hdr is copied verbatim, repeated
+// values included. The API key is added unless hdr sets Authorization.
+func rawDo(t *testing.T, e *apitest.Env, method, path string, body io.Reader, hdr http.Header) *apitest.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, e.URL+path, body)
+	if err != nil {
+		t.Fatalf("new request: %v", err)
+	}
+	if _, ok := hdr["Authorization"]; !ok {
+		req.Header.Set("Authorization", "Bearer "+e.Key)
+	}
+	for k, vs := range hdr {
+		req.Header[k] = vs
+	}
+	resp, err := e.Client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return &apitest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// doWithHeaders sends req (its Body must be nil, a string or a JSON value)
+// with extra raw headers.
+func doWithHeaders(t *testing.T, e *apitest.Env, req apitest.Request, extra http.Header) *apitest.Response {
+	t.Helper()
+	var body io.Reader
+	switch v := req.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(v)
+	default:
+		body = strings.NewReader(jsonString(v))
+	}
+	hdr := http.Header{}
+	if body != nil {
+		hdr.Set("Content-Type", "application/json")
+	}
+	for k, vs := range extra {
+		hdr[http.CanonicalHeaderKey(k)] = vs
+	}
+	return rawDo(t, e, req.Method, req.Path, body, hdr)
+}

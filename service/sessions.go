@@ -29,9 +29,11 @@ type SessionResult struct {
 // same request returns the same session with a freshly minted url.
 func (s *Service) CreateSession(ctx context.Context, p *connectd.Project, in CreateSessionInput, idem *Idempotency) (res SessionResult, err error) {
 	if idem != nil {
-		id, err := s.claim(ctx, p.ID, *idem)
-		if err != nil {
-			return res, err
+		// Not "id, err :=": that err would shadow the named result the
+		// deferred release below must see.
+		id, cerr := s.claim(ctx, p.ID, *idem)
+		if cerr != nil {
+			return res, cerr
 		}
 		if id != "" {
 			return s.replayCreate(ctx, p.ID, id)
@@ -244,9 +246,9 @@ func checkPatchable(cur *connectd.Session, in UpdateSessionInput, now time.Time)
 // request is refused, as on every POST.
 func (s *Service) ExpireSession(ctx context.Context, projectID, id string, idem *Idempotency) (_ *connectd.Session, err error) {
 	if idem != nil {
-		prev, err := s.claim(ctx, projectID, *idem)
-		if err != nil {
-			return nil, err
+		prev, cerr := s.claim(ctx, projectID, *idem) // cerr: see CreateSession
+		if cerr != nil {
+			return nil, cerr
 		}
 		if prev != "" {
 			return s.GetSession(ctx, projectID, prev)

@@ -22,9 +22,9 @@ type UserInput struct {
 // case-insensitively.
 func (s *Service) CreateUser(ctx context.Context, projectID string, in UserInput, idem *Idempotency) (u *connectd.User, err error) {
 	if idem != nil {
-		id, err := s.claim(ctx, projectID, *idem)
-		if err != nil {
-			return nil, err
+		id, cerr := s.claim(ctx, projectID, *idem) // cerr: see CreateSession
+		if cerr != nil {
+			return nil, cerr
 		}
 		if id != "" {
 			return s.GetUser(ctx, projectID, id)
