@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/seed"
 	"github.com/connectd/connectd/service"
 	"github.com/connectd/connectd/store"
@@ -121,27 +123,57 @@ func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flagSet("seed", stderr)
 	db := fs.String("db", defaultDB, "database: sqlite:PATH or a postgres:// URL (CONNECTD_DB)")
-	demo := fs.Bool("demo", false, "load the built-in demo project")
+	file := fs.String("file", "", "seed file to load (JSON, spec section 4; - reads stdin) (CONNECTD_FILE)")
+	demo := fs.Bool("demo", false, "load the built-in demo project (CONNECTD_DEMO)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if !*demo {
-		fmt.Fprintln(stderr, "connectd seed: give --demo")
+	if (*file == "") == !*demo {
+		fmt.Fprintln(stderr, "connectd seed: give exactly one of --file F and --demo")
 		return errUsage
+	}
+	var in io.Reader
+	name := "the demo"
+	if *file != "" {
+		name = *file
+		if *file == "-" {
+			in, name = os.Stdin, "stdin"
+		} else {
+			f, err := os.Open(*file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			in = f
+		}
 	}
 	st, err := openMigrated(ctx, *db, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	created, err := seed.Demo(ctx, st)
+	rs, ok := st.(platform.Store)
+	if !ok {
+		return fmt.Errorf("this database backend does not keep platform resources yet, so it cannot be seeded")
+	}
+	var res seed.Result
+	if *demo {
+		res, err = seed.LoadDemo(ctx, rs, nil)
+	} else {
+		res, err = seed.Load(ctx, rs, nil, in)
+	}
 	if err != nil {
+		// Invalid files and conflicts say what and where; nothing was written.
 		return err
 	}
-	if created {
-		fmt.Fprintf(stdout, "loaded the demo project %q\n", seed.DemoProjectID)
-	} else {
-		fmt.Fprintf(stdout, "the demo project %q is already there\n", seed.DemoProjectID)
+	if res.Created == 0 {
+		fmt.Fprintf(stdout, "nothing to do: all %d objects of %s are already there\n", res.Objects, name)
+		return nil
+	}
+	fmt.Fprintf(stdout, "created %d of the %d objects of %s\n", res.Created, res.Objects, name)
+	if *demo {
+		fmt.Fprintf(stdout, "demo project %q, user %s (%s); create an API key for it with: connectd keys create --db (the same) --project %s\n",
+			seed.DemoProjectID, seed.DemoUserID, seed.DemoUserEmail, seed.DemoProjectID)
 	}
 	return nil
 }
