@@ -34,6 +34,10 @@ func parseBody(body []byte) (*jsonv.Value, error) {
 	if err != nil {
 		return nil, connectd.Errorf(connectd.TypeBadRequest, "invalidJson", "The request body is not valid JSON: %s.", err.(*jsonv.SyntaxError).Msg)
 	}
+	if v.Kind != jsonv.Object {
+		// Not a field problem: there are no fields to name.
+		return nil, connectd.Errorf(connectd.TypeBadRequest, "invalidJson", "The request body must be a JSON object, not %s.", v.Kind)
+	}
 	return v, nil
 }
 

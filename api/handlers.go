@@ -69,6 +69,9 @@ func makeList[T, J any](page connectd.Page[T], id func(T) string, render func(T)
 }
 
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := noQuery(r); err != nil {
+		return err
+	}
 	in, err := decodeCreateSession(c.body, c.project)
 	if err != nil {
 		return err
@@ -95,7 +98,10 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request, c *call) err
 
 func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, c *call) error {
 	if _, err := s.svc.GetSession(r.Context(), c.project.ID, r.PathValue("id")); err != nil {
-		return err // the path before the body
+		return err // the path before the query and body
+	}
+	if err := noQuery(r); err != nil {
+		return err
 	}
 	in, err := decodeUpdateSession(c.body, c.project)
 	if err != nil {
@@ -112,6 +118,9 @@ func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, c *call) 
 func (s *Server) expireSession(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
 	if _, err := s.svc.GetSession(r.Context(), c.project.ID, id); err != nil {
+		return err
+	}
+	if err := noQuery(r); err != nil {
 		return err
 	}
 	if len(c.body) > 0 {
@@ -190,6 +199,9 @@ func renderUser(u *connectd.User) userJSON {
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := noQuery(r); err != nil {
+		return err
+	}
 	in, err := decodeUser(c.body, true)
 	if err != nil {
 		return err
@@ -216,6 +228,9 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c *call) error 
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, c *call) error {
 	if _, err := s.svc.GetUser(r.Context(), c.project.ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	if err := noQuery(r); err != nil {
 		return err
 	}
 	in, err := decodeUser(c.body, false)
