@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -233,12 +234,24 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.svc.Store.Ping(ctx); err != nil {
+	if err := s.ping(ctx); err != nil {
 		s.logger.WarnContext(ctx, "readiness check failed", "err", err.Error())
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// ping checks the database. A probe must answer 503 whenever the check
+// fails, so a store that panics (a closed one may) counts as unreachable
+// rather than turning readiness into a 500.
+func (s *Server) ping(ctx context.Context) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("ping panicked: %T", v)
+		}
+	}()
+	return s.svc.Store.Ping(ctx)
 }
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
