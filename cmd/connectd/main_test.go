@@ -1,0 +1,877 @@
+package main
+
+// End-to-end tests: the connectd binary, built once by TestMain, run as real
+// processes on loopback, spoken to over real HTTP.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/store"
+	"github.com/connectd/connectd/store/postgres/pgtest"
+)
+
+// bin is the connectd binary under test.
+var bin string
+
+// Bounds on every wait, so that a hung process fails the test instead of
+// the whole run.
+const (
+	commandTimeout = 60 * time.Second // a CLI command, start to exit
+	startTimeout   = 60 * time.Second // serve, start to its "serving" log line
+	stopTimeout    = 40 * time.Second // serve, SIGTERM to exit
+	requestTimeout = 15 * time.Second
+)
+
+func TestMain(m *testing.M) { os.Exit(buildAndRun(m)) }
+
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "connectd-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bin = filepath.Join(dir, "connectd")
+	args := []string{"build", "-o", bin}
+	if raceEnabled() {
+		args = append(args, "-race") // the server's goroutines get checked too
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", append(args, ".")...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build connectd: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// raceEnabled reports whether this test binary was built with -race.
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" && s.Value == "true" {
+			return true
+		}
+	}
+	return false
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"version", "--version"} {
+		r := runCLI(t, t.TempDir(), nil, arg)
+		if r.code != 0 || !regexp.MustCompile(`^connectd \S+\n$`).MatchString(r.stdout) || r.stderr != "" {
+			t.Errorf("connectd %s: %s", arg, r)
+		}
+	}
+	for _, args := range [][]string{nil, {"frobnicate"}, {"projects"}, {"keys", "delete"}} {
+		r := runCLI(t, t.TempDir(), nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "Usage:") {
+			t.Errorf("connectd %q: want exit 2 and the usage, got %s", args, r)
+		}
+	}
+}
+
+func TestServeDemoCurlLineWorks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv := startServe(t, dir, nil, "--demo", "--addr", "127.0.0.1:0")
+
+	if !fileExists(filepath.Join(dir, "connectd.db")) {
+		t.Errorf("serve --demo did not make its database at ./connectd.db")
+	}
+	// stdout and stderr reach us through separate pipes: the curl line
+	// may arrive after the "serving" log line.
+	var line string
+	waitFor(t, "serve --demo to print a curl line", func() bool {
+		for _, l := range strings.SplitAfter(srv.stdout.String(), "\n") {
+			if strings.HasPrefix(l, "curl ") && strings.HasSuffix(l, "\n") {
+				line = strings.TrimSuffix(l, "\n")
+			}
+		}
+		return line != ""
+	}, srv)
+	req := parseCurl(t, line)
+	if !strings.HasPrefix(req.URL.String(), srv.publicURL+"/") {
+		t.Errorf("curl line's URL %s is not under the public URL %s", req.URL, srv.publicURL)
+	}
+	if auth := req.Header.Get("Authorization"); !strings.Contains(srv.stdout.String(), "API key: "+strings.TrimPrefix(auth, "Bearer ")+"\n") {
+		t.Errorf("the curl line's key is not the printed API key:\n%s", srv.stdout.String())
+	}
+
+	resp, body := send(t, req)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("curl line: %d %s", resp.StatusCode, body)
+	}
+	var sess struct {
+		Object string  `json:"object"`
+		URL    *string `json:"url"`
+	}
+	if err := json.Unmarshal(body, &sess); err != nil || sess.Object != "connectSession" || sess.URL == nil {
+		t.Fatalf("curl line answered %s", body)
+	}
+	if !strings.HasPrefix(*sess.URL, srv.publicURL+"/checkout/entry?") {
+		t.Errorf("session url %s is not under the public URL %s", *sess.URL, srv.publicURL)
+	}
+	if code := srv.stop(t); code != 0 {
+		t.Errorf("serve --demo exited %d after SIGTERM:\n%s", code, srv.output())
+	}
+}
+
+func TestSecondServeOnSameSQLiteRefuses(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "connectd.db")
+	first := startServe(t, dir, nil, "--db", "sqlite:"+path, "--addr", "127.0.0.1:0")
+
+	second := runCLI(t, dir, nil, "serve", "--db", "sqlite:"+path, "--addr", "127.0.0.1:0")
+	if second.code != 1 || !strings.Contains(second.stderr, path) || !strings.Contains(second.stderr, "another") {
+		t.Errorf("second serve on %s: want exit 1 and a message naming the file and the other process, got %s", path, second)
+	}
+	if resp, body := get(t, first.publicURL+"/healthz", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("first serve after the second one's attempt: /healthz %d %s", resp.StatusCode, body)
+	}
+	if code := first.stop(t); code != 0 {
+		t.Errorf("first serve exited %d after SIGTERM:\n%s", code, first.output())
+	}
+	// The lock goes with the process that held it.
+	third := startServe(t, dir, nil, "--db", "sqlite:"+path, "--addr", "127.0.0.1:0")
+	if code := third.stop(t); code != 0 {
+		t.Errorf("serve after the first one stopped exited %d:\n%s", code, third.output())
+	}
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, dir, db string) {
+		for i := 0; i < 2; i++ {
+			if r := runCLI(t, dir, nil, "migrate", "--db", db); r.code != 0 || r.stdout != "migrations applied\n" {
+				t.Fatalf("migrate #%d: %s", i+1, r)
+			}
+		}
+		// The schema works after the second run.
+		if r := runCLI(t, dir, nil, "projects", "create", "--db", db, "--id", "acme"); r.code != 0 {
+			t.Fatalf("projects create after migrating twice: %s", r)
+		}
+		if r := runCLI(t, dir, nil, "migrate", "--db", db); r.code != 0 {
+			t.Fatalf("migrate on a database with data: %s", r)
+		}
+		if p := getProject(t, db, "acme"); p == nil {
+			t.Fatal("project acme is gone after migrate")
+		}
+	})
+}
+
+func TestProjectsCreateFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "connectd.db")
+	create := func(env []string, args ...string) result {
+		return runCLI(t, dir, env, append([]string{"projects", "create"}, args...)...)
+	}
+
+	if r := create(nil, "--db", db, "--id", "acme", "--name", "Acme Mobile",
+		"--billing-mode", "billing", "--intent-validation", "lenient",
+		"--hosted-login=false", "--porting-retry=true", "--session-ttl", "45m",
+		"--callback-allow", "https://app.example.com/connect/done", "--callback-allow", "myapp://connect-callback",
+		"--display-name", "Acme", "--primary-color", "#112233", "--preferred-locale", "de-DE"); r.code != 0 || r.stdout != "created project acme\n" {
+		t.Fatalf("projects create with every flag: %s", r)
+	}
+	p := getProject(t, db, "acme")
+	checkSettings(t, p, "Acme Mobile", connectd.ProjectSettings{
+		BillingMode: connectd.BillingModeBilling, IntentValidation: connectd.IntentValidationLenient,
+		HostedLogin: false, PortingRetry: true, SessionTTL: connectd.Duration(45 * time.Minute),
+		CallbackAllowList: []string{"https://app.example.com/connect/done", "myapp://connect-callback"},
+		DisplayName:       "Acme", PrimaryColor: "#112233", PreferredLocale: "de-DE",
+	})
+
+	if r := create(nil, "--db", db, "--id", "plain"); r.code != 0 {
+		t.Fatalf("projects create --id plain: %s", r)
+	}
+	checkSettings(t, getProject(t, db, "plain"), "plain", connectd.DefaultProjectSettings())
+
+	// Every flag reads CONNECTD_<FLAG>; a flag on the command line wins.
+	env := []string{"CONNECTD_DB=" + db, "CONNECTD_BILLING_MODE=billing", "CONNECTD_SESSION_TTL=20m",
+		"CONNECTD_HOSTED_LOGIN=false", "CONNECTD_CALLBACK_ALLOW=https://env.example.com/cb", "CONNECTD_INTENT_VALIDATION=lenient"}
+	if r := create(env, "--id", "fromenv", "--intent-validation", "strict"); r.code != 0 {
+		t.Fatalf("projects create from the environment: %s", r)
+	}
+	want := connectd.DefaultProjectSettings()
+	want.BillingMode, want.SessionTTL, want.HostedLogin = connectd.BillingModeBilling, connectd.Duration(20*time.Minute), false
+	want.CallbackAllowList = []string{"https://env.example.com/cb"}
+	checkSettings(t, getProject(t, db, "fromenv"), "fromenv", want)
+
+	for _, c := range []struct {
+		env  []string
+		args []string
+		code int
+		want string
+	}{
+		{nil, []string{"--billing-mode", "x"}, 1, "--billing-mode: must be payments or billing"},
+		{nil, []string{"--intent-validation", "x"}, 1, "--intent-validation: must be strict or lenient"},
+		{nil, []string{"--session-ttl", "10s"}, 1, "--session-ttl: must be between"},
+		{nil, []string{"--session-ttl", "48h"}, 1, "--session-ttl: must be between"},
+		{nil, []string{"--callback-allow", "https://ok.example.com/cb", "--callback-allow", "javascript:x"}, 1, `--callback-allow "javascript:x": `},
+		{nil, []string{"--primary-color", "red"}, 1, "--primary-color"},
+		{nil, []string{"--preferred-locale", "not a tag"}, 1, "--preferred-locale"},
+		{[]string{"CONNECTD_BILLING_MODE=x"}, nil, 1, "--billing-mode: must be payments or billing"},
+		{nil, []string{"--session-ttl", "soon"}, 2, "-session-ttl"},
+		{nil, []string{"--hosted-login=maybe"}, 2, "-hosted-login"},
+		{[]string{"CONNECTD_SESSION_TTL=soon"}, nil, 2, "CONNECTD_SESSION_TTL"},
+	} {
+		r := create(c.env, append([]string{"--db", db, "--id", "bad"}, c.args...)...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("projects create %q (env %q): want exit %d and %q, got %s", c.args, c.env, c.code, c.want, r)
+		}
+	}
+	if r := create(nil, "--db", db, "--id", "Not Valid"); r.code != 1 || !strings.Contains(r.stderr, "--id: ") {
+		t.Errorf("projects create --id 'Not Valid': %s", r)
+	}
+	if r := create(nil, "--db", db, "--id", "acme"); r.code != 1 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("projects create of an existing ID: %s", r)
+	}
+	if r := create(nil, "--db", db); r.code != 2 || !strings.Contains(r.stderr, "--id is required") {
+		t.Errorf("projects create without --id: %s", r)
+	}
+	st := openStore(t, db)
+	if _, err := st.GetProject(context.Background(), "bad"); !errors.Is(err, connectd.ErrNotFound) {
+		t.Errorf("a refused projects create left a project behind: %v", err)
+	}
+	if p := getProject(t, db, "acme"); p.Name != "Acme Mobile" {
+		t.Errorf("a refused projects create of an existing ID changed it: %+v", p)
+	}
+}
+
+func checkSettings(t *testing.T, p *connectd.Project, name string, want connectd.ProjectSettings) {
+	t.Helper()
+	got := p.Settings
+	if p.Name != name {
+		t.Errorf("project %s: name %q, want %q", p.ID, p.Name, name)
+	}
+	if got.BillingMode != want.BillingMode || got.IntentValidation != want.IntentValidation ||
+		got.HostedLogin != want.HostedLogin || got.PortingRetry != want.PortingRetry || got.SessionTTL != want.SessionTTL ||
+		!slices.Equal(got.CallbackAllowList, want.CallbackAllowList) ||
+		got.DisplayName != want.DisplayName || got.PrimaryColor != want.PrimaryColor || got.PreferredLocale != want.PreferredLocale {
+		t.Errorf("project %s: settings\n got %+v\nwant %+v", p.ID, got, want)
+	}
+}
+
+// TestNoSecretsInOutput runs the admin commands and a full API flow against
+// a real server, then checks that no key, token or session url it handed
+// out shows up in anything the processes printed (keys create's key line
+// aside), nor in /metrics.
+func TestNoSecretsInOutput(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, noSecretsFlow)
+}
+
+func noSecretsFlow(t *testing.T, dir, db string) {
+	var printed strings.Builder // everything the processes printed that must hold no secret
+	var secrets []string
+	cli := func(args ...string) result {
+		t.Helper()
+		r := runCLI(t, dir, nil, args...)
+		if r.code != 0 {
+			t.Fatalf("connectd %q: %s", args, r)
+		}
+		printed.WriteString(r.stdout + r.stderr)
+		return r
+	}
+	newKey := func(project string) string {
+		t.Helper()
+		r := runCLI(t, dir, nil, "keys", "create", "--db", db, "--project", project)
+		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+		key := lines[len(lines)-1]
+		if r.code != 0 || len(lines) < 2 || len(key) < 32 || strings.ContainsAny(key, " \t\r:") {
+			t.Fatalf("keys create: want the key alone on the last line, got %s", r)
+		}
+		// Everything but the key line must be free of it.
+		printed.WriteString(strings.Join(lines[:len(lines)-1], "\n") + r.stderr)
+		secrets = append(secrets, key)
+		return key
+	}
+
+	cli("migrate", "--db", db)
+	cli("projects", "create", "--db", db, "--id", "acme", "--name", "Acme")
+	cli("projects", "create", "--db", db, "--id", "other")
+	key := newKey("acme")
+	otherKey := newKey("other")
+	if key == otherKey {
+		t.Fatal("two keys create runs printed the same key")
+	}
+
+	srv := startServe(t, dir, nil, "--db", db, "--addr", "127.0.0.1:0")
+	c := &apiClient{t: t, base: srv.publicURL, key: key}
+	sessionURL := func(r *apiResponse) string {
+		t.Helper()
+		u, _ := r.json["url"].(string)
+		if !strings.HasPrefix(u, srv.publicURL+"/checkout/entry?") {
+			t.Fatalf("%s: url %q is not a session url of %s", r.what, u, srv.publicURL)
+		}
+		token := mustParseURL(t, u).Query().Get("token")
+		if len(token) < 32 {
+			t.Fatalf("%s: url %q has no token", r.what, u)
+		}
+		if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: answer with a url has Cache-Control %q", r.what, cc)
+		}
+		secrets = append(secrets, u, token)
+		return token
+	}
+
+	jerry := c.do("POST", "/projects/acme/users", `{"email":"jerry@example.com","fullName":"Jerry Seinfeld"}`, 201).id()
+	elaine := c.do("POST", "/projects/acme/users", `{"email":"elaine@example.com"}`, 201).id()
+
+	withUser := c.do("POST", "/projects/acme/connectSessions",
+		`{"callbackUrl":"https://example.com/cb?order=1","intent":{"type":"updateUserFullName"},"user":"`+jerry+`"}`, 201)
+	firstToken := sessionURL(withUser)
+	withDetails := c.do("POST", "/projects/acme/connectSessions",
+		`{"intent":{"type":"viewSubscriptions"},"userDetails":{"email":"newman@example.com","fullName":"Newman","metadata":{"crm":"42"}}}`, 201)
+	sessionURL(withDetails)
+	anonymous := c.do("POST", "/projects/acme/connectSessions",
+		`{"callbackUrl":"myapp://connect-callback","intent":{"type":"updatePaymentMethod"},"appearance":{"theme":"dark"}}`, 201)
+	anonToken := sessionURL(anonymous)
+
+	// Associating a user mints a new url; other changes answer url null.
+	patched := c.do("PATCH", "/projects/acme/connectSessions/"+anonymous.id(), `{"user":"`+elaine+`"}`, 200)
+	if sessionURL(patched) == anonToken {
+		t.Error("a PATCH that associates a user kept the old token")
+	}
+	if r := c.do("PATCH", "/projects/acme/connectSessions/"+withUser.id(), `{"callbackUrl":"https://example.com/other"}`, 200); r.json["url"] != nil {
+		t.Errorf("PATCH of callbackUrl answered url %v", r.json["url"])
+	}
+
+	// An idempotent retry: the same session, a fresh url.
+	body := `{"intent":{"type":"updateUserAddress"},"user":"` + elaine + `"}`
+	idem := map[string]string{"Idempotency-Key": "order-1234"}
+	first := c.doH("POST", "/projects/acme/connectSessions", body, idem, 201)
+	retry := c.doH("POST", "/projects/acme/connectSessions", body, idem, 201)
+	if first.id() != retry.id() {
+		t.Errorf("idempotent retry made another session: %s then %s", first.id(), retry.id())
+	}
+	if sessionURL(first) == sessionURL(retry) {
+		t.Error("idempotent retry answered the same token")
+	}
+
+	if r := c.do("GET", "/projects/acme/connectSessions/"+withUser.id(), "", 200); r.json["url"] != nil {
+		t.Errorf("GET answered url %v", r.json["url"])
+	}
+	if r := c.do("GET", "/projects/acme/connectSessions?user="+jerry, "", 200); len(r.json["items"].([]any)) != 1 {
+		t.Errorf("list ?user=%s: %s", jerry, r.body)
+	}
+	c.do("GET", "/projects/acme/connectSessions?status=open&limit=2", "", 200)
+	if r := c.do("POST", "/projects/acme/connectSessions/"+withDetails.id()+"/expire", "", 200); r.json["status"] != "expired" {
+		t.Errorf("expire: %s", r.body)
+	}
+
+	// Refusals.
+	wrongKey := "cdk_" + randomString(32)
+	secrets = append(secrets, wrongKey)
+	c.do("POST", "/projects/acme/connectSessions", `{"intent":{"type":"viewSubscriptions","viewSubscriptons":{}},"user":"`+jerry+`"}`, 422)
+	c.do("POST", "/projects/acme/connectSessions", `{"intent":`, 400)
+	c.doH("POST", "/projects/acme/connectSessions", body, idem, 201) // still a replay
+	c.doH("POST", "/projects/acme/connectSessions", `{"intent":{"type":"viewSubscriptions"}}`, idem, 422)
+	c.do("PATCH", "/projects/acme/connectSessions/"+withDetails.id(), `{"callbackUrl":"https://example.com"}`, 409)
+	c.do("GET", "/projects/acme/connectSessions/csn_0000000000000000000000000000", "", 404)
+	c.do("GET", "/projects/acme/connectSessions?user=", "", 422)
+	c.doH("POST", "/projects/acme/connectSessions", body, map[string]string{"Content-Type": "text/plain"}, 415)
+	(&apiClient{t: t, base: srv.publicURL, key: otherKey}).do("GET", "/projects/acme/connectSessions", "", 403)
+	(&apiClient{t: t, base: srv.publicURL, key: wrongKey}).do("GET", "/projects/acme/connectSessions", "", 401)
+	(&apiClient{t: t, base: srv.publicURL}).do("GET", "/projects/acme/connectSessions", "", 401)
+
+	// Secrets where they do not belong: in query strings and paths. The
+	// answers do not matter here, only what gets printed.
+	for _, s := range []string{firstToken, key, wrongKey} {
+		q := url.QueryEscape(s)
+		c.try("GET", "/checkout/entry?session="+withUser.id()+"&token="+q)
+		c.try("GET", "/projects/acme/connectSessions?after="+q)
+		c.try("GET", "/projects/acme/connectSessions?user="+q+"&token="+q)
+		c.try("GET", "/projects/acme/connectSessions/"+url.PathEscape(s))
+		c.try("GET", "/projects/"+url.PathEscape(s)+"/connectSessions")
+		c.try("GET", "/"+url.PathEscape(s))
+	}
+	if resp, body := get(t, srv.publicURL+"/metrics", ""); resp.StatusCode == http.StatusOK {
+		printed.Write(body)
+	}
+
+	if code := srv.stop(t); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM, want 0 (graceful):\n%s", code, srv.output())
+	}
+	printed.WriteString(srv.output())
+	out := printed.String()
+
+	// The log must be there, or the checks below prove nothing.
+	logged := requestIDs(srv.stderr.String())
+	for _, id := range c.requestIDs {
+		if !logged[id] {
+			t.Errorf("request %s has no request log line with its request_id", id)
+		}
+	}
+	if len(c.requestIDs) < 30 {
+		t.Fatalf("only %d requests made", len(c.requestIDs))
+	}
+	for _, s := range secrets {
+		if at := leak(out, s); at != "" {
+			t.Errorf("the output holds a secret (%.12s…) in:\n%s", s, at)
+		}
+	}
+}
+
+// leak returns the line of out that holds secret s, or any 16-character
+// piece of it when s is a key or token (not a url, whose host is printed).
+func leak(out, s string) string {
+	pieces := []string{s}
+	if !strings.Contains(s, "://") {
+		for i := 0; i+16 <= len(s); i++ {
+			pieces = append(pieces, s[i:i+16])
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		for _, p := range pieces {
+			if strings.Contains(line, p) {
+				return line
+			}
+		}
+	}
+	return ""
+}
+
+// requestIDs returns the request_id of every "request" line of a JSON log.
+func requestIDs(log string) map[string]bool {
+	ids := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(log))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+		}
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "request" && l.RequestID != "" {
+			ids[l.RequestID] = true
+		}
+	}
+	return ids
+}
+
+// forEachDB runs f as parallel subtests on a fresh SQLite file and on a
+// fresh PostgreSQL schema (skipped, or failed under
+// CONNECTD_TEST_REQUIRE_POSTGRES=1, when there is no test database).
+func forEachDB(t *testing.T, f func(t *testing.T, dir, db string)) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		f(t, dir, "sqlite:"+filepath.Join(dir, "connectd.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		f(t, t.TempDir(), pgtest.URL(t))
+	})
+}
+
+func openStore(t *testing.T, db string) store.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	st, err := store.Open(ctx, db, store.Options{})
+	if err != nil {
+		t.Fatalf("open %s: %v", db, err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func getProject(t *testing.T, db, id string) *connectd.Project {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	p, err := openStore(t, db).GetProject(ctx, id)
+	if err != nil {
+		t.Fatalf("get project %s: %v", id, err)
+	}
+	return p
+}
+
+// Processes.
+
+// proc is a running connectd.
+type proc struct {
+	cmd            *exec.Cmd
+	stdout, stderr syncBuffer
+	done           chan struct{} // closed when it exited
+	publicURL      string        // serve: from its "serving" log line
+}
+
+type result struct {
+	args           []string
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("connectd %q: exit %d\nstdout:\n%s\nstderr:\n%s", r.args, r.code, r.stdout, r.stderr)
+}
+
+// cleanEnv is the test's environment without CONNECTD_ variables, which
+// the binary would read as flags.
+func cleanEnv(extra []string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CONNECTD_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// start runs the binary in dir; it is killed when the test ends.
+func start(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	p.cmd.Dir, p.cmd.Env = dir, cleanEnv(env)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start connectd: %v", err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *proc) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		p.cmd.Process.Kill()
+		<-p.done
+		t.Fatalf("connectd %q did not exit within %s:\n%s", p.cmd.Args[1:], timeout, p.output())
+		return -1
+	}
+}
+
+func (p *proc) output() string { return p.stdout.String() + p.stderr.String() }
+
+// runCLI runs one command to its end.
+func runCLI(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
+	p := start(t, dir, env, args...)
+	code := p.wait(t, commandTimeout)
+	return result{args: args, code: code, stdout: p.stdout.String(), stderr: p.stderr.String()}
+}
+
+// startServe starts serve and waits until it logs that it is serving.
+func startServe(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
+	p := start(t, dir, env, append([]string{"serve"}, args...)...)
+	waitFor(t, `serve to log "serving"`, func() bool {
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			var l struct {
+				Msg       string `json:"msg"`
+				PublicURL string `json:"public_url"`
+			}
+			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "serving" && l.PublicURL != "" {
+				p.publicURL = l.PublicURL
+				return true
+			}
+		}
+		return false
+	}, p)
+	return p
+}
+
+// waitFor polls cond until it holds; it fails the test when p exits or
+// startTimeout passes first.
+func waitFor(t *testing.T, what string, cond func() bool, p *proc) {
+	t.Helper()
+	deadline := time.After(startTimeout)
+	for !cond() {
+		select {
+		case <-p.done:
+			if cond() {
+				return
+			}
+			t.Fatalf("connectd exited before %s:\n%s", what, p.output())
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s:\n%s", what, p.output())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// stop sends SIGTERM and returns the exit code.
+func (p *proc) stop(t *testing.T) int {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	return p.wait(t, stopTimeout)
+}
+
+// HTTP.
+
+var httpClient = &http.Client{
+	Timeout:       requestTimeout,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+func send(t *testing.T, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read: %v", req.Method, req.URL.Redacted(), err)
+	}
+	return resp, body
+}
+
+func get(t *testing.T, u, key string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	return send(t, req)
+}
+
+// apiClient talks to one server with one key ("" for none) and remembers
+// the request id of every answer.
+type apiClient struct {
+	t          *testing.T
+	base, key  string
+	requestIDs []string
+}
+
+type apiResponse struct {
+	what   string
+	header http.Header
+	body   []byte
+	json   map[string]any
+}
+
+func (r *apiResponse) id() string {
+	id, _ := r.json["id"].(string)
+	return id
+}
+
+func (c *apiClient) do(method, path, body string, want int) *apiResponse {
+	c.t.Helper()
+	return c.doH(method, path, body, nil, want)
+}
+
+// doH sends a request (a non-empty body as JSON) with extra headers and
+// fails the test unless the status is want.
+func (c *apiClient) doH(method, path, body string, header map[string]string, want int) *apiResponse {
+	c.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	// The path may hold a secret on purpose: name requests by method alone.
+	what := method + " request #" + fmt.Sprint(len(c.requestIDs)+1)
+	resp, b := send(c.t, req)
+	r := &apiResponse{what: what, header: resp.Header, body: b}
+	if id := resp.Header.Get("X-Request-Id"); id != "" {
+		c.requestIDs = append(c.requestIDs, id)
+	} else {
+		c.t.Errorf("%s: no X-Request-Id", what)
+	}
+	json.Unmarshal(b, &r.json)
+	if want != 0 && resp.StatusCode != want {
+		c.t.Fatalf("%s: %d, want %d: %s", what, resp.StatusCode, want, b)
+	}
+	if resp.StatusCode >= 500 {
+		c.t.Errorf("%s: %d %s", what, resp.StatusCode, b)
+	}
+	return r
+}
+
+// try sends a request whose answer does not matter, as long as it is not a
+// server error.
+func (c *apiClient) try(method, path string) {
+	c.t.Helper()
+	c.doH(method, path, "", nil, 0)
+}
+
+// parseCurl turns the demo's curl line into a request: single-quoted words
+// only, and only the options the line is expected to use.
+func parseCurl(t *testing.T, line string) *http.Request {
+	t.Helper()
+	words, err := shellWords(line)
+	if err != nil || len(words) == 0 || words[0] != "curl" {
+		t.Fatalf("curl line %q: %v", line, err)
+	}
+	method, target, body := "GET", "", ""
+	header := http.Header{}
+	for i := 1; i < len(words); i++ {
+		w := words[i]
+		arg := func() string {
+			if i+1 >= len(words) {
+				t.Fatalf("curl line: %s without a value", w)
+			}
+			i++
+			return words[i]
+		}
+		switch {
+		case w == "-sS" || w == "-s" || w == "-S":
+		case w == "-X":
+			method = arg()
+		case w == "-H":
+			k, v, ok := strings.Cut(arg(), ":")
+			if !ok {
+				t.Fatalf("curl line: header %q", words[i])
+			}
+			header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		case w == "-d" || w == "--data":
+			body = arg()
+			if method == "GET" {
+				method = "POST"
+			}
+		case !strings.HasPrefix(w, "-") && target == "":
+			target = w
+		default:
+			t.Fatalf("curl line: unexpected word %q", w)
+		}
+	}
+	if !json.Valid([]byte(body)) {
+		t.Fatalf("curl line: body %q is not JSON", body)
+	}
+	req, err := http.NewRequest(method, target, bytes.NewReader([]byte(body)))
+	if err != nil {
+		t.Fatalf("curl line: %v", err)
+	}
+	req.Header = header
+	return req
+}
+
+// shellWords splits a line the way a POSIX shell would, for lines made of
+// plain and single-quoted words. Anything a shell would expand or treat
+// specially is an error: the line must paste as it reads.
+func shellWords(line string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	quoted, inWord := false, false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quoted && c == '\'':
+			quoted = false
+		case quoted:
+			cur.WriteByte(c)
+		case c == '\'':
+			quoted, inWord = true, true
+		case c == ' ' || c == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case strings.IndexByte("\"\\$`!&|;<>(){}*?[]#~", c) >= 0:
+			return nil, fmt.Errorf("unquoted %q", c)
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if quoted {
+		return nil, errors.New("unterminated quote")
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// Small things.
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func mustParseURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatalf("parse %q: %v", s, err)
+	}
+	return u
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
