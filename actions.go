@@ -22,6 +22,11 @@ type PaymentInput struct {
 	// SaveCard saves Card as the user's default payment method when the
 	// charge succeeds.
 	SaveCard bool
+	// ConfirmPaymentID, instead of a new charge, confirms the user's
+	// payment in requiresConfirmation that an earlier attempt of the same
+	// action left (the card asked for confirmation), and applies the action
+	// with it.
+	ConfirmPaymentID string
 }
 
 // CardInput is a full card as typed. It is never stored or logged.
