@@ -5,7 +5,14 @@
 // Conventions the suite relies on, beyond the interface documentation:
 //   - times are stored with millisecond precision and come back in UTC;
 //   - IDs order by creation (connectd.NewID), and lists are newest first;
-//   - a user's nil Metadata may come back as an empty map, and vice versa.
+//   - a user's nil Metadata may come back as an empty map, and vice versa;
+//   - a resource's Data may come back in another JSON form of the same value
+//     (key order, spacing), and seed loads compare it as a JSON value;
+//   - a *connectd.SeedConflictError's Why names what differs by its field
+//     name (name, settings; email, fullName, birthday, preferredLocale,
+//     metadata, address; kind, user, parent, status, data);
+//   - an object of a project that does not exist fails CreateResource,
+//     WriteResources and ApplySeed with connectd.ErrNotFound.
 package storetest
 
 import (
@@ -25,7 +32,9 @@ import (
 
 // Run runs the suite. newStore must return an empty, migrated store of its
 // own for each call, and close it when the test ends; subtests run in
-// parallel.
+// parallel. The groups of connectd.ResourceStore (Resource, ListResources,
+// WriteResources, ApplySeed) run when the store implements it too, and are
+// skipped otherwise.
 func Run(t *testing.T, newStore func(testing.TB) connectd.Store) {
 	groups := []struct {
 		name  string
@@ -41,6 +50,10 @@ func Run(t *testing.T, newStore func(testing.TB) connectd.Store) {
 		{"RotateToken", rotateTokenTests},
 		{"ExpireSession", expireSessionTests},
 		{"Idempotency", idempotencyTests},
+		{"Resource", resourceTests},
+		{"ListResources", listResourceTests},
+		{"WriteResources", writeResourceTests},
+		{"ApplySeed", seedTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
