@@ -13,4 +13,7 @@ func newStore(tb testing.TB) connectd.Store { return pgtest.New(tb) }
 // TestConformance runs the suite every connectd.Store passes.
 func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
 
+// TestPortalConformance runs the suite of connectd.PortalStore.
+func TestPortalConformance(t *testing.T) { storetest.RunPortal(t, newStore) }
+
 func BenchmarkStore(b *testing.B) { storetest.Bench(b, newStore) }

@@ -181,15 +181,26 @@ func (s *Store) conditionFailed(ctx context.Context, op, projectID, id string) e
 	return connectd.ErrConflict
 }
 
-// ExpireSession sets an open or active session's status to expired and drops
-// its token hash. A session already ended is returned unchanged.
+// ExpireSession sets an open or active session's status to expired, drops
+// its token hash and revokes its portal browser sessions, in one
+// transaction. A session already ended is returned unchanged.
 func (s *Store) ExpireSession(ctx context.Context, projectID, id string, now time.Time) (*connectd.Session, error) {
-	cs, err := scanSession(s.pool.QueryRow(ctx, sqlExpireSession, projectID, id, ms(now)))
-	if errors.Is(err, pgx.ErrNoRows) {
+	const op = "expire session"
+	var cs *connectd.Session
+	err := s.inTx(ctx, op, func(tx pgx.Tx) error {
+		var err error
+		if cs, err = scanSession(tx.QueryRow(ctx, sqlExpireSession, projectID, id, ms(now))); err != nil {
+			return mapErr(op, err)
+		}
+		_, err = tx.Exec(ctx, sqlRevokeBrowsers, id, ms(now))
+		return mapErr(op, err)
+	})
+	if errors.Is(err, connectd.ErrNotFound) {
+		// Already ended (returned as it is), or not there.
 		return s.GetSession(ctx, projectID, id)
 	}
 	if err != nil {
-		return nil, mapErr("expire session", err)
+		return nil, err
 	}
 	return cs, nil
 }

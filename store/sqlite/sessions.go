@@ -161,16 +161,35 @@ func (s *Store) UpdateSession(ctx context.Context, projectID, id string, u conne
 	return s.conditional(ctx, "update session", projectID, id, q, args...)
 }
 
+// ExpireSession expires an open or active session, kills its token and
+// revokes its portal browser sessions, in one transaction. A session already
+// ended is returned unchanged.
 func (s *Store) ExpireSession(ctx context.Context, projectID, id string, now time.Time) (*connectd.Session, error) {
-	cs, err := s.conditional(ctx, "expire session", projectID, id, `UPDATE connect_sessions
+	const op = "expire session"
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	defer tx.Rollback()
+	cs, err := scanSession(tx.QueryRowContext(ctx, `UPDATE connect_sessions
 		SET status = 'expired', token_hash = NULL, updated_at = ?
 		WHERE project_id = ? AND id = ? AND status IN ('open', 'active')
-		RETURNING `+sessionCols, ms(now), projectID, id)
-	if errors.Is(err, connectd.ErrConflict) {
-		// Already ended: returned as it is.
+		RETURNING `+sessionCols, ms(now), projectID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		// Already ended (returned as it is), or not there.
+		tx.Rollback()
 		return s.GetSession(ctx, projectID, id)
 	}
-	return cs, err
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	if err := revokeBrowsers(ctx, tx, id, now); err != nil {
+		return nil, mapErr(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, mapErr(op, err)
+	}
+	return cs, nil
 }
 
 func (s *Store) RotateToken(ctx context.Context, projectID, id string, tokenHash []byte, now time.Time) (*connectd.Session, error) {

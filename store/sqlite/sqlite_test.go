@@ -17,6 +17,9 @@ func newStore(t testing.TB) connectd.Store { return sqlitetest.New(t) }
 
 func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
 
+// TestPortalConformance runs the suite of connectd.PortalStore.
+func TestPortalConformance(t *testing.T) { storetest.RunPortal(t, newStore) }
+
 func BenchmarkStore(b *testing.B) { storetest.Bench(b, newStore) }
 
 func TestExclusive(t *testing.T) {
