@@ -3,6 +3,7 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -240,5 +241,81 @@ func TestPatchConcurrentAssociation(t *testing.T) {
 			mustNotConsume(t, e, id, firstTok)
 			mustConsume(t, e, id, tok)
 		}
+	})
+}
+
+func TestExpire(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
+		e := newEnv(t, b)
+		expirePath := func(id string) string { return projectPath(e.Project, "/connectSessions/"+id+"/expire") }
+		newSession := func(t *testing.T) (string, string) {
+			t.Helper()
+			s := createSession(t, e, obj{"intent": plainIntent(), "callbackUrl": "https://example.com"})
+			return s["id"].(string), entryToken(t, e, s["url"], s["id"].(string))
+		}
+
+		t.Run("expire_answers_the_expired_session_and_kills_its_url", func(t *testing.T) {
+			id, tok := newSession(t)
+			r := e.Do(apitest.Request{Method: "POST", Path: expirePath(id)})
+			s := wantStatus(t, r, http.StatusOK)
+			checkSessionShape(t, s)
+			if s["status"] != "expired" || s["url"] != nil || s["id"] != id || s["callbackUrl"] != "https://example.com" {
+				t.Errorf("expire = %s", r.Body)
+			}
+			mustNotConsume(t, e, id, tok)
+			if g := wantStatus(t, e.Get("/connectSessions/"+id), http.StatusOK); g["status"] != "expired" {
+				t.Errorf("GET status = %v", g["status"])
+			}
+		})
+
+		t.Run("expire_twice_is_fine", func(t *testing.T) {
+			id, _ := newSession(t)
+			for i := 0; i < 3; i++ {
+				s := wantStatus(t, e.Do(apitest.Request{Method: "POST", Path: expirePath(id)}), http.StatusOK)
+				if s["status"] != "expired" {
+					t.Errorf("expire #%d: status %v", i+1, s["status"])
+				}
+			}
+		})
+
+		t.Run("expire_an_entered_session", func(t *testing.T) {
+			id, tok := newSession(t)
+			mustConsume(t, e, id, tok)
+			s := wantStatus(t, e.Do(apitest.Request{Method: "POST", Path: expirePath(id)}), http.StatusOK)
+			if s["status"] != "expired" {
+				t.Errorf("status = %v", s["status"])
+			}
+		})
+
+		t.Run("expire_unknown_is_404", func(t *testing.T) {
+			wantError(t, e.Do(apitest.Request{Method: "POST", Path: expirePath("csn_0000000000000000000000000000")}), http.StatusNotFound, "notFound", "connectSessionNotFound")
+		})
+
+		t.Run("body_is_optional", func(t *testing.T) {
+			// No body and no Content-Type.
+			id, _ := newSession(t)
+			r := rawDo(t, e, "POST", expirePath(id), nil, http.Header{})
+			wantStatus(t, r, http.StatusOK)
+			// An empty JSON object.
+			id, _ = newSession(t)
+			wantStatus(t, e.Do(apitest.Request{Method: "POST", Path: expirePath(id), Body: obj{}}), http.StatusOK)
+			// Content-Type JSON with an empty body.
+			id, _ = newSession(t)
+			wantStatus(t, rawDo(t, e, "POST", expirePath(id), nil, http.Header{"Content-Type": {"application/json"}}), http.StatusOK)
+		})
+
+		t.Run("body_rules_still_hold", func(t *testing.T) {
+			id, tok := newSession(t)
+			r := rawDo(t, e, "POST", expirePath(id), strings.NewReader("now"), http.Header{"Content-Type": {"text/plain"}})
+			wantError(t, r, http.StatusUnsupportedMediaType, "unsupportedMediaType", "unsupportedMediaType")
+			r = e.Do(apitest.Request{Method: "POST", Path: expirePath(id), Body: "{}", NoCType: true})
+			wantError(t, r, http.StatusUnsupportedMediaType, "unsupportedMediaType", "")
+			want422(t, e.Do(apitest.Request{Method: "POST", Path: expirePath(id), Body: obj{"reason": "x"}}), detail{"reason", "unknownField"})
+			wantError(t, e.Do(apitest.Request{Method: "POST", Path: expirePath(id), Body: "[]"}), http.StatusBadRequest, "badRequest", "invalidJson")
+			wantError(t, e.Do(apitest.Request{Method: "POST", Path: expirePath(id), Body: "{"}), http.StatusBadRequest, "badRequest", "invalidJson")
+			want422(t, e.Do(apitest.Request{Method: "POST", Path: expirePath(id) + "?now=1"}), detail{"now", "unknownParameter"})
+			// None of that expired it.
+			mustConsume(t, e, id, tok)
+		})
 	})
 }
