@@ -20,7 +20,11 @@ func (p *problems) err() error {
 	}
 	details := make([]connectd.FieldError, len(p.Problems))
 	for i, pr := range p.Problems {
-		details[i] = connectd.FieldError{Field: pr.Path, Code: pr.Code, Message: pr.Message}
+		path := pr.Path
+		if pr.Code == "unknownField" {
+			path = redactJSONPath(path)
+		}
+		details[i] = connectd.FieldError{Field: path, Code: pr.Code, Message: pr.Message}
 	}
 	return connectd.ValidationError(details)
 }
@@ -415,3 +419,17 @@ func isUpperAlpha(s string) bool {
 }
 
 func jsonRoot(v *jsonv.Value, ps *problems) *jsonv.Obj { return jsonv.Root(v, &ps.Problems) }
+
+// redactJSONPath applies redactName to each key of an unknown field's path:
+// the keys of a body are the client's, and may hold anything.
+func redactJSONPath(path string) string {
+	keys := strings.Split(path, ".")
+	for i, k := range keys {
+		name, index, _ := strings.Cut(k, "[")
+		keys[i] = redactName(name)
+		if index != "" {
+			keys[i] += "[" + index
+		}
+	}
+	return strings.Join(keys, ".")
+}

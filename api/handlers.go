@@ -288,7 +288,7 @@ func readQuery(r *http.Request, known ...string) (*query, error) {
 	for k, vs := range values {
 		switch {
 		case !isKnown[k]:
-			q.bad.Add(truncatePath(k), "unknownParameter", "is not a known query parameter")
+			q.bad.Add(redactName(k), "unknownParameter", "is not a known query parameter")
 		case len(vs) > 1:
 			q.bad.Add(k, "repeated", "must be given at most once")
 		case vs[0] == "":

@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
+
+	"github.com/connectd/connectd"
 )
 
 type ctxKey int
@@ -114,7 +117,7 @@ func Observe(logger *slog.Logger, h http.Handler) http.Handler {
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("route", r.Pattern),
-				slog.String("path", r.URL.Path),
+				slog.String("path", RedactPath(r.URL.Path)),
 				slog.Int("status", status),
 				slog.Int("bytes", rec.bytes),
 				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
@@ -139,4 +142,55 @@ func setSecurityHeaders(h http.Header) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+}
+
+// RedactPath returns path with every segment that could be a secret
+// replaced by "…". A path can hold anything a client sends, a session token
+// or an API key pasted in the wrong place among them; logs and error bodies
+// must never show one. Kept: route words (letters only, as in
+// /projects/…/connectSessions), IDs with a known prefix, and project IDs
+// (lower-case, which a random token or key is not).
+func RedactPath(path string) string {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if seg == "" || isRouteWord(seg) || hasKnownIDShape(seg) || isLowerProjectID(seg) {
+			continue
+		}
+		segs[i] = "…"
+	}
+	return strings.Join(segs, "/")
+}
+
+func isRouteWord(s string) bool {
+	if len(s) > 24 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+var knownPrefixes = []string{
+	connectd.PrefixSession, connectd.PrefixUser, connectd.PrefixPlan, connectd.PrefixAddon, connectd.PrefixSIM,
+	connectd.PrefixDevice, connectd.PrefixSubscription, connectd.PrefixPayment, connectd.PrefixPaymentMethod,
+	connectd.PrefixPorting, connectd.PrefixEvent,
+}
+
+func hasKnownIDShape(s string) bool {
+	for _, p := range knownPrefixes {
+		if connectd.ValidID(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// isLowerProjectID accepts project IDs of up to 32 characters. Tokens and
+// keys are longer and mix cases, so a lower-case random one of this length
+// does not happen in practice.
+func isLowerProjectID(s string) bool {
+	return len(s) <= 32 && connectd.ValidProjectID(s)
 }

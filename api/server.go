@@ -82,15 +82,26 @@ func (s *Server) routes() {
 	}))
 	s.resourceRoutes()
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, connectd.Errorf(connectd.TypeNotFound, "routeNotFound", "There is no endpoint at %s %s.", r.Method, truncatePath(r.URL.Path)))
+		writeError(w, r, connectd.Errorf(connectd.TypeNotFound, "routeNotFound", "There is no endpoint at %s %s.", r.Method, RedactPath(r.URL.Path)))
 	})
 }
 
-func truncatePath(p string) string {
-	if len(p) > 200 {
-		return p[:200] + "…"
+// redactName returns a query parameter name or JSON key for an error
+// detail: as is when it looks like a field name, else "…", since a client
+// may send anything there, a secret included.
+func redactName(name string) string {
+	// Tokens and keys are 43 characters and more: a field-like name of at
+	// most 40 is never one.
+	if len(name) > 40 {
+		return "…"
 	}
-	return p
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return "…"
+		}
+	}
+	return name
 }
 
 // call is one authenticated API request: its project and body.

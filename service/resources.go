@@ -124,7 +124,7 @@ func (r Resources[T]) of() (connectd.Resources[T], error) {
 
 func (r Resources[T]) notFound(id string) error {
 	k := r.Kind()
-	return connectd.Errorf(connectd.TypeNotFound, string(k)+"NotFound", "No %s %s exists in this project.", kindNames[k], truncate(id, connectd.MaxIDLength))
+	return connectd.Errorf(connectd.TypeNotFound, string(k)+"NotFound", "No %s %s exists in this project.", kindNames[k], nameID(k.Prefix(), id))
 }
 
 // fail maps an error of the platform: ErrNotFound is the 404 of the path's
@@ -172,7 +172,7 @@ func (r Resources[T]) Create(ctx context.Context, projectID string, v *T, idem *
 		return nil, ce
 	case errors.Is(err, connectd.ErrConflict):
 		k := r.Kind()
-		return nil, connectd.Errorf(connectd.TypeConflict, string(k)+"Exists", "A %s with id %s already exists in this project.", kindNames[k], truncate(ResourceID(v), connectd.MaxIDLength))
+		return nil, connectd.Errorf(connectd.TypeConflict, string(k)+"Exists", "A %s with id %s already exists in this project.", kindNames[k], nameID(k.Prefix(), ResourceID(v)))
 	case err != nil:
 		return nil, r.s.internal(ctx, "create "+string(r.Kind()), err)
 	}

@@ -76,12 +76,12 @@ func ErrUnauthenticated() *connectd.Error { e := *errUnauthenticated; return &e 
 // passes the project its key belongs to.
 func (s *Service) Project(ctx context.Context, keyProject, id string) (*connectd.Project, error) {
 	if id != keyProject {
-		return nil, connectd.Errorf(connectd.TypeForbidden, "projectForbidden", "This API key does not give access to project %q.", truncate(id, connectd.MaxIDLength))
+		return nil, connectd.Errorf(connectd.TypeForbidden, "projectForbidden", "This API key does not give access to project %s.", nameProject(id))
 	}
 	p, err := s.Store.GetProject(ctx, id)
 	if errors.Is(err, connectd.ErrNotFound) {
 		// The key exists but its project is gone: treat it as forbidden.
-		return nil, connectd.Errorf(connectd.TypeForbidden, "projectForbidden", "This API key does not give access to project %q.", id)
+		return nil, connectd.Errorf(connectd.TypeForbidden, "projectForbidden", "This API key does not give access to project %s.", nameProject(id))
 	}
 	if err != nil {
 		return nil, s.internal(ctx, "get project", err)
@@ -178,9 +178,21 @@ func (s *Service) release(ctx context.Context, projectID string, idem Idempotenc
 	}
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// nameID returns an ID from a request path for an error message: as is
+// when it has the shape of an ID with prefix, else a neutral phrase. A path
+// segment can hold anything, a token or a key sent by mistake among them,
+// and error bodies must never echo a secret.
+func nameID(prefix, id string) string {
+	if connectd.ValidID(prefix, id) {
+		return id
 	}
-	return s[:n] + "…"
+	return "with this ID"
+}
+
+// nameProject is nameID for project IDs.
+func nameProject(id string) string {
+	if connectd.ValidProjectID(id) {
+		return fmt.Sprintf("%q", id)
+	}
+	return "of this path"
 }

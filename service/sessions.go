@@ -155,7 +155,7 @@ func (s *Service) GetSession(ctx context.Context, projectID, id string) (*connec
 }
 
 func sessionNotFound(id string) error {
-	return connectd.Errorf(connectd.TypeNotFound, "connectSessionNotFound", "No connect session %s exists in this project.", truncate(id, connectd.MaxIDLength))
+	return connectd.Errorf(connectd.TypeNotFound, "connectSessionNotFound", "No connect session %s exists in this project.", nameID(connectd.PrefixSession, id))
 }
 
 // ListSessions lists the sessions of a project, newest first.

@@ -73,7 +73,7 @@ func emailTaken() error {
 func (s *Service) GetUser(ctx context.Context, projectID, id string) (*connectd.User, error) {
 	u, err := s.Store.GetUser(ctx, projectID, id)
 	if errors.Is(err, connectd.ErrNotFound) {
-		return nil, connectd.Errorf(connectd.TypeNotFound, "userNotFound", "No user %s exists in this project.", truncate(id, connectd.MaxIDLength))
+		return nil, connectd.Errorf(connectd.TypeNotFound, "userNotFound", "No user %s exists in this project.", nameID(connectd.PrefixUser, id))
 	}
 	if err != nil {
 		return nil, s.internal(ctx, "get user", err)
@@ -119,7 +119,7 @@ func (s *Service) UpdateUser(ctx context.Context, projectID, id string, in UserI
 	case errors.Is(err, connectd.ErrConflict):
 		return nil, emailTaken()
 	case errors.Is(err, connectd.ErrNotFound):
-		return nil, connectd.Errorf(connectd.TypeNotFound, "userNotFound", "No user %s exists in this project.", id)
+		return nil, connectd.Errorf(connectd.TypeNotFound, "userNotFound", "No user %s exists in this project.", nameID(connectd.PrefixUser, id))
 	case err != nil:
 		return nil, s.internal(ctx, "update user", err)
 	}
