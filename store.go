@@ -84,6 +84,11 @@ type Idem struct {
 // project, and ErrConflict when a uniqueness rule or a state condition does
 // not hold. Any other error is a fault of the backend.
 type Store interface {
+	// ResourceStore keeps the built-in platform's resources.
+	ResourceStore
+	// PortalStore keeps the hosted portal's browser sessions and codes.
+	PortalStore
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database.
@@ -121,8 +126,9 @@ type Store interface {
 	// have none. ErrConflict when a condition fails, ErrNotFound when the
 	// session does not exist. Of two concurrent associations exactly one wins.
 	UpdateSession(ctx context.Context, projectID, id string, u SessionUpdate) (*Session, error)
-	// ExpireSession sets an open or active session's status to expired and
-	// kills its token. A session already ended is returned unchanged.
+	// ExpireSession sets an open or active session's status to expired,
+	// kills its token and revokes the browser sessions it opened, in one
+	// transaction. A session already ended is returned unchanged.
 	ExpireSession(ctx context.Context, projectID, id string, now time.Time) (*Session, error)
 	// RotateToken replaces the token hash of an open, unused, unexpired
 	// session (an idempotent create's replay mints a new url).

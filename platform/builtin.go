@@ -13,11 +13,9 @@ import (
 	"github.com/connectd/connectd"
 )
 
-// Store is what the built-in platform needs of a database.
-type Store interface {
-	connectd.Store
-	connectd.ResourceStore
-}
+// Store is what the built-in platform needs of a database: every
+// connectd.Store keeps resources.
+type Store = connectd.Store
 
 // Builtin implements connectd.Platform on a Store.
 type Builtin struct {

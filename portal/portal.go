@@ -22,11 +22,9 @@ import (
 	"github.com/connectd/connectd/service"
 )
 
-// Store is what the portal needs of a database.
-type Store interface {
-	connectd.Store
-	connectd.PortalStore
-}
+// Store is what the portal needs of a database: every connectd.Store keeps
+// portal state.
+type Store = connectd.Store
 
 // Mailer sends hosted-login codes.
 type Mailer interface {

@@ -68,9 +68,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	svc := service.New(st, *publicURL, logger)
-	if rs, ok := st.(platform.Store); ok {
-		svc.Platform = platform.New(rs)
-	}
+	svc.Platform = platform.New(st)
 
 	if *demo {
 		if err := startDemo(ctx, svc, *publicURL, stdout); err != nil {
@@ -79,16 +77,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	apiServer := api.New(svc, logger)
-	if ps, ok := st.(portal.Store); ok && svc.Platform != nil {
-		var mailer portal.Mailer = portal.LogMailer{Logger: logger}
-		if *smtpAddr != "" {
-			if *smtpFrom == "" {
-				return fmt.Errorf("--smtp-from is required with --smtp-addr")
-			}
-			mailer = portal.SMTPMailer{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: *smtpPass}
+	var mailer portal.Mailer = portal.LogMailer{Logger: logger}
+	if *smtpAddr != "" {
+		if *smtpFrom == "" {
+			return fmt.Errorf("--smtp-from is required with --smtp-addr")
 		}
-		portal.New(svc, ps, mailer, logger).Register(apiServer.Mux())
+		mailer = portal.SMTPMailer{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: *smtpPass}
 	}
+	portal.New(svc, st, mailer, logger).Register(apiServer.Mux())
 	srv := &http.Server{
 		Handler:           apiServer.Handler(),
 		ReadHeaderTimeout: readHeaderTimeout,

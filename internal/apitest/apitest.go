@@ -62,8 +62,7 @@ type Env struct {
 	URL     string // base URL, http://127.0.0.1:PORT
 	Store   connectd.Store
 	Service *service.Service
-	// Portal is nil until the store keeps portal state.
-	Portal *portal.Portal
+	Portal  *portal.Portal
 	// Mail holds the hosted-login codes the portal sent.
 	Mail    *CaptureMailer
 	Project string
@@ -93,16 +92,11 @@ func New(t testing.TB, opts Options) *Env {
 	hs := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + hs.Listener.Addr().String()
 	svc := service.New(st, publicURL, logger)
-	if rs, ok := st.(platform.Store); ok {
-		svc.Platform = platform.New(rs)
-	}
+	svc.Platform = platform.New(st)
 	srv := api.New(svc, logger)
 	mail := &CaptureMailer{}
-	var pt *portal.Portal
-	if ps, ok := st.(portal.Store); ok && svc.Platform != nil {
-		pt = portal.New(svc, ps, mail, logger)
-		pt.Register(srv.Mux())
-	}
+	pt := portal.New(svc, st, mail, logger)
+	pt.Register(srv.Mux())
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)
