@@ -1,0 +1,292 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/connectd/connectd"
+)
+
+// Helpers shared by the subscription pages (subscription.go,
+// subscriptions.go, change.go, addons.go, checkout.go): the signed-in and
+// intent guards, the subscription card, and the outcome of a paid action.
+
+// signedIn reports whether a user is signed in; if not, it sends the
+// browser to hosted login.
+func (p *Portal) signedIn(w http.ResponseWriter, r *http.Request, st *state) bool {
+	if st.user != nil {
+		return true
+	}
+	http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+	return false
+}
+
+// ofIntent reports whether the session's intent is one of types; if not,
+// the browser goes to the page of the session's own intent: a session only
+// ever lets the user do what it was made for.
+func (p *Portal) ofIntent(w http.ResponseWriter, r *http.Request, st *state, types ...connectd.IntentType) bool {
+	if slices.Contains(types, st.session.Intent.Type) {
+		return true
+	}
+	http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
+	return false
+}
+
+// readPageForm parses a page's small urlencoded form. On failure it answers
+// 400 and returns false.
+func readPageForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+// collectAll lists every resource that f selects, across pages.
+func collectAll[T any](ctx context.Context, rs connectd.Resources[T], projectID string, f connectd.PlatformFilter) ([]*T, error) {
+	var out []*T
+	f.Limit = connectd.MaxListLimit
+	f.Before = ""
+	for {
+		page, err := rs.List(ctx, projectID, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if !page.MoreAfter || len(page.Items) == 0 {
+			return out, nil
+		}
+		f.After = idOf(page.Items[len(page.Items)-1])
+	}
+}
+
+// idOf returns the ID of a platform resource.
+func idOf(v any) string {
+	switch x := v.(type) {
+	case *connectd.Plan:
+		return x.ID
+	case *connectd.Addon:
+		return x.ID
+	case *connectd.Subscription:
+		return x.ID
+	case *connectd.SIM:
+		return x.ID
+	case *connectd.PaymentMethod:
+		return x.ID
+	}
+	panic(fmt.Sprintf("portal: no ID for %T", v))
+}
+
+// getOptional returns the resource, or nil when it does not exist.
+func getOptional[T any](ctx context.Context, rs connectd.Resources[T], projectID, id string) (*T, error) {
+	if id == "" {
+		return nil, nil
+	}
+	v, err := rs.Get(ctx, projectID, id)
+	if errors.Is(err, connectd.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// subscriptionCard is what a page shows of a subscription.
+type subscriptionCard struct {
+	Sub  *connectd.Subscription
+	Plan *connectd.Plan // nil when the plan no longer exists
+	// SIMType is "eSIM", "Physical SIM" or "" when it has no SIM.
+	SIMType string
+	Status  string
+	// Ended is true when EndedAt is in the past ("Ended on" rather than
+	// "Ends on").
+	Ended bool
+}
+
+// userSubscription returns the signed-in user's subscription id, or nil
+// when it does not exist or is someone else's: pages then explain, in
+// plain words, that there is nothing to show.
+func (p *Portal) userSubscription(ctx context.Context, st *state, id string) (*connectd.Subscription, error) {
+	s, err := getOptional(ctx, p.platform.Subscriptions(), st.project.ID, id)
+	if err != nil || s == nil || st.user == nil || s.User != st.user.ID {
+		return nil, err
+	}
+	return s, nil
+}
+
+// cardFor builds the card of s; plans caches plans by ID across cards.
+func (p *Portal) cardFor(ctx context.Context, st *state, s *connectd.Subscription, plans map[string]*connectd.Plan) (*subscriptionCard, error) {
+	c := &subscriptionCard{Sub: s, Status: subscriptionStatusText(s.Status)}
+	plan, ok := plans[s.Plan]
+	if !ok {
+		var err error
+		if plan, err = getOptional(ctx, p.platform.Plans(), st.project.ID, s.Plan); err != nil {
+			return nil, err
+		}
+		if plans != nil {
+			plans[s.Plan] = plan
+		}
+	}
+	c.Plan = plan
+	if s.SIM != nil {
+		sim, err := getOptional(ctx, p.platform.SIMs(), st.project.ID, *s.SIM)
+		if err != nil {
+			return nil, err
+		}
+		if sim != nil {
+			c.SIMType = simTypeText(sim.Type)
+		}
+	}
+	c.Ended = s.EndedAt != nil && !s.EndedAt.After(p.now())
+	return c, nil
+}
+
+func subscriptionStatusText(s string) string {
+	switch s {
+	case connectd.SubscriptionActive:
+		return "Active"
+	case connectd.SubscriptionPending, connectd.SubscriptionInitiated:
+		return "Being set up"
+	case connectd.SubscriptionEnded:
+		return "Ended"
+	}
+	return s
+}
+
+func simTypeText(t string) string {
+	if t == connectd.SIMTypePSIM {
+		return "Physical SIM"
+	}
+	return t
+}
+
+// allowanceText sums up what a plan or add-on includes: "5 GB data, 100
+// minutes, 100 texts".
+func allowanceText(a connectd.Allowances) string {
+	var parts []string
+	if a.DataBytes != nil {
+		b := *a.DataBytes
+		switch {
+		case b >= 1_000_000_000:
+			parts = append(parts, fmt.Sprintf("%s GB data", trimZero(float64(b)/1e9)))
+		default:
+			parts = append(parts, fmt.Sprintf("%s MB data", trimZero(float64(b)/1e6)))
+		}
+	}
+	if a.VoiceSeconds != nil {
+		parts = append(parts, fmt.Sprintf("%d minutes", *a.VoiceSeconds/60))
+	}
+	if a.SMSMessages != nil {
+		parts = append(parts, fmt.Sprintf("%d texts", *a.SMSMessages))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func trimZero(f float64) string {
+	s := fmt.Sprintf("%.1f", f)
+	return strings.TrimSuffix(s, ".0")
+}
+
+// pendingView is the confirm step of a purchase whose card asked for
+// confirmation: one button that confirms the pending payment and completes
+// the same purchase.
+type pendingView struct {
+	PaymentID string
+	Amount    connectd.Price
+	// Action is the form's target, Back the page to pay another way.
+	Action, Back string
+}
+
+// purchaseView is the part of a paid page's model that the payform and
+// purchase-confirm partials read.
+type purchaseView struct {
+	Pay     payView
+	Pending *pendingView
+}
+
+// paymentFrom reads how the user pays: the confirmation of the payment an
+// earlier attempt left pending (the confirm step's hidden field; the action
+// checks it is the user's, pending and of the same amount), or the payform.
+func paymentFrom(r *http.Request, saved []*connectd.PaymentMethod) (connectd.PaymentInput, map[string]string, map[string]string) {
+	if id := r.PostForm.Get("confirm_payment"); id != "" {
+		return connectd.PaymentInput{ConfirmPaymentID: id}, map[string]string{}, map[string]string{}
+	}
+	return readPayment(r, saved)
+}
+
+// payformFields are the fields the payform partial shows problems next to.
+var payformFields = []string{"pay_method", "card.number", "card.expMonth", "card.expYear", "card.cvc"}
+
+// declinedNotice is what a page says after a declined card.
+const declinedNotice = "Your card was declined. Nothing was changed. Try again or use another card."
+
+// refusalNotice puts a refusal's field problems into errs and returns the
+// message for the whole form: the refusal's own message when it names no
+// field, the messages of fields the page does not show, or a pointer to
+// the fields it does.
+func refusalNotice(err error, errs map[string]string, shown ...string) string {
+	got := map[string]string{}
+	if notice := fieldErrors(err, got); notice != "" {
+		return notice
+	}
+	var other []string
+	for _, d := range connectd.AsError(err).Details {
+		if slices.Contains(shown, d.Field) || slices.Contains(payformFields, d.Field) {
+			errs[d.Field] = got[d.Field]
+		} else {
+			other = append(other, d.Message)
+		}
+	}
+	if len(other) > 0 {
+		return strings.Join(other, " ")
+	}
+	return "Please check the highlighted fields."
+}
+
+// isRefusal reports whether err is a refusal to show the user, rather than
+// an internal error.
+func isRefusal(err error) bool {
+	var e *connectd.Error
+	return errors.As(err, &e) && e.Type != connectd.TypeInternal && e.Type != connectd.TypeUnavailable
+}
+
+// purchaseShow renders a paid page again: with a status, a notice for the
+// whole form and, for a card that asked for confirmation, the confirm step.
+type purchaseShow func(status int, notice string, pending *pendingView)
+
+// settlePurchase answers the outcome of a paid action. Success completes
+// the session's action (the done page with Continue); a declined card
+// shows the page again with a notice (the failed payment exists, nothing
+// else changed); a card that asks for confirmation shows the confirm step;
+// a refusal shows the page again with its problems next to their fields;
+// anything else ends the session with status=error.
+func (p *Portal) settlePurchase(w http.ResponseWriter, r *http.Request, st *state, res *connectd.Purchase, err error,
+	errs map[string]string, pending pendingView, show purchaseShow, shown ...string) {
+	if err != nil {
+		if !isRefusal(err) {
+			p.fail(w, r, st.session, err)
+			return
+		}
+		status := http.StatusUnprocessableEntity
+		if connectd.AsError(err).Type == connectd.TypeConflict {
+			status = http.StatusConflict
+		}
+		show(status, refusalNotice(err, errs, shown...), nil)
+		return
+	}
+	switch res.Payment.Status {
+	case connectd.PaymentSucceeded:
+		p.succeed(w, r, st)
+	case connectd.PaymentFailed:
+		show(http.StatusUnprocessableEntity, declinedNotice, nil)
+	case connectd.PaymentRequiresConfirmation:
+		pending.PaymentID = res.Payment.ID
+		pending.Amount = connectd.Price{Amount: res.Payment.Amount, Currency: res.Payment.Currency}
+		show(http.StatusOK, "", &pending)
+	default:
+		p.fail(w, r, st.session, fmt.Errorf("payment %s is %s after a purchase", res.Payment.ID, res.Payment.Status))
+	}
+}

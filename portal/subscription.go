@@ -1,0 +1,131 @@
+package portal
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/connectd/connectd"
+)
+
+// The subscription details page: cancelSubscription (Cancel button),
+// resumeSubscription (Resume button) and viewSubscription (Done button).
+
+func init() {
+	pageRoutes["GET /portal/subscription"] = (*Portal).subscriptionPage
+	pageRoutes["POST /portal/subscription/cancel"] = (*Portal).cancelSubscription
+	pageRoutes["POST /portal/subscription/resume"] = (*Portal).resumeSubscription
+	pageRoutes["POST /portal/subscription/done"] = (*Portal).subscriptionDone
+}
+
+var subscriptionIntents = []connectd.IntentType{connectd.IntentCancelSubscription, connectd.IntentResumeSubscription, connectd.IntentViewSubscription}
+
+type subscriptionView struct {
+	Card *subscriptionCard // nil when the session's subscription is not there
+	// Intent is the session's intent: cancelSubscription shows Cancel,
+	// resumeSubscription Resume, viewSubscription Done.
+	Intent connectd.IntentType
+	// CanAct says whether the intended action is possible now; Why says in
+	// plain words why not.
+	CanAct bool
+	Why    string
+}
+
+func (p *Portal) subscriptionView(ctx context.Context, st *state) (subscriptionView, error) {
+	v := subscriptionView{Intent: st.session.Intent.Type}
+	s, err := p.userSubscription(ctx, st, st.session.Intent.Subscription)
+	if err != nil || s == nil {
+		v.Why = "This subscription can't be found on your account any more. You can close this page and go back to the app."
+		return v, err
+	}
+	if v.Card, err = p.cardFor(ctx, st, s, nil); err != nil {
+		return v, err
+	}
+	switch v.Intent {
+	case connectd.IntentCancelSubscription:
+		v.CanAct = s.Cancelable()
+		switch {
+		case v.CanAct:
+		case s.EndedAt != nil:
+			v.Why = "This subscription is already canceled, so there is nothing to cancel."
+		case s.Status == connectd.SubscriptionEnded:
+			v.Why = "This subscription has ended, so there is nothing to cancel."
+		default:
+			v.Why = "This subscription doesn't renew, so there is nothing to cancel: it ends by itself when its period is over."
+		}
+	case connectd.IntentResumeSubscription:
+		v.CanAct = s.Resumable()
+		switch {
+		case v.CanAct:
+		case s.EndedAt == nil:
+			v.Why = "This subscription isn't canceled, so there is nothing to resume: it keeps renewing."
+		default:
+			v.Why = "This subscription doesn't renew, so it can't be resumed."
+		}
+	case connectd.IntentViewSubscription:
+		v.CanAct = true
+	}
+	return v, nil
+}
+
+func (p *Portal) showSubscription(w http.ResponseWriter, r *http.Request, st *state, status int, notice string) {
+	v, err := p.subscriptionView(r.Context(), st)
+	if err != nil {
+		p.fail(w, r, st.session, err)
+		return
+	}
+	title := "Your subscription"
+	switch {
+	case v.Intent == connectd.IntentCancelSubscription && v.CanAct:
+		title = "Cancel your subscription"
+	case v.Intent == connectd.IntentResumeSubscription && v.CanAct:
+		title = "Resume your subscription"
+	}
+	p.render(w, r, status, "subscription", st, pageData{Title: title, Notice: notice, Data: v})
+}
+
+func (p *Portal) subscriptionPage(w http.ResponseWriter, r *http.Request, st *state) {
+	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, subscriptionIntents...) {
+		return
+	}
+	p.showSubscription(w, r, st, http.StatusOK, "")
+}
+
+// cancelSubscription cancels the session's subscription: it runs until the
+// end of the period it was paid for.
+func (p *Portal) cancelSubscription(w http.ResponseWriter, r *http.Request, st *state) {
+	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCancelSubscription) {
+		return
+	}
+	_, err := p.platform.Actions().CancelSubscription(r.Context(), st.project.ID, st.user.ID, st.session.Intent.Subscription, p.now())
+	p.subscriptionActed(w, r, st, err)
+}
+
+// resumeSubscription resumes the session's canceled subscription.
+func (p *Portal) resumeSubscription(w http.ResponseWriter, r *http.Request, st *state) {
+	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentResumeSubscription) {
+		return
+	}
+	_, err := p.platform.Actions().ResumeSubscription(r.Context(), st.project.ID, st.user.ID, st.session.Intent.Subscription)
+	p.subscriptionActed(w, r, st, err)
+}
+
+func (p *Portal) subscriptionActed(w http.ResponseWriter, r *http.Request, st *state, err error) {
+	switch {
+	case err == nil:
+		p.succeed(w, r, st)
+	case isRefusal(err):
+		// Changed meanwhile (say, in another tab): the page explains.
+		p.showSubscription(w, r, st, http.StatusConflict, connectd.AsError(err).Message)
+	default:
+		p.fail(w, r, st.session, err)
+	}
+}
+
+// subscriptionDone is the Done button of viewSubscription: looking was the
+// intended action, so the session completes and links back with success.
+func (p *Portal) subscriptionDone(w http.ResponseWriter, r *http.Request, st *state) {
+	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentViewSubscription) {
+		return
+	}
+	p.finish(w, r, st.session, StatusSuccess)
+}
