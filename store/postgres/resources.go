@@ -59,8 +59,9 @@ SELECT (SELECT version FROM updated),
 	sqlSeedProject = `INSERT INTO projects (` + projectColumns + `) VALUES ($1, $2, $3, $4)
 ON CONFLICT (id) DO NOTHING`
 
-	// sqlProjectExists stands in for the foreign key users lack: FOR KEY
-	// SHARE is the lock a foreign key check takes.
+	// sqlProjectExists checks a seeded user's project up front (FOR KEY
+	// SHARE is the lock a foreign key check takes), so that a missing
+	// project is told as such rather than as a failed statement.
 	sqlProjectExists = `SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 FOR KEY SHARE)`
 
 	// sqlSeedUser inserts a user unless its ID or its email is taken in the
@@ -440,8 +441,8 @@ func seedUser(ctx context.Context, tx pgx.Tx, u *connectd.User, projects map[str
 	if err != nil {
 		return 0, fmt.Errorf("postgres: apply seed: user %s: %w", u.ID, err)
 	}
-	// users has no foreign key to projects (CreateUser's callers check the
-	// project): check here, as SQLite's foreign key does.
+	// The foreign key (migration 0004) would refuse the insert too; asking
+	// first keeps the transaction usable and the error plain.
 	if !projects[u.ProjectID] {
 		var exists bool
 		if err := tx.QueryRow(ctx, sqlProjectExists, u.ProjectID).Scan(&exists); err != nil {

@@ -19,8 +19,19 @@ import (
 
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
 
+// ensureProject creates project id unless it exists: every row belongs to
+// a project (migration 0004).
+func ensureProject(t *testing.T, s *postgres.Store, id string) {
+	t.Helper()
+	err := s.CreateProject(context.Background(), &connectd.Project{ID: id, Name: id, Settings: connectd.DefaultProjectSettings(), CreatedAt: t0})
+	if err != nil && !errors.Is(err, connectd.ErrConflict) {
+		t.Fatalf("CreateProject: %v", err)
+	}
+}
+
 func newSession(t *testing.T, s *postgres.Store, projectID string, mut func(*connectd.Session)) (*connectd.Session, string) {
 	t.Helper()
+	ensureProject(t, s, projectID)
 	token, hash := connectd.NewToken()
 	cs := &connectd.Session{
 		ID:           connectd.NewID(connectd.PrefixSession),
@@ -157,6 +168,7 @@ func TestSessionRoundTrip(t *testing.T) {
 func TestIdempotentCreateAtomic(t *testing.T) {
 	s := pgtest.New(t)
 	ctx := context.Background()
+	ensureProject(t, s, "p1")
 	idem := connectd.Idem{ProjectID: "p1", Key: "k1"}
 	cs := &connectd.Session{ID: connectd.NewID(connectd.PrefixSession), ProjectID: "p1",
 		Intent: connectd.Intent{Type: connectd.IntentViewSubscriptions}, StoredStatus: connectd.StatusOpen,
