@@ -26,6 +26,7 @@ import (
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/internal/apitest"
+	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/service"
 )
 
@@ -40,7 +41,7 @@ const docURL = "file:///openapi.json"
 
 // servedRoutes are the routes api/server.go registers, as "METHOD template".
 // The document must describe exactly these.
-var servedRoutes = []string{
+var servedRoutes = append([]string{
 	"GET /healthz",
 	"GET /readyz",
 	"GET /openapi.json",
@@ -53,21 +54,27 @@ var servedRoutes = []string{
 	"GET /projects/{project}/users",
 	"GET /projects/{project}/users/{id}",
 	"PATCH /projects/{project}/users/{id}",
-}
+}, resourceRoutes...)
 
-// undocumentedRoutes are served but not described by the document yet: the
-// platform resources API (api/resources.go), added after it. A known gap,
-// listed so that it cannot grow unnoticed: TestOpenAPIRoutes checks that
-// each is served and not documented; document one and remove it here.
-var undocumentedRoutes = func() []string {
+// resourcePaths are the collections of the platform resources API
+// (api/resources.go), each with create, list, retrieve and update.
+var resourcePaths = []string{"plans", "addons", "sims", "devices", "subscriptions", "paymentMethods", "payments", "portings"}
+
+var resourceRoutes = func() []string {
 	var out []string
-	for _, kind := range []string{"plans", "addons", "sims", "devices", "subscriptions", "paymentMethods", "payments", "portings"} {
+	for _, kind := range resourcePaths {
 		out = append(out,
 			"POST /projects/{project}/"+kind, "GET /projects/{project}/"+kind,
 			"GET /projects/{project}/"+kind+"/{id}", "PATCH /projects/{project}/"+kind+"/{id}")
 	}
 	return out
 }()
+
+// undocumentedRoutes are served but not described by the document yet. A
+// known gap, listed so that it cannot grow unnoticed: TestOpenAPIRoutes
+// checks that each is served and not documented; document one and remove
+// it here. Empty since the platform resources were documented.
+var undocumentedRoutes []string
 
 var httpMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
@@ -744,6 +751,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		d := &driver{t: t, e: e, o: o, cv: cv}
 		exerciseAPI(d)
 		exerciseFaults(t, b, o, cv)
+		exercisePlatformDisabled(t, b, o, cv)
 		if t.Failed() {
 			return
 		}
@@ -998,6 +1006,9 @@ func exerciseAPI(d *driver) {
 	d.post(sessions+"/"+plain+"/expire", bigBody(), 413)
 	d.call(apitest.Request{Method: http.MethodPost, Path: base + "/" + plain + "/expire", Header: map[string]string{"Idempotency-Key": strings.Repeat("x", 300)}}, 400)
 
+	// Platform resources.
+	resources := exerciseResources(d, jerry, george)
+
 	// Authentication and authorization on every operation.
 	other, otherKey := e.NewProject("other", nil)
 	for _, route := range servedRoutes {
@@ -1020,13 +1031,17 @@ func exerciseAPI(d *driver) {
 		d.call(apitest.Request{Method: method, Path: path, Body: body, Key: otherKey}, 403)
 		d.call(apitest.Request{Method: method, Path: strings.Replace(path, "/projects/"+e.Project, "/projects/"+other, 1), Body: body}, 403)
 	}
-	// A session or user of another project is 404.
+	// A session, user or platform resource of another project is 404.
 	otherEnv := *e
 	otherEnv.Project, otherEnv.Key = other, otherKey
 	od := &driver{t: t, e: &otherEnv, o: d.o, cv: d.cv}
 	od.get(sessions+"/"+plain, 404)
 	od.get(users+"/"+jerry, 404)
 	od.patch(users+"/"+jerry, obj{"fullName": "Jerry"}, 404)
+	for _, res := range resources {
+		od.get(res, 404)
+		od.patch(res, obj{}, 404)
+	}
 
 	// The router's answers.
 	d.call(apitest.Request{Method: http.MethodDelete, Path: base + "/" + plain}, 405)
@@ -1043,7 +1058,8 @@ func exerciseAPI(d *driver) {
 // hold writes in flight (idempotency 409).
 type faultStore struct {
 	connectd.Store
-	fail atomic.Bool
+	fail     atomic.Bool
+	conflict atomic.Bool // WriteResources answers ErrConflict
 
 	mu      sync.Mutex
 	gate    chan struct{} // non-nil: writes wait until it is closed
@@ -1093,6 +1109,35 @@ func (s *faultStore) CreateUser(ctx context.Context, u *connectd.User, idem conn
 	return s.Store.CreateUser(ctx, u, idem)
 }
 
+// The platform's store: creates are held like the others, and with
+// conflict set every update loses its compare-and-swap.
+
+func (s *faultStore) resources() connectd.ResourceStore { return s.Store.(connectd.ResourceStore) }
+
+func (s *faultStore) CreateResource(ctx context.Context, r *connectd.ResourceRecord) error {
+	s.hold()
+	return s.resources().CreateResource(ctx, r)
+}
+
+func (s *faultStore) GetResource(ctx context.Context, projectID string, kind connectd.ResourceKind, id string) (*connectd.ResourceRecord, error) {
+	return s.resources().GetResource(ctx, projectID, kind, id)
+}
+
+func (s *faultStore) ListResources(ctx context.Context, projectID string, f connectd.ResourceFilter) (connectd.Page[*connectd.ResourceRecord], error) {
+	return s.resources().ListResources(ctx, projectID, f)
+}
+
+func (s *faultStore) WriteResources(ctx context.Context, projectID string, writes []connectd.ResourceWrite) error {
+	if s.conflict.Load() {
+		return connectd.ErrConflict
+	}
+	return s.resources().WriteResources(ctx, projectID, writes)
+}
+
+func (s *faultStore) ApplySeed(ctx context.Context, b connectd.SeedBatch) (int, error) {
+	return s.resources().ApplySeed(ctx, b)
+}
+
 func (s *faultStore) ExpireSession(ctx context.Context, projectID, id string, now time.Time) (*connectd.Session, error) {
 	s.hold()
 	return s.Store.ExpireSession(ctx, projectID, id, now)
@@ -1123,28 +1168,14 @@ func send(e *apitest.Env, req apitest.Request) (*apitest.Response, error) {
 // in flight (409), internal errors (500) and readiness (503).
 func exerciseFaults(t *testing.T, b apitest.Backend, o *openAPI, cv *coverage) {
 	fs := &faultStore{Store: apitest.NewStore(t, b)}
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	hs := httptest.NewUnstartedServer(nil)
-	publicURL := "http://" + hs.Listener.Addr().String()
-	svc := service.New(fs, publicURL, logger)
-	srv := api.New(svc, logger)
-	hs.Config.Handler = srv.Handler()
-	hs.Start()
-	t.Cleanup(hs.Close)
-	e := &apitest.Env{T: t, URL: publicURL, Store: fs, Service: svc, Logs: &apitest.SyncBuffer{}, Client: hs.Client()}
-	e.Project, e.Key = e.NewProject("proj", nil)
+	e, srv := startServer(t, fs, true)
 	d := &driver{t: t, e: e, o: o, cv: cv}
 	base := "/projects/" + e.Project
 
-	sess := idOf(t, d.post("/connectSessions", obj{"intent": obj{"type": "viewSubscriptions"}}, 201))
-	// The same idempotent POST twice, the first held in the store: the
-	// second gets 409, the first completes.
-	for i, req := range []apitest.Request{
-		{Method: http.MethodPost, Path: base + "/connectSessions", Body: obj{"intent": obj{"type": "viewSubscriptions"}}},
-		{Method: http.MethodPost, Path: base + "/users", Body: obj{"email": "held@example.com"}},
-		{Method: http.MethodPost, Path: base + "/connectSessions/" + sess + "/expire", Body: obj{}},
-	} {
-		req.Header = map[string]string{"Idempotency-Key": "held-" + strconv.Itoa(i)}
+	// held sends the idempotent POST req twice, the first held in the
+	// store: the second gets 409, the first completes and is returned.
+	held := func(req apitest.Request) *apitest.Response {
+		t.Helper()
 		req.Body = marshalBody(t, req.Body)
 		gate, entered := make(chan struct{}), make(chan struct{})
 		fs.mu.Lock()
@@ -1177,7 +1208,58 @@ func exerciseFaults(t *testing.T, b apitest.Backend, o *openAPI, cv *coverage) {
 			t.Errorf("held %s %s: %d %s", req.Method, req.Path, res.r.Status, res.r.Body)
 		}
 		cv.add(o.checkResponse(t, req.Method, req.Path, res.r))
+		return res.r
 	}
+
+	sess := idOf(t, d.post("/connectSessions", obj{"intent": obj{"type": "viewSubscriptions"}}, 201))
+	var user string
+	for i, req := range []apitest.Request{
+		{Method: http.MethodPost, Path: base + "/connectSessions", Body: obj{"intent": obj{"type": "viewSubscriptions"}}},
+		{Method: http.MethodPost, Path: base + "/users", Body: obj{"email": "held@example.com"}},
+		{Method: http.MethodPost, Path: base + "/connectSessions/" + sess + "/expire", Body: obj{}},
+	} {
+		req.Header = map[string]string{"Idempotency-Key": "held-" + strconv.Itoa(i)}
+		if r := held(req); i == 1 && r.Status == http.StatusCreated {
+			user = idOf(t, r)
+		}
+	}
+	if user == "" {
+		t.Fatalf("no user")
+	}
+
+	// Every platform resource create, held the same way; each body may
+	// use the resources created before it.
+	made := map[string]string{}
+	bodies := map[string]func() obj{
+		"plans": func() obj { return obj{"name": "Held", "price": obj{"amount": 100, "currency": "USD"}} },
+		"addons": func() obj {
+			return obj{"name": "Held", "price": obj{"amount": 100, "currency": "USD"}, "plans": []string{made["plans"]}}
+		},
+		"sims":          func() obj { return obj{"type": "pSIM", "iccid": "8901260000000000777"} },
+		"devices":       func() obj { return obj{"manufacturer": "Apple", "model": "iPhone"} },
+		"subscriptions": func() obj { return obj{"user": user, "plan": made["plans"]} },
+		"paymentMethods": func() obj {
+			return obj{"user": user, "type": "card", "card": obj{"brand": "visa", "last4": "4242", "expMonth": 1, "expYear": 2030}}
+		},
+		"payments": func() obj { return obj{"user": user, "amount": 100, "currency": "USD"} },
+		"portings": func() obj { return obj{"subscription": made["subscriptions"], "phoneNumber": "+15555550123"} },
+	}
+	for _, path := range resourcePaths {
+		r := held(apitest.Request{Method: http.MethodPost, Path: base + "/" + path, Body: bodies[path](),
+			Header: map[string]string{"Idempotency-Key": "held-" + path}})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("held create of %s: %d %s", path, r.Status, r.Body)
+		}
+		made[path] = idOf(t, r)
+	}
+	// Updates that lose every compare-and-swap: 409 concurrentUpdate.
+	fs.conflict.Store(true)
+	for _, path := range resourcePaths {
+		if r := d.patch("/"+path+"/"+made[path], obj{}, http.StatusConflict); r.JSON(t)["code"] != "concurrentUpdate" {
+			t.Errorf("PATCH %s under contention: %s", path, r.Body)
+		}
+	}
+	fs.conflict.Store(false)
 
 	// The database fails: every API operation answers an opaque 500,
 	// readiness 503, liveness still 200.
@@ -1207,4 +1289,440 @@ func exerciseFaults(t *testing.T, b apitest.Backend, o *openAPI, cv *coverage) {
 	if r := d.call(apitest.Request{Method: http.MethodGet, Path: "/readyz", NoAuth: true}, http.StatusServiceUnavailable); !bytes.Contains(r.Body, []byte("draining")) {
 		t.Errorf("readyz while draining: %s", r.Body)
 	}
+}
+
+// resourceCase drives one kind of platform resource through its four
+// operations: what the server and the document must both accept, what both
+// must refuse, and what the server refuses although the document cannot
+// tell (a rule on stored data or between resources).
+type resourceCase struct {
+	path   string // the collection, such as "/plans"
+	prefix string // its ID prefix
+	// create holds at least two accepted create bodies; the first created
+	// resource is the one patched.
+	create []obj
+	// patch holds accepted PATCH bodies, applied in order.
+	patch []obj
+	// lists and badLists are list queries answered 200 and 422.
+	lists, badLists []string
+	// refusedCreate and refusedPatch are refused (422) by both.
+	refusedCreate, refusedPatch []obj
+	// rejectedCreate and rejectedPatch are refused (422) by the server
+	// only.
+	rejectedCreate, rejectedPatch []obj
+}
+
+// exerciseResource runs c and returns the IDs of the resources it created,
+// in the order of c.create.
+func exerciseResource(d *driver, c resourceCase) []string {
+	t, e := d.t, d.e
+	t.Helper()
+	ok := http.StatusOK
+	base := "/projects/" + e.Project + c.path
+	noID := c.prefix + "_0000000000000000000000000000"
+	clone := func(b obj, extra obj) obj {
+		out := obj{}
+		for k, v := range b {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+
+	// Create.
+	var ids []string
+	for _, body := range c.create {
+		r := d.post(c.path, body, http.StatusCreated)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create %s: %s", c.path, r.Body)
+		}
+		ids = append(ids, idOf(t, r))
+	}
+	id := ids[0]
+	idem := apitest.Request{Method: http.MethodPost, Path: base, Body: c.create[1],
+		Header: map[string]string{"Idempotency-Key": "create" + c.path}}
+	first := idOf(t, d.call(idem, http.StatusCreated))
+	if again := idOf(t, d.call(idem, http.StatusCreated)); again != first {
+		t.Errorf("idempotent create of %s replayed %s, want %s", c.path, again, first)
+	}
+	idem.Body = c.create[0]
+	d.call(idem, http.StatusUnprocessableEntity) // idempotencyKeyReused
+	idem.Header = map[string]string{"Idempotency-Key": "has space"}
+	d.call(idem, http.StatusBadRequest)
+	for _, body := range append([]obj{
+		{},
+		clone(c.create[0], obj{"id": noID}),
+		clone(c.create[0], obj{"createdAt": "2026-01-01T00:00:00Z"}),
+		clone(c.create[0], obj{"object": "user"}),
+		clone(c.create[0], obj{"bogus": 1}),
+	}, c.refusedCreate...) {
+		d.refused(apitest.Request{Method: http.MethodPost, Path: base, Body: body}, http.StatusUnprocessableEntity)
+	}
+	for _, body := range c.rejectedCreate {
+		d.post(c.path, body, http.StatusUnprocessableEntity)
+	}
+	d.refused(apitest.Request{Method: http.MethodPost, Path: base, Body: []any{c.create[0]}}, http.StatusBadRequest)
+	d.post(c.path, `{"name":`, http.StatusBadRequest)
+	d.post(c.path, "", http.StatusBadRequest)
+	d.call(apitest.Request{Method: http.MethodPost, Path: base, Body: c.create[0], NoCType: true}, http.StatusUnsupportedMediaType)
+	d.call(apitest.Request{Method: http.MethodPost, Path: base, Body: c.create[0], Header: map[string]string{"Content-Type": "text/plain"}}, http.StatusUnsupportedMediaType)
+	d.post(c.path, bigBody(), http.StatusRequestEntityTooLarge)
+
+	// Retrieve.
+	d.get(c.path+"/"+id, ok)
+	d.get(c.path+"/"+noID, http.StatusNotFound)
+	d.get(c.path+"/x", http.StatusNotFound)
+	d.get(c.path+"/"+id+"?expand=user", http.StatusUnprocessableEntity)
+	d.get(c.path+"/"+id+"?%zz", http.StatusBadRequest)
+
+	// List.
+	d.get(c.path, ok)
+	page := d.get(c.path+"?limit=1", ok).JSON(t)
+	after, _ := page["moreItemsAfter"].(string)
+	if after == "" {
+		t.Errorf("%s?limit=1: no moreItemsAfter in %v", c.path, page)
+	} else {
+		d.get(c.path+"?limit=1&after="+after, ok)
+		d.get(c.path+"?before="+after, ok)
+		d.get(c.path+"?after="+after+"&before="+after, http.StatusUnprocessableEntity)
+	}
+	d.get(c.path+"?limit=0", ok)
+	for _, q := range c.lists {
+		d.get(c.path+"?"+q, ok)
+	}
+	for _, q := range append([]string{"limit=201", "limit=x", "after=" + noUser, "after=", "limit=1&limit=2", "sort=asc"}, c.badLists...) {
+		d.get(c.path+"?"+q, http.StatusUnprocessableEntity)
+	}
+	d.get(c.path+"?%zz", http.StatusBadRequest)
+
+	// Update.
+	for _, body := range c.patch {
+		d.patch(c.path+"/"+id, body, ok)
+	}
+	d.patch(c.path+"/"+id, obj{}, ok)
+	d.patch(c.path+"/"+id, obj{"object": nil}, ok)
+	d.patch(c.path+"/"+noID, obj{}, http.StatusNotFound)
+	d.patch(c.path+"/x", obj{}, http.StatusNotFound)
+	for _, body := range append([]obj{
+		{"id": ids[1]},
+		{"createdAt": "2026-01-01T00:00:00Z"},
+		{"object": "user"},
+		{"bogus": 1},
+	}, c.refusedPatch...) {
+		d.refused(apitest.Request{Method: http.MethodPatch, Path: base + "/" + id, Body: body}, http.StatusUnprocessableEntity)
+	}
+	for _, body := range c.rejectedPatch {
+		d.patch(c.path+"/"+id, body, http.StatusUnprocessableEntity)
+	}
+	d.refused(apitest.Request{Method: http.MethodPatch, Path: base + "/" + id, Body: "[]"}, http.StatusBadRequest)
+	d.patch(c.path+"/"+id, "{", http.StatusBadRequest)
+	d.call(apitest.Request{Method: http.MethodPatch, Path: base + "/" + id, Body: "{}", NoCType: true}, http.StatusUnsupportedMediaType)
+	d.patch(c.path+"/"+id, bigBody(), http.StatusRequestEntityTooLarge)
+
+	// The router's answers.
+	d.call(apitest.Request{Method: http.MethodDelete, Path: base + "/" + id}, http.StatusMethodNotAllowed)
+	d.call(apitest.Request{Method: http.MethodPut, Path: base, NoAuth: true}, http.StatusMethodNotAllowed)
+	return ids
+}
+
+// exerciseResources drives every platform resource kind. jerry owns the
+// world seedWorld made; george owns nothing yet. It returns one resource of
+// each kind, as "/collection/id".
+func exerciseResources(d *driver, jerry, george string) []string {
+	t := d.t
+	if !hasPlatform(d.e) {
+		t.Fatalf("the server keeps no platform resources")
+	}
+	ok := http.StatusOK
+	usd := obj{"amount": 1500, "currency": "USD"}
+	noPlan := "pln_0000000000000000000000000000"
+
+	var made []string
+	keep := func(path string, ids []string) []string {
+		made = append(made, path+"/"+ids[0])
+		return ids
+	}
+
+	keep("/plans", exerciseResource(d, resourceCase{
+		path: "/plans", prefix: "pln",
+		create: []obj{
+			{"object": "plan", "name": "Travel", "description": "Data abroad", "status": "active", "price": obj{"amount": 2500, "currency": "EUR"},
+				"validity": obj{"type": "oneTime"}, "allowances": obj{"dataBytes": 5000000000, "voiceSeconds": nil, "smsMessages": 100},
+				"requirements": obj{"fullName": true, "address": nil}},
+			{"name": "Starter", "price": obj{"amount": 0, "currency": "USD"}, "description": nil},
+		},
+		patch: []obj{
+			{"name": "Travel Plus", "status": "archived", "price": obj{"amount": 3000, "currency": "EUR"}},
+			{"allowances": obj{}, "requirements": obj{"address": true}, "validity": obj{"type": "recurring"}, "description": "More data"},
+		},
+		lists:    []string{"status=active", "status=draft&limit=5"},
+		badLists: []string{"status=retired", "status=", "user=" + jerry},
+		refusedCreate: []obj{
+			{"name": "No price"},
+			{"name": "X", "price": obj{"amount": 1, "currency": "usd"}},
+			{"name": "X", "price": obj{"amount": 1}},
+			{"name": "", "price": usd},
+			{"name": "X", "price": obj{"amount": -1, "currency": "USD"}},
+			{"name": "X", "price": usd, "validity": obj{"type": "weekly"}},
+			{"name": "X", "price": usd, "allowances": obj{"dataBytes": -1}},
+			{"name": "X", "price": usd, "requirements": obj{"fullName": "yes"}},
+		},
+		rejectedCreate: []obj{{"name": "   ", "price": usd}},
+		refusedPatch:   []obj{{"price": obj{"amount": 5}}, {"status": "retired"}, {"validity": obj{}}},
+		rejectedPatch:  []obj{{"name": "\t"}},
+	}))
+
+	keep("/addons", exerciseResource(d, resourceCase{
+		path: "/addons", prefix: "add",
+		create: []obj{
+			{"object": "addon", "name": "5 GB", "status": "active", "price": obj{"amount": 500, "currency": "USD"},
+				"allowances": obj{"dataBytes": 5000000000}, "plans": []string{plnID, pln2ID}},
+			{"name": "Roaming", "price": usd, "plans": []string{plnID}, "allowances": nil},
+		},
+		patch: []obj{
+			{"plans": []string{pln2ID}, "status": "archived"},
+			{"name": "6 GB", "price": obj{"amount": 600, "currency": "USD"}, "allowances": nil},
+		},
+		lists:    []string{"status=active", "status=archived"},
+		badLists: []string{"status=open", "subscription=" + subID},
+		refusedCreate: []obj{
+			{"name": "X", "price": usd},
+			{"name": "X", "price": usd, "plans": []string{}},
+			{"name": "X", "price": usd, "plans": []string{plnID, plnID}},
+			{"name": "X", "price": usd, "plans": []string{"sub_1"}},
+		},
+		rejectedCreate: []obj{{"name": "X", "price": usd, "plans": []string{noPlan}}},
+		refusedPatch:   []obj{{"plans": []string{}}},
+		rejectedPatch:  []obj{{"plans": []string{noPlan}}},
+	}))
+
+	sims := keep("/sims", exerciseResource(d, resourceCase{
+		path: "/sims", prefix: "sim",
+		create: []obj{
+			{"object": "sim", "type": "eSIM", "iccid": "8901260000000000101", "status": "available", "activationCode": "LPA:1$smdp.example.com:8443$K2-1ABCD-EFGH"},
+			{"type": "pSIM", "iccid": "890126000000000010299", "activationCode": nil},
+		},
+		patch:    []obj{{"status": "assigned"}, {"activationCode": "LPA:1$smdp2.example.com$NEW-1"}},
+		lists:    []string{"status=available", "status=assigned&limit=1"},
+		badLists: []string{"status=active", "user=" + jerry},
+		refusedCreate: []obj{
+			{"type": "pSIM", "iccid": "8901260000000000103", "activationCode": "LPA:1$smdp.example.com$X"},
+			{"type": "nano", "iccid": "8901260000000000103"},
+			{"type": "eSIM", "iccid": "1234"},
+			{"type": "eSIM", "iccid": "890126000000000010x"},
+			{"type": "eSIM", "iccid": "8901260000000000103", "activationCode": "1$smdp.example.com$X"},
+			{"type": "eSIM", "iccid": "8901260000000000103", "activationCode": "LPA:1$-smdp.example.com$X"},
+			{"iccid": "8901260000000000103"},
+		},
+		refusedPatch: []obj{{"type": "pSIM"}, {"iccid": "8901260000000000999"}, {"status": "lost"}, {"activationCode": "LPA:1$smdp$"}},
+	}))
+	// An activation code on a pSIM: the document cannot tell a stored SIM's
+	// type.
+	d.patch("/sims/"+sims[1], obj{"activationCode": "LPA:1$smdp.example.com$X"}, http.StatusUnprocessableEntity)
+
+	keep("/devices", exerciseResource(d, resourceCase{
+		path: "/devices", prefix: "dev",
+		create: []obj{
+			{"object": "device", "user": jerry, "manufacturer": "Google", "model": "Pixel 9", "esimCapable": true, "imei": validIMEI},
+			{"manufacturer": "Nokia", "model": "3310", "esimCapable": nil, "user": nil},
+		},
+		patch:    []obj{{"user": george, "model": "Pixel 9 Pro"}, {"esimCapable": false, "imei": validIMEI}},
+		lists:    []string{"user=" + jerry, "user=" + george + "&limit=1"},
+		badLists: []string{"user=jerry", "status=active", "subscription=" + subID},
+		refusedCreate: []obj{
+			{"manufacturer": "Apple"},
+			{"manufacturer": "Apple", "model": "iPhone", "imei": "12345"},
+			{"manufacturer": "Apple", "model": "iPhone", "user": "sub_1"},
+			{"manufacturer": strings.Repeat("x", 101), "model": "iPhone"},
+			{"manufacturer": "Apple", "model": "iPhone", "esimCapable": "yes"},
+		},
+		rejectedCreate: []obj{
+			{"manufacturer": "Apple", "model": "iPhone", "imei": "490154203237519"},
+			{"manufacturer": "Apple", "model": "iPhone", "user": noUser},
+		},
+		refusedPatch:  []obj{{"esimCapable": "yes"}, {"model": ""}},
+		rejectedPatch: []obj{{"user": noUser}},
+	}))
+
+	subs := keep("/subscriptions", exerciseResource(d, resourceCase{
+		path: "/subscriptions", prefix: "sub",
+		create: []obj{
+			{"object": "subscription", "user": jerry, "plan": plnID, "sim": simID, "device": devID, "phoneNumber": "+15555550111",
+				"status": "active", "recurring": true, "currentPeriod": obj{"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00+01:00"},
+				"endedAt": nil, "addons": []string{addID}},
+			{"user": george, "plan": pln2ID},
+		},
+		patch: []obj{
+			{"plan": pln2ID, "addons": []string{}, "status": "ended", "endedAt": "2026-03-01T10:00:00Z"},
+			{"currentPeriod": obj{"start": "2026-03-01T00:00:00Z", "end": "2026-04-01T00:00:00Z"}, "phoneNumber": "+442071234567", "recurring": false},
+		},
+		lists:    []string{"user=" + jerry, "status=active", "user=" + george + "&status=pending"},
+		badLists: []string{"status=canceled", "user=usr_", "subscription=" + subID},
+		refusedCreate: []obj{
+			{"user": jerry},
+			{"plan": plnID},
+			{"user": jerry, "plan": plnID, "phoneNumber": "5555550111"},
+			{"user": jerry, "plan": plnID, "currentPeriod": obj{"start": "2026-01-01T00:00:00Z"}},
+			{"user": jerry, "plan": plnID, "addons": []string{addID, addID}},
+			{"user": jerry, "plan": plnID, "endedAt": "yesterday"},
+			{"user": jerry, "plan": plnID, "status": "canceled"},
+		},
+		rejectedCreate: []obj{
+			{"user": jerry, "plan": noPlan},
+			{"user": noUser, "plan": plnID},
+			{"user": george, "plan": plnID, "device": devID}, // jerry's device
+			{"user": jerry, "plan": plnID, "currentPeriod": obj{"start": "2026-02-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}},
+		},
+		refusedPatch:  []obj{{"user": george}, {"addons": []string{"pln_1"}}},
+		rejectedPatch: []obj{{"sim": "sim_0000000000000000000000000000"}},
+	}))
+	// Without recurring, a subscription follows its plan's validity.
+	if r := d.get("/subscriptions/"+subs[1], ok).JSON(t); r["recurring"] != true {
+		t.Errorf("a subscription on a recurring plan created without recurring: %v", r)
+	}
+
+	card := obj{"brand": "visa", "last4": "4242", "expMonth": 12, "expYear": 2030}
+	pms := keep("/paymentMethods", exerciseResource(d, resourceCase{
+		path: "/paymentMethods", prefix: "pmt",
+		create: []obj{
+			{"object": "paymentMethod", "user": jerry, "type": "card", "card": card, "default": true},
+			{"user": george, "type": "card", "card": obj{"brand": "unknown", "last4": "0000", "expMonth": 1, "expYear": 2000}, "default": nil},
+		},
+		patch:    []obj{{"card": obj{"expMonth": 6, "expYear": 2031}}, {"default": false, "card": obj{"expYear": 2032, "expMonth": nil}}},
+		lists:    []string{"user=" + jerry},
+		badLists: []string{"status=active", "user=" + subID},
+		refusedCreate: []obj{
+			{"user": jerry, "type": "card", "card": obj{"brand": "visa", "last4": "4242", "expMonth": 12, "expYear": 2030, "number": "4242424242424242"}},
+			{"user": jerry, "type": "bank", "card": card},
+			{"user": jerry, "card": card},
+			{"user": jerry, "type": "card"},
+			{"user": jerry, "type": "card", "card": obj{"brand": "visa", "last4": "42", "expMonth": 13, "expYear": 2030}},
+			{"user": jerry, "type": "card", "card": obj{"brand": "diners", "last4": "4242", "expMonth": 12, "expYear": 2030}},
+		},
+		rejectedCreate: []obj{{"user": noUser, "type": "card", "card": card}},
+		refusedPatch:   []obj{{"card": obj{"last4": "1111"}}, {"user": george}, {"type": "card"}, {"card": obj{"cvc": "123"}}, {"card": obj{"expMonth": 0}}},
+	}))
+
+	pays := keep("/payments", exerciseResource(d, resourceCase{
+		path: "/payments", prefix: "pay",
+		create: []obj{
+			{"object": "payment", "user": jerry, "subscription": subID, "amount": 1500, "currency": "USD", "status": "processing", "description": "March"},
+			{"user": george, "amount": 0, "currency": "EUR", "paymentMethod": nil},
+		},
+		patch: []obj{
+			{"paymentMethod": pms[0], "subscription": subID},
+			{"status": "succeeded", "description": "Paid"},
+			{"description": "Paid in full", "status": "succeeded"},
+		},
+		lists: []string{"user=" + jerry, "subscription=" + subID, "status=succeeded",
+			"user=" + jerry + "&subscription=" + subID + "&status=processing"},
+		badLists: []string{"status=paid", "subscription=" + jerry},
+		refusedCreate: []obj{
+			{"user": jerry, "amount": -5, "currency": "USD"},
+			{"user": jerry, "amount": 1.5, "currency": "USD"},
+			{"user": jerry, "amount": 100, "currency": "dollars"},
+			{"user": jerry, "currency": "USD"},
+			{"user": jerry, "amount": 1, "currency": "USD", "status": "pending"},
+			{"user": jerry, "amount": 1, "currency": "USD", "description": ""},
+		},
+		rejectedCreate: []obj{
+			{"user": george, "amount": 1, "currency": "USD", "subscription": subID},  // jerry's subscription
+			{"user": jerry, "amount": 1, "currency": "USD", "paymentMethod": pms[1]}, // george's card
+		},
+		refusedPatch:  []obj{{"amount": 2000}, {"currency": "EUR"}, {"user": george}, {"status": "done"}},
+		rejectedPatch: []obj{{"paymentMethod": pms[1]}},
+	}))
+	// A payment in a final status keeps it.
+	d.patch("/payments/"+pays[0], obj{"status": "failed"}, http.StatusConflict)
+
+	prts := keep("/portings", exerciseResource(d, resourceCase{
+		path: "/portings", prefix: "prt",
+		create: []obj{
+			{"object": "porting", "subscription": subID, "phoneNumber": "+15555550123", "status": "declined",
+				"declinedCode": "portingAccountPinRequiredOrInvalid", "donorProvider": "Old Telco", "accountNumber": "ACC-1",
+				"accountPin": "1234", "address": json.RawMessage(address)},
+			{"subscription": subEndedID, "phoneNumber": "+15555550124", "accountPin": nil},
+		},
+		patch: []obj{
+			{"status": "informationRequired"},
+			{"accountPin": "5678", "address": json.RawMessage(address), "donorProvider": "Other Telco"},
+			{"status": "declined", "declinedCode": "portingPhoneNumberPortProtected"},
+		},
+		lists:    []string{"subscription=" + subID, "user=" + jerry, "status=declined", "status=draft&subscription=" + subEndedID},
+		badLists: []string{"status=ported", "subscription=sub_"},
+		refusedCreate: []obj{
+			{"subscription": subID},
+			{"phoneNumber": "+15555550123"},
+			{"subscription": subID, "phoneNumber": "+15555550123", "status": "declined"},
+			{"subscription": subID, "phoneNumber": "+15555550123", "declinedCode": "portingAccountPinRequiredOrInvalid"},
+			{"subscription": subID, "phoneNumber": "+15555550123", "status": "declined", "declinedCode": "has space"},
+			{"subscription": subID, "phoneNumber": "+15555550123", "user": jerry},
+			{"subscription": subID, "phoneNumber": "+15555550123", "accountPinProvided": true},
+			{"subscription": subID, "phoneNumber": "+15555550123", "accountPin": ""},
+			{"subscription": subID, "phoneNumber": "+15555550123", "address": obj{"line1": "x"}},
+		},
+		rejectedCreate: []obj{{"subscription": "sub_0000000000000000000000000000", "phoneNumber": "+15555550123"}},
+		refusedPatch: []obj{
+			{"subscription": subEndedID},
+			{"user": jerry},
+			{"accountPinProvided": false},
+			{"status": "draft", "declinedCode": "portingAccountPinRequiredOrInvalid"},
+			{"phoneNumber": "+0123"},
+		},
+	}))
+	// The account PIN is write-only.
+	for _, id := range prts {
+		r := d.get("/portings/"+id, ok).JSON(t)
+		if _, has := r["accountPin"]; has {
+			t.Errorf("porting %s answers its account PIN: %v", id, r)
+		}
+	}
+	if r := d.get("/portings/"+prts[0], ok).JSON(t); r["accountPinProvided"] != true || r["declinedCode"] != "portingPhoneNumberPortProtected" {
+		t.Errorf("porting %s: %v", prts[0], r)
+	}
+	// A declined code on a porting that is not declined: the document
+	// cannot tell a stored porting's status.
+	d.patch("/portings/"+prts[1], obj{"declinedCode": "portingAccountPinRequiredOrInvalid"}, http.StatusUnprocessableEntity)
+	d.patch("/portings/"+prts[1], obj{"status": "declined"}, http.StatusUnprocessableEntity)
+	return made
+}
+
+// exercisePlatformDisabled runs a server whose store keeps no platform:
+// every resource operation answers 404 platformDisabled.
+func exercisePlatformDisabled(t *testing.T, b apitest.Backend, o *openAPI, cv *coverage) {
+	e, _ := startServer(t, apitest.NewStore(t, b), false)
+	d := &driver{t: t, e: e, o: o, cv: cv}
+	for _, path := range resourcePaths {
+		for _, r := range []*apitest.Response{
+			d.post("/"+path, obj{}, http.StatusNotFound),
+			d.get("/"+path, http.StatusNotFound),
+			d.get("/"+path+"/x_0", http.StatusNotFound),
+			d.patch("/"+path+"/x_0", obj{}, http.StatusNotFound),
+		} {
+			if code := r.JSON(t)["code"]; code != "platformDisabled" {
+				t.Errorf("/%s without a platform: code %v, want platformDisabled", path, code)
+			}
+		}
+	}
+}
+
+// startServer runs a server over st, with the built-in platform when
+// withPlatform (st must then implement platform.Store), and a project.
+func startServer(t *testing.T, st connectd.Store, withPlatform bool) (*apitest.Env, *api.Server) {
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	hs := httptest.NewUnstartedServer(nil)
+	publicURL := "http://" + hs.Listener.Addr().String()
+	svc := service.New(st, publicURL, logger)
+	if withPlatform {
+		svc.Platform = platform.New(st.(platform.Store))
+	}
+	srv := api.New(svc, logger)
+	hs.Config.Handler = srv.Handler()
+	hs.Start()
+	t.Cleanup(hs.Close)
+	e := &apitest.Env{T: t, URL: publicURL, Store: st, Service: svc, Logs: &apitest.SyncBuffer{}, Client: hs.Client()}
+	e.Project, e.Key = e.NewProject("proj", nil)
+	return e, srv
 }
