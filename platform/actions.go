@@ -148,7 +148,11 @@ func deref(s *string) string {
 // method, or the confirmation of the payment an earlier attempt left. It
 // adds the payment (and a saved card) to bt and returns the payment, and
 // whether the purchase's effect may be applied now.
-func (a actions) charge(ctx context.Context, bt *batch, userID string, price connectd.Price, description string, subscriptionID *string, pay connectd.PaymentInput, now time.Time) (*connectd.Purchase, bool, error) {
+//
+// subscriptionID is the subscription the payment is for; subExists says
+// whether it exists yet (a checkout creates it only with the payment, so
+// a declined payment must not point at it).
+func (a actions) charge(ctx context.Context, bt *batch, userID string, price connectd.Price, description string, subscriptionID *string, subExists bool, pay connectd.PaymentInput, now time.Time) (*connectd.Purchase, bool, error) {
 	out := &connectd.Purchase{}
 	p := &connectd.Payment{User: userID, Subscription: subscriptionID, Amount: price.Amount, Currency: price.Currency,
 		Description: &description, CreatedAt: now}
@@ -158,7 +162,10 @@ func (a actions) charge(ctx context.Context, bt *batch, userID string, price con
 		if err != nil {
 			return nil, false, err
 		}
-		if l.v.Status != connectd.PaymentRequiresConfirmation || l.v.Amount != price.Amount || l.v.Currency != price.Currency {
+		// The pending payment must be the one this same action left: same
+		// amount, same purpose, same subscription.
+		if l.v.Status != connectd.PaymentRequiresConfirmation || l.v.Amount != price.Amount || l.v.Currency != price.Currency ||
+			deref(l.v.Description) != description || deref(l.v.Subscription) != deref(subscriptionID) {
 			return nil, false, refuse(connectd.TypeConflict, "paymentNotConfirmable", "This payment can no longer be confirmed. Please pay again.")
 		}
 		l.v.Status = connectd.PaymentSucceeded
@@ -198,6 +205,9 @@ func (a actions) charge(ctx context.Context, bt *batch, userID string, price con
 		}
 	default:
 		return nil, false, refuse(connectd.TypeUnprocessable, "paymentRequired", "Choose how to pay.")
+	}
+	if p.Status == connectd.PaymentFailed && !subExists {
+		p.Subscription = nil // nothing was bought: no subscription will exist
 	}
 	p.ID = connectd.NewID(connectd.PrefixPayment)
 	if err := bt.put(ctx, p, 0); err != nil {
@@ -260,7 +270,7 @@ func (a actions) ChangePlan(ctx context.Context, projectID, userID, subID, planI
 		return nil, err
 	}
 	bt := &batch{b: a.b, project: projectID}
-	out, apply, err := a.charge(ctx, bt, userID, plan.Price, "Change to "+plan.Name, &sub.v.ID, pay, now)
+	out, apply, err := a.charge(ctx, bt, userID, plan.Price, "Change to "+plan.Name, &sub.v.ID, true, pay, now)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +303,7 @@ func (a actions) BuyAddons(ctx context.Context, projectID, userID, subID string,
 		return nil, err
 	}
 	bt := &batch{b: a.b, project: projectID}
-	out, apply, err := a.charge(ctx, bt, userID, total, names, &sub.v.ID, pay, now)
+	out, apply, err := a.charge(ctx, bt, userID, total, names, &sub.v.ID, true, pay, now)
 	if err != nil {
 		return nil, err
 	}
@@ -355,6 +365,19 @@ func (a actions) Checkout(ctx context.Context, projectID string, in connectd.Che
 	if err := missing.Err(); err != nil {
 		return nil, err
 	}
+	total, names, err := a.addonsPrice(ctx, projectID, plan.ID, in.Addons, plan.Price)
+	if err != nil {
+		return nil, err
+	}
+	description := plan.Name
+	if names != "" {
+		description += " with " + names
+	}
+	// Confirming comes before picking a SIM: the pending subscription
+	// already holds one.
+	if pay.ConfirmPaymentID != "" {
+		return a.confirmCheckout(ctx, projectID, in.UserID, pay.ConfirmPaymentID, total, description, now)
+	}
 	bt := &batch{b: a.b, project: projectID}
 	sim, err := a.pickSIM(ctx, projectID, in)
 	if err != nil {
@@ -380,20 +403,16 @@ func (a actions) Checkout(ctx context.Context, projectID string, in connectd.Che
 		id := connectd.NewID(connectd.PrefixDevice)
 		deviceID = &id
 	}
-	total, names, err := a.addonsPrice(ctx, projectID, plan.ID, in.Addons, plan.Price)
-	if err != nil {
-		return nil, err
-	}
-	description := plan.Name
-	if names != "" {
-		description += " with " + names
-	}
 	subID := connectd.NewID(connectd.PrefixSubscription)
-	out, apply, err := a.charge(ctx, bt, in.UserID, total, description, &subID, pay, now)
+	out, apply, err := a.charge(ctx, bt, in.UserID, total, description, &subID, false, pay, now)
 	if err != nil {
 		return nil, err
 	}
-	if apply {
+	// A payment that waits for confirmation reserves its SIM on a pending
+	// subscription, which the confirmation activates (here or through a
+	// confirmPayment session): the user is never charged for nothing.
+	pending := out.Payment.Status == connectd.PaymentRequiresConfirmation
+	if apply || pending {
 		if in.DeviceID == "" && in.IMEI != "" {
 			imei := in.IMEI
 			dev := &connectd.Device{ID: *deviceID, User: &in.UserID, Manufacturer: "Unknown", Model: "Unknown",
@@ -410,14 +429,39 @@ func (a actions) Checkout(ctx context.Context, projectID string, in connectd.Che
 		sub := &connectd.Subscription{ID: subID, User: in.UserID, Plan: plan.ID, SIM: &sim.v.ID, Device: deviceID, PhoneNumber: &phone,
 			Status: connectd.SubscriptionActive, Recurring: plan.Validity.Type == connectd.ValidityRecurring,
 			CurrentPeriod: &connectd.Period{Start: now, End: now.Add(billingPeriod)}, Addons: in.Addons, CreatedAt: now}
+		if pending {
+			sub.Status, sub.CurrentPeriod = connectd.SubscriptionPending, nil
+		}
 		if err := bt.put(ctx, sub, 0); err != nil {
 			return nil, err
 		}
 		out.Subscription = sub
-	} else {
-		out.Payment.Subscription = nil // no subscription exists for a payment that did not go through
 	}
 	return out, bt.commit(ctx)
+}
+
+// confirmCheckout completes a checkout whose card asked for confirmation:
+// the pending payment must be this checkout's (same user, amount and
+// purpose, on a pending subscription), and confirming it activates the
+// subscription.
+func (a actions) confirmCheckout(ctx context.Context, projectID, userID, paymentID string, total connectd.Price, description string, now time.Time) (*connectd.Purchase, error) {
+	pay, err := loadOwned(ctx, a.b.Payments(), projectID, userID, "payment", paymentID, payOwner)
+	if err != nil {
+		return nil, err
+	}
+	if pay.v.Status != connectd.PaymentRequiresConfirmation || pay.v.Amount != total.Amount || pay.v.Currency != total.Currency ||
+		deref(pay.v.Description) != description || pay.v.Subscription == nil {
+		return nil, refuse(connectd.TypeConflict, "paymentNotConfirmable", "This payment can no longer be confirmed. Please pay again.")
+	}
+	confirmed, err := a.ConfirmPayment(ctx, projectID, userID, paymentID, now)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := a.b.Subscriptions().Get(ctx, projectID, *confirmed.Subscription)
+	if err != nil {
+		return nil, err
+	}
+	return &connectd.Purchase{Payment: confirmed, Subscription: sub}, nil
 }
 
 // pickSIM returns the given SIM, which must be available, or the first

@@ -71,7 +71,10 @@ func (v *checkoutView) FirstStep() string { return v.steps()[0] }
 
 const checkoutGone = " You can close this page and go back to the app."
 
-func (p *Portal) checkoutModel(ctx context.Context, st *state) (*checkoutView, error) {
+// confirming is set while the user confirms a payment their card asked to
+// confirm: the order's SIM is then held by the pending subscription the
+// first attempt made, and not being available is expected.
+func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) (*checkoutView, error) {
 	in := st.session.Intent
 	v := &checkoutView{AskSIM: in.SIM == "", AskDevice: in.Device == "" && in.IMEI == "", IMEI: in.IMEI}
 	plan, err := getOptional(ctx, p.platform.Plans(), st.project.ID, in.Plan)
@@ -104,7 +107,7 @@ func (p *Portal) checkoutModel(ctx context.Context, st *state) (*checkoutView, e
 		if err != nil {
 			return nil, err
 		}
-		if sim == nil || sim.Status != connectd.SIMAvailable {
+		if sim == nil || sim.Status != connectd.SIMAvailable && !confirming {
 			v.Unavailable = "The SIM picked for this order is no longer available." + checkoutGone
 			return v, nil
 		}
@@ -169,7 +172,7 @@ func (p *Portal) checkoutPage(w http.ResponseWriter, r *http.Request, st *state)
 	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCheckoutNewSubscription) {
 		return
 	}
-	v, err := p.checkoutModel(r.Context(), st)
+	v, err := p.checkoutModel(r.Context(), st, false)
 	if err != nil {
 		p.fail(w, r, st.session, err)
 		return
@@ -186,7 +189,7 @@ func (p *Portal) checkout(w http.ResponseWriter, r *http.Request, st *state) {
 		return
 	}
 	ctx := r.Context()
-	v, err := p.checkoutModel(ctx, st)
+	v, err := p.checkoutModel(ctx, st, r.PostForm.Get("confirm_payment") != "")
 	if err != nil {
 		p.fail(w, r, st.session, err)
 		return

@@ -177,13 +177,15 @@ func TestCheckoutDeclinedThenConfirmation(t *testing.T) {
 
 	r = b.Post("/portal/checkout", with(goodCard(cardConfirm), "step", "pay"))
 	hasAll(t, r, http.StatusOK, "confirm this payment of <strong>$25.00</strong>", `name="step" value="pay"`, `data-testid="confirm"`)
-	if subs := f.subscriptionsOf(f.user); len(subs) != 1 {
-		t.Fatal("a subscription was created before confirmation")
+	// Before confirmation the SIM is reserved on a pending subscription,
+	// which the confirmation activates: never charged for nothing.
+	if s := f.newSubscriptionOf(f.user); s.Status != connectd.SubscriptionPending {
+		t.Fatalf("before confirmation the new subscription is %s, want pending", s.Status)
 	}
 	payID := pendingPaymentID(t, r)
 	f.succeeded(b, b.Post("/portal/checkout", url.Values{"step": {"pay"}, "confirm_payment": {payID}}), id)
 	s := f.newSubscriptionOf(f.user)
-	if *s.SIM != f.esim.ID || f.simStatus(f.esim.ID) != connectd.SIMAssigned {
+	if *s.SIM != f.esim.ID || f.simStatus(f.esim.ID) != connectd.SIMAssigned || s.Status != connectd.SubscriptionActive {
 		t.Fatalf("new subscription %+v, want SIM %s assigned", s, f.esim.ID)
 	}
 	for _, p := range f.payments(f.user) {

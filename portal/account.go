@@ -1,0 +1,191 @@
+package portal
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/connectd/connectd"
+)
+
+// Helpers of the account pages (payment.go, paymentmethods.go,
+// address.go, name.go, porting.go, esim.go): the guard every handler runs
+// first, form reading, and the text rules the API applies to the same
+// fields (api/decode.go checkText and readAddress).
+
+// accountPage reports whether the request may go on to a page of intent:
+// a user is signed in (else the browser goes to hosted login) and the
+// session was made for this intent (else the browser goes to the page of
+// the session's own intent). A session only ever lets its user do what it
+// was made for.
+func (p *Portal) accountPage(w http.ResponseWriter, r *http.Request, st *state, intent connectd.IntentType) bool {
+	if st.user == nil {
+		http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+		return false
+	}
+	if st.session.Intent.Type != intent {
+		http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
+		return false
+	}
+	return true
+}
+
+// accountForm parses a page's small urlencoded form. On failure it answers
+// 400 and returns false.
+func accountForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+// refused reports whether err is a refusal to show the user (a *Error
+// that is not internal), rather than a fault.
+func refused(err error) bool {
+	var e *connectd.Error
+	return errors.As(err, &e) && e.Type != connectd.TypeInternal && e.Type != connectd.TypeUnavailable
+}
+
+// textProblem checks one line of text typed by a user with the API's rules
+// (not blank, at most max characters, no control characters) and says what
+// is wrong in plain words, or "". what names the field for the message.
+func textProblem(s string, max int, what string) string {
+	if strings.TrimSpace(s) == "" {
+		return "Enter " + what + "."
+	}
+	if utf8.RuneCountInString(s) > max {
+		return fmt.Sprintf("This is too long: use at most %d characters.", max)
+	}
+	if !utf8.ValidString(s) {
+		return "This contains characters that can't be used."
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == '\u2028' || r == '\u2029' {
+			return "This contains characters that can't be used, such as line breaks or tabs."
+		}
+	}
+	return ""
+}
+
+// Address limits, as in the API.
+const (
+	maxAddressLine  = 200
+	maxAddressCity  = 100
+	maxPostalCode   = 20
+	maxAddressState = 100
+)
+
+// addressValues returns the form values that show a; prefix is put before
+// each field name ("" for the user's address, "address_" on the porting
+// form).
+func addressValues(a *connectd.Address, prefix string, into map[string]string) {
+	if a == nil {
+		return
+	}
+	into[prefix+"line1"] = a.Line1
+	into[prefix+"line2"] = derefString(a.Line2)
+	into[prefix+"city"] = a.City
+	into[prefix+"postal_code"] = a.PostalCode
+	into[prefix+"state"] = derefString(a.State)
+	into[prefix+"country"] = a.Country
+}
+
+// readAddressForm reads and checks an address from a parsed form with the
+// API's rules: line1, city, postalCode and country required, lengths, no
+// control characters, country an ISO 3166-1 alpha-2 code. Typed values go
+// into values (spaces trimmed; the country upper-cased) and problems into
+// errs, both keyed by prefixed field name. It returns nil when there is a
+// problem.
+func readAddressForm(r *http.Request, prefix string, values, errs map[string]string) *connectd.Address {
+	get := func(name string) string {
+		v := strings.TrimSpace(r.PostForm.Get(prefix + name))
+		values[prefix+name] = v
+		return v
+	}
+	a := &connectd.Address{}
+	n := len(errs)
+	req := func(name string, dst *string, max int, what string) {
+		v := get(name)
+		if msg := textProblem(v, max, what); msg != "" {
+			errs[prefix+name] = msg
+			return
+		}
+		*dst = v
+	}
+	opt := func(name string, max int) *string {
+		v := get(name)
+		if v == "" {
+			return nil
+		}
+		if msg := textProblem(v, max, ""); msg != "" {
+			errs[prefix+name] = msg
+			return nil
+		}
+		return &v
+	}
+	req("line1", &a.Line1, maxAddressLine, "the street address")
+	a.Line2 = opt("line2", maxAddressLine)
+	req("city", &a.City, maxAddressCity, "the city or town")
+	req("postal_code", &a.PostalCode, maxPostalCode, "the postal code")
+	a.State = opt("state", maxAddressState)
+	country := strings.ToUpper(get("country"))
+	values[prefix+"country"] = country
+	switch {
+	case country == "":
+		errs[prefix+"country"] = "Enter the country as a 2-letter code, such as US."
+	case len(country) != 2 || !upperAlpha(country):
+		errs[prefix+"country"] = "Enter the country as a 2-letter code, such as US, GB or DE."
+	default:
+		a.Country = country
+	}
+	if len(errs) > n {
+		return nil
+	}
+	return a
+}
+
+func upperAlpha(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func derefString(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// addressForm is what the addressfields partial shows.
+type addressForm struct {
+	// Prefix is put before each field name: "" for the user's address,
+	// "address_" on the porting form.
+	Prefix string
+	Fields []addressField
+}
+
+type addressField struct {
+	Name, Label, Autocomplete, Hint string
+	Required                        bool
+	Max                             int
+}
+
+func newAddressForm(prefix string) addressForm {
+	return addressForm{Prefix: prefix, Fields: []addressField{
+		{Name: "line1", Label: "Street address", Autocomplete: "address-line1", Required: true, Max: maxAddressLine},
+		{Name: "line2", Label: "Apartment, suite, etc.", Autocomplete: "address-line2", Max: maxAddressLine},
+		{Name: "city", Label: "City or town", Autocomplete: "address-level2", Required: true, Max: maxAddressCity},
+		{Name: "postal_code", Label: "Postal code", Autocomplete: "postal-code", Required: true, Max: maxPostalCode},
+		{Name: "state", Label: "State, province or region", Autocomplete: "address-level1", Max: maxAddressState},
+		{Name: "country", Label: "Country", Autocomplete: "country", Required: true, Max: 2,
+			Hint: "The 2-letter country code, such as US, GB or DE."},
+	}}
+}

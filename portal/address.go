@@ -1,0 +1,58 @@
+package portal
+
+import (
+	"net/http"
+
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/service"
+)
+
+// The edit address page of updateUserAddress: a form prefilled with the
+// signed-in user's address; saving it completes the session's action.
+
+func init() {
+	pageRoutes["GET /portal/address"] = (*Portal).addressPage
+	pageRoutes["POST /portal/address"] = (*Portal).saveAddress
+}
+
+type addressView struct {
+	Address addressForm
+}
+
+func (p *Portal) showAddress(w http.ResponseWriter, r *http.Request, st *state, status int, data pageData) {
+	data.Title = "Your address"
+	data.Data = addressView{Address: newAddressForm("")}
+	p.render(w, r, status, "address", st, data)
+}
+
+func (p *Portal) addressPage(w http.ResponseWriter, r *http.Request, st *state) {
+	if !p.accountPage(w, r, st, connectd.IntentUpdateUserAddress) {
+		return
+	}
+	values := map[string]string{}
+	addressValues(st.user.Address, "", values)
+	p.showAddress(w, r, st, http.StatusOK, pageData{Values: values})
+}
+
+// saveAddress checks the typed address and saves it on the signed-in user.
+func (p *Portal) saveAddress(w http.ResponseWriter, r *http.Request, st *state) {
+	if !p.accountPage(w, r, st, connectd.IntentUpdateUserAddress) || !accountForm(w, r) {
+		return
+	}
+	values, errs := map[string]string{}, map[string]string{}
+	a := readAddressForm(r, "", values, errs)
+	if a == nil {
+		p.showAddress(w, r, st, http.StatusUnprocessableEntity, pageData{Values: values, Errors: errs,
+			Notice: "Please check the highlighted fields."})
+		return
+	}
+	if _, err := p.svc.UpdateUser(r.Context(), st.project.ID, st.user.ID, service.UserInput{Address: a}); err != nil {
+		if refused(err) {
+			p.showAddress(w, r, st, http.StatusConflict, pageData{Values: values, Errors: errs, Notice: connectd.AsError(err).Message})
+			return
+		}
+		p.fail(w, r, st.session, err)
+		return
+	}
+	p.succeed(w, r, st)
+}
