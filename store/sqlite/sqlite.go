@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/connectd/connectd"
@@ -47,6 +48,8 @@ type Store struct {
 	w    *sql.DB // the one writer connection
 	r    *sql.DB // read-only connections
 	lock *os.File
+
+	closeOnce sync.Once
 }
 
 var _ connectd.Store = (*Store)(nil)
@@ -116,24 +119,21 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the database and releases the lock of an exclusive store.
+//
+// The handles stay in place: a call after Close fails with an error (sql:
+// database is closed) instead of crashing, and Close may be called twice.
 func (s *Store) Close() error {
-	var errs []error
-	if s.r != nil {
-		errs = append(errs, s.r.Close())
-		s.r = nil
-	}
-	if s.w != nil {
-		errs = append(errs, s.w.Close())
-		s.w = nil
-	}
-	if s.lock != nil {
-		errs = append(errs, s.lock.Close()) // closing the file drops the flock
-		s.lock = nil
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("sqlite: close: %w", err)
-	}
-	return nil
+	var err error
+	s.closeOnce.Do(func() {
+		errs := []error{s.r.Close(), s.w.Close()}
+		if s.lock != nil {
+			errs = append(errs, s.lock.Close()) // closing the file drops the flock
+		}
+		if e := errors.Join(errs...); e != nil {
+			err = fmt.Errorf("sqlite: close: %w", e)
+		}
+	})
+	return err
 }
 
 type migration struct {
