@@ -41,8 +41,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	smtpUser := fs.String("smtp-username", "", "SMTP user name (CONNECTD_SMTP_USERNAME)")
 	smtpPass := fs.String("smtp-password", "", "SMTP password; prefer the CONNECTD_SMTP_PASSWORD variable to a flag")
 	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long to answer not-ready before closing the listener (CONNECTD_DRAIN_DELAY)")
+	headerTimeout := fs.Duration("read-header-timeout", readHeaderTimeout, "how long a client may take to send a request's headers before its connection is closed; meant for tests (CONNECTD_READ_HEADER_TIMEOUT)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *headerTimeout <= 0 || *headerTimeout > readTimeout {
+		return fmt.Errorf("--read-header-timeout must be above 0 and at most %s", readTimeout)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -87,7 +91,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	portal.New(svc, st, mailer, logger).Register(apiServer.Mux())
 	srv := &http.Server{
 		Handler:           apiServer.Handler(),
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: *headerTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
