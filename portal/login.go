@@ -112,19 +112,21 @@ func (p *Portal) verifyCode(w http.ResponseWriter, r *http.Request, st *state) {
 		p.fail(w, r, st.session, err)
 		return
 	}
-	if err := p.store.SignIn(ctx, st.browser.ID, st.session.ID, user.ID, p.now()); err != nil {
-		if errors.Is(err, connectd.ErrConflict) {
-			// The session was made for another user than the one who signed in.
+	// The intent's checks run for the signed-in user before the session is
+	// theirs: a session must never let one user act on another's resource.
+	if err := p.svc.CheckSessionUser(ctx, st.project, st.session, user.ID); err != nil {
+		var e *connectd.Error
+		if errors.As(err, &e) && e.Type != connectd.TypeInternal {
+			p.logger.InfoContext(ctx, "signed-in user cannot use this session", "session", st.session.ID, "code", e.Code)
 			p.finish(w, r, st.session, StatusBadConfiguration)
 			return
 		}
 		p.fail(w, r, st.session, err)
 		return
 	}
-	if err := p.svc.CheckSessionUser(ctx, st.project, st.session, user.ID); err != nil {
-		var e *connectd.Error
-		if errors.As(err, &e) && e.Type != connectd.TypeInternal {
-			p.logger.InfoContext(ctx, "signed-in user cannot use this session", "session", st.session.ID, "code", e.Code)
+	if err := p.store.SignIn(ctx, st.browser.ID, st.session.ID, user.ID, p.now()); err != nil {
+		if errors.Is(err, connectd.ErrConflict) {
+			// The session was made for another user than the one who signed in.
 			p.finish(w, r, st.session, StatusBadConfiguration)
 			return
 		}
