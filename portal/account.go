@@ -33,15 +33,15 @@ func (p *Portal) accountPage(w http.ResponseWriter, r *http.Request, st *state, 
 }
 
 // accountForm parses a page's small urlencoded form. On failure it answers
-// 400 and returns false.
-func accountForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "The form could not be read.", http.StatusBadRequest)
-		return false
-	}
-	return true
+// 400 with a page and returns false.
+func (p *Portal) accountForm(w http.ResponseWriter, r *http.Request, st *state) bool {
+	return p.readPageForm(w, r, st)
 }
+
+// messageBadForm answers a form that could not be read (too large, or
+// malformed): a page like every other, never a bare text answer.
+var messageBadForm = message{"The form could not be read",
+	"What the form sent could not be read. Go back, check what you typed, and try again."}
 
 // refused reports whether err is a refusal to show the user (a *Error
 // that is not internal), rather than a fault.

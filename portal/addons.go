@@ -91,7 +91,7 @@ func (p *Portal) addonsPage(w http.ResponseWriter, r *http.Request, st *state) {
 // buyAddons pays for the session's add-ons and adds them to its
 // subscription.
 func (p *Portal) buyAddons(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCheckoutAddon) || !readPageForm(w, r) {
+	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCheckoutAddon) || !p.readPageForm(w, r, st) {
 		return
 	}
 	ctx := r.Context()

@@ -36,7 +36,7 @@ func (p *Portal) addressPage(w http.ResponseWriter, r *http.Request, st *state) 
 
 // saveAddress checks the typed address and saves it on the signed-in user.
 func (p *Portal) saveAddress(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdateUserAddress) || !accountForm(w, r) {
+	if !p.accountPage(w, r, st, connectd.IntentUpdateUserAddress) || !p.accountForm(w, r, st) {
 		return
 	}
 	values, errs := map[string]string{}, map[string]string{}

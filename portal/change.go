@@ -115,7 +115,7 @@ func (p *Portal) changePage(w http.ResponseWriter, r *http.Request, st *state) {
 
 // changeSubscription buys the chosen plan change or add-on.
 func (p *Portal) changeSubscription(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentChangeSubscription) || !readPageForm(w, r) {
+	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentChangeSubscription) || !p.readPageForm(w, r, st) {
 		return
 	}
 	ctx := r.Context()

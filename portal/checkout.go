@@ -185,7 +185,7 @@ func (p *Portal) checkoutPage(w http.ResponseWriter, r *http.Request, st *state)
 // checkout answers every step's POST: it checks the answers so far, then
 // shows the next step or, on the payment step, buys the subscription.
 func (p *Portal) checkout(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCheckoutNewSubscription) || !readPageForm(w, r) {
+	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCheckoutNewSubscription) || !p.readPageForm(w, r, st) {
 		return
 	}
 	ctx := r.Context()

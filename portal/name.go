@@ -35,7 +35,7 @@ func (p *Portal) namePage(w http.ResponseWriter, r *http.Request, st *state) {
 
 // saveName checks the typed name and saves it on the signed-in user.
 func (p *Portal) saveName(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdateUserFullName) || !accountForm(w, r) {
+	if !p.accountPage(w, r, st, connectd.IntentUpdateUserFullName) || !p.accountForm(w, r, st) {
 		return
 	}
 	name := strings.TrimSpace(r.PostForm.Get("full_name"))

@@ -52,7 +52,7 @@ func (p *Portal) paymentMethodsPage(w http.ResponseWriter, r *http.Request, st *
 // addPaymentMethod verifies the typed card and saves it as the user's
 // default. A declined or invalid card saves nothing.
 func (p *Portal) addPaymentMethod(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdatePaymentMethod) || !accountForm(w, r) {
+	if !p.accountPage(w, r, st, connectd.IntentUpdatePaymentMethod) || !p.accountForm(w, r, st) {
 		return
 	}
 	f := r.PostForm

@@ -162,7 +162,7 @@ var portingFields = map[string]string{
 // submitPorting completes or fixes the waiting porting with the parts of
 // the form the page showed, and sends it again.
 func (p *Portal) submitPorting(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentCompletePorting) || !accountForm(w, r) {
+	if !p.accountPage(w, r, st, connectd.IntentCompletePorting) || !p.accountForm(w, r, st) {
 		return
 	}
 	pt, err := p.sessionPorting(r, st)

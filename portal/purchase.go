@@ -37,11 +37,11 @@ func (p *Portal) ofIntent(w http.ResponseWriter, r *http.Request, st *state, typ
 }
 
 // readPageForm parses a page's small urlencoded form. On failure it answers
-// 400 and returns false.
-func readPageForm(w http.ResponseWriter, r *http.Request) bool {
+// 400 with a page and returns false.
+func (p *Portal) readPageForm(w http.ResponseWriter, r *http.Request, st *state) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+		p.renderMessage(w, r, http.StatusBadRequest, st, messageBadForm)
 		return false
 	}
 	return true
