@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/internal/jsonv"
@@ -27,6 +26,17 @@ func (p *problems) err() error {
 		details[i] = connectd.FieldError{Field: path, Code: pr.Code, Message: pr.Message}
 	}
 	return connectd.ValidationError(details)
+}
+
+// rule runs one of package connectd's content rules and records what it
+// finds; it reports whether the value passed.
+func (p *problems) rule(check func(fe *connectd.FieldErrors) bool) bool {
+	var fe connectd.FieldErrors
+	ok := check(&fe)
+	for _, e := range fe {
+		p.Add(e.Field, e.Code, "%s", e.Message)
+	}
+	return ok && len(fe) == 0
 }
 
 // parseBody parses a request body strictly; a malformed body is a 400.
@@ -299,43 +309,15 @@ func readProfile(o *jsonv.Obj, ps *problems) profile {
 }
 
 func checkMetadata(path string, m map[string]string, ps *problems) map[string]string {
-	bad := false
-	if len(m) > connectd.MaxMetadataKeys {
-		ps.Add(path, "tooManyKeys", "must have at most %d keys", connectd.MaxMetadataKeys)
-		bad = true
-	}
-	for k, v := range m {
-		if k == "" || len(k) > connectd.MaxMetadataKeyLength || checkText(k, connectd.MaxMetadataKeyLength) != "" {
-			ps.Add(path, "invalidKey", "keys must be 1-%d printable characters", connectd.MaxMetadataKeyLength)
-			bad = true
-		}
-		if msg := checkText(v, connectd.MaxMetadataValueLength); msg != "" && v != "" {
-			ps.Add(path+"."+k, "invalid", "%s", msg)
-			bad = true
-		}
-	}
-	if bad {
+	if !ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckMetadata(path, m, fe) }) {
 		return nil
 	}
 	return m
 }
 
-// checkText refuses empty text, overlong text and control characters. It
-// returns what is wrong, or "".
-func checkText(s string, max int) string {
-	if strings.TrimSpace(s) == "" {
-		return "must not be empty"
-	}
-	if utf8.RuneCountInString(s) > max {
-		return fmt.Sprintf("must be at most %d characters", max)
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == '\u2028' || r == '\u2029' {
-			return "must not contain control characters"
-		}
-	}
-	return ""
-}
+// checkText returns what is wrong with free text, or "" (connectd's text
+// rule).
+func checkText(s string, max int) string { return connectd.TextProblem(s, max) }
 
 // decodeUser reads a user create (create=true: email required) or update.
 func decodeUser(body []byte, create bool) (service.UserInput, error) {
@@ -369,53 +351,26 @@ func decodeUser(body []byte, create bool) (service.UserInput, error) {
 	return in, ps.err()
 }
 
+// readAddress reads an address, each field with connectd's address rules.
 func readAddress(o *jsonv.Obj, ps *problems) *connectd.Address {
 	a := &connectd.Address{}
-	req := func(name string, dst *string, max int) {
-		s, ok := o.RequiredString(name)
-		if !ok {
-			return
-		}
-		if msg := checkText(s, max); msg != "" {
-			ps.Add(o.Path(name), "invalid", "%s", msg)
-			return
-		}
-		*dst = s
-	}
-	opt := func(name string, max int) *string {
-		s, ok := o.String(name)
-		if !ok {
-			return nil
-		}
-		if msg := checkText(s, max); msg != "" {
-			ps.Add(o.Path(name), "invalid", "%s", msg)
-			return nil
-		}
-		return &s
-	}
-	req("line1", &a.Line1, 200)
-	a.Line2 = opt("line2", 200)
-	req("city", &a.City, 100)
-	req("postalCode", &a.PostalCode, 20)
-	a.State = opt("state", 100)
-	if c, ok := o.RequiredString("country"); ok {
-		if len(c) != 2 || !isUpperAlpha(c) {
-			ps.Add(o.Path("country"), "invalidCountry", "must be an ISO 3166-1 alpha-2 code such as US")
+	for _, f := range connectd.AddressFields {
+		var s string
+		var ok bool
+		if f.Required {
+			s, ok = o.RequiredString(f.Name)
 		} else {
-			a.Country = c
+			s, ok = o.String(f.Name)
 		}
+		if ok && ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckText(o.Path(f.Name), s, f.Max, fe) }) {
+			f.Set(a, &s)
+		}
+	}
+	if c, ok := o.RequiredString("country"); ok && ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckCountry(o.Path("country"), c, fe) }) {
+		a.Country = c
 	}
 	o.Done()
 	return a
-}
-
-func isUpperAlpha(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
 }
 
 func jsonRoot(v *jsonv.Value, ps *problems) *jsonv.Obj { return jsonv.Root(v, &ps.Problems) }

@@ -34,23 +34,23 @@ type kindAPI[T service.PlatformResource] struct {
 
 // resourceRoutes registers the endpoints of every platform resource kind.
 func (s *Server) resourceRoutes() {
-	registerKind(s, kindAPI[connectd.Plan]{kind: connectd.KindPlan, path: "plans", statuses: planStatuses,
+	registerKind(s, kindAPI[connectd.Plan]{kind: connectd.KindPlan, path: "plans", statuses: connectd.PlanStatuses,
 		new: newPlan, read: readPlan, render: renderPlan})
-	registerKind(s, kindAPI[connectd.Addon]{kind: connectd.KindAddon, path: "addons", statuses: planStatuses,
+	registerKind(s, kindAPI[connectd.Addon]{kind: connectd.KindAddon, path: "addons", statuses: connectd.PlanStatuses,
 		new: newAddon, read: readAddon, render: renderAddon})
-	registerKind(s, kindAPI[connectd.SIM]{kind: connectd.KindSIM, path: "sims", statuses: simStatuses,
+	registerKind(s, kindAPI[connectd.SIM]{kind: connectd.KindSIM, path: "sims", statuses: connectd.SIMStatuses,
 		new: newSIM, read: readSIM, check: checkSIM, render: renderSIM})
 	registerKind(s, kindAPI[connectd.Device]{kind: connectd.KindDevice, path: "devices", owned: true,
 		new: newDevice, read: readDevice, render: renderDevice})
 	registerKind(s, kindAPI[connectd.Subscription]{kind: connectd.KindSubscription, path: "subscriptions", owned: true,
-		statuses: subscriptionStatuses, new: newSubscription, read: readSubscription, prepare: prepareSubscription,
+		statuses: connectd.SubscriptionStatuses, new: newSubscription, read: readSubscription, prepare: prepareSubscription,
 		render: renderSubscription})
 	registerKind(s, kindAPI[connectd.PaymentMethod]{kind: connectd.KindPaymentMethod, path: "paymentMethods", owned: true,
 		new: newPaymentMethod, read: readPaymentMethod, render: renderPaymentMethod})
 	registerKind(s, kindAPI[connectd.Payment]{kind: connectd.KindPayment, path: "payments", owned: true, child: true,
-		statuses: paymentStatuses, new: newPayment, read: readPayment, render: renderPayment})
+		statuses: connectd.PaymentStatuses, new: newPayment, read: readPayment, render: renderPayment})
 	registerKind(s, kindAPI[connectd.Porting]{kind: connectd.KindPorting, path: "portings", owned: true, child: true,
-		statuses: portingStatuses, new: newPorting, read: readPorting, check: checkPorting, render: renderPorting})
+		statuses: connectd.PortingStatuses, new: newPorting, read: readPorting, check: checkPorting, render: renderPorting})
 }
 
 func registerKind[T service.PlatformResource](s *Server, k kindAPI[T]) {

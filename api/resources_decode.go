@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/connectd/connectd"
@@ -16,19 +15,9 @@ import (
 // change are refused on PATCH with code immutable; rules between fields run
 // afterwards on the whole resource.
 
-// Field limits.
-const (
-	maxResourceName   = 200
-	maxDescription    = 500
-	maxDeviceText     = 100
-	maxPriceAmount    = 1_000_000_000_000
-	maxAllowance      = 1<<53 - 1 // exact in every JSON client
-	maxIDList         = 100
-	maxPortingText    = 200
-	maxAccountField   = 100
-	maxDeclinedCode   = 100
-	maxActivationCode = 255
-)
+// The content rules and limits are package connectd's (rules.go), shared
+// with the seed loader and the portal; the readers here check the shape of
+// each member and hand its value to those rules.
 
 // rd reads one object of a body: create or PATCH.
 type rd struct {
@@ -72,8 +61,7 @@ func (r rd) text(name string, max int, required bool) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if msg := checkText(s, max); msg != "" {
-		r.ps.Add(r.path(name), "invalid", "%s", msg)
+	if !r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckText(r.path(name), s, max, fe) }) {
 		return "", false
 	}
 	return s, true
@@ -97,13 +85,10 @@ func (r rd) enum(name string, required bool, values ...string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	for _, v := range values {
-		if s == v {
-			return s, true
-		}
+	if !r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckEnum(r.path(name), s, values, fe) }) {
+		return "", false
 	}
-	r.ps.Add(r.path(name), "invalid", "must be one of %s", strings.Join(values, ", "))
-	return "", false
+	return s, true
 }
 
 func (r rd) setEnum(name string, required bool, dst *string, values ...string) {
@@ -155,8 +140,8 @@ func (r rd) ids(name, prefix, what string, min int, required bool) ([]string, bo
 		r.ps.Add(path, "empty", "must hold at least %d %s ID", min, what)
 		return nil, false
 	}
-	if len(v.Elems) > maxIDList {
-		r.ps.Add(path, "tooMany", "must hold at most %d IDs", maxIDList)
+	if len(v.Elems) > connectd.MaxIDList {
+		r.ps.Add(path, "tooMany", "must hold at most %d IDs", connectd.MaxIDList)
 		return nil, false
 	}
 	ok := true
@@ -271,7 +256,7 @@ func (r rd) price(name string, required bool, dst *connectd.Price) {
 }
 
 func (r rd) amount(name string, dst *int64) bool {
-	n, ok := r.int(name, 0, maxPriceAmount, true)
+	n, ok := r.int(name, 0, connectd.MaxPriceAmount, true)
 	if ok {
 		*dst = n
 	}
@@ -283,8 +268,7 @@ func (r rd) currency(name string, dst *string) bool {
 	if !ok {
 		return false
 	}
-	if len(s) != 3 || !isUpperAlpha(s) {
-		r.ps.Add(r.path(name), "invalidCurrency", "must be an ISO 4217 code of 3 upper-case letters such as USD")
+	if !r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckCurrency(r.path(name), s, fe) }) {
 		return false
 	}
 	*dst = s
@@ -298,13 +282,10 @@ func (r rd) allowances(name string, dst *connectd.Allowances) {
 	}
 	var a connectd.Allowances
 	good := true
-	for _, f := range []struct {
-		name string
-		dst  **int64
-	}{{"dataBytes", &a.DataBytes}, {"voiceSeconds", &a.VoiceSeconds}, {"smsMessages", &a.SMSMessages}} {
-		if n, ok := o.int(f.name, 0, maxAllowance, false); ok {
-			*f.dst = &n
-		} else if o.o.Has(f.name) {
+	for _, f := range connectd.AllowanceFields(&a) {
+		if n, ok := o.int(f.Name, 0, connectd.MaxAllowance, false); ok {
+			*f.V = &n
+		} else if o.o.Has(f.Name) {
 			good = false
 		}
 	}
@@ -319,84 +300,11 @@ func (r rd) phone(name string, required bool) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if !validE164(s) {
-		r.ps.Add(r.path(name), "invalidPhoneNumber", "must be an E.164 number: + then 8 to 15 digits, such as +14155550123")
+	if !r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckPhoneNumber(r.path(name), s, fe) }) {
 		return "", false
 	}
 	return s, true
 }
-
-// validE164 reports whether s is "+" and 8 to 15 digits, the first not 0.
-func validE164(s string) bool {
-	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
-		return false
-	}
-	return allDigits(s[1:])
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return len(s) > 0
-}
-
-// validActivationCode reports whether s is LPA:1$<SM-DP+ host>$<matching ID>.
-func validActivationCode(s string) bool {
-	rest, ok := strings.CutPrefix(s, "LPA:1$")
-	if !ok || len(s) > maxActivationCode {
-		return false
-	}
-	host, matching, ok := strings.Cut(rest, "$")
-	if !ok || !validHost(host) || matching == "" {
-		return false
-	}
-	for i := 0; i < len(matching); i++ {
-		c := matching[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// validHost accepts a DNS name of labels of letters, digits and hyphens,
-// with an optional port.
-func validHost(h string) bool {
-	if name, port, ok := strings.Cut(h, ":"); ok {
-		if !allDigits(port) || len(port) > 5 {
-			return false
-		}
-		h = name
-	}
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(h, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-var (
-	planStatuses         = []string{connectd.PlanDraft, connectd.PlanActive, connectd.PlanArchived}
-	simStatuses          = []string{connectd.SIMAvailable, connectd.SIMAssigned}
-	subscriptionStatuses = []string{connectd.SubscriptionPending, connectd.SubscriptionInitiated, connectd.SubscriptionActive, connectd.SubscriptionEnded}
-	paymentStatuses      = []string{connectd.PaymentRequiresConfirmation, connectd.PaymentProcessing, connectd.PaymentSucceeded, connectd.PaymentFailed, connectd.PaymentCanceled}
-	portingStatuses      = []string{connectd.PortingDraft, connectd.PortingInitiated, connectd.PortingPending, connectd.PortingInformationRequired,
-		connectd.PortingRequested, connectd.PortingDeclined, connectd.PortingCompleted, connectd.PortingCanceled, connectd.PortingExpired, connectd.PortingFailed}
-	cardBrands = []string{"visa", "mastercard", "amex", "discover", "unknown"}
-)
 
 // Plans.
 
@@ -405,12 +313,12 @@ func newPlan() *connectd.Plan {
 }
 
 func readPlan(r rd, v *connectd.Plan) {
-	r.setText("name", maxResourceName, true, &v.Name)
-	r.setOptText("description", maxDescription, &v.Description)
-	r.setEnum("status", false, &v.Status, planStatuses...)
+	r.setText("name", connectd.MaxNameLength, true, &v.Name)
+	r.setOptText("description", connectd.MaxDescriptionLength, &v.Description)
+	r.setEnum("status", false, &v.Status, connectd.PlanStatuses...)
 	r.price("price", true, &v.Price)
 	if o, ok := r.object("validity", false); ok {
-		o.setEnum("type", true, &v.Validity.Type, connectd.ValidityRecurring, connectd.ValidityOneTime)
+		o.setEnum("type", true, &v.Validity.Type, connectd.ValidityTypes...)
 		o.o.Done()
 	}
 	r.allowances("allowances", &v.Allowances)
@@ -428,8 +336,8 @@ func readPlan(r rd, v *connectd.Plan) {
 func newAddon() *connectd.Addon { return &connectd.Addon{Status: connectd.PlanDraft} }
 
 func readAddon(r rd, v *connectd.Addon) {
-	r.setText("name", maxResourceName, true, &v.Name)
-	r.setEnum("status", false, &v.Status, planStatuses...)
+	r.setText("name", connectd.MaxNameLength, true, &v.Name)
+	r.setEnum("status", false, &v.Status, connectd.PlanStatuses...)
 	r.price("price", true, &v.Price)
 	r.allowances("allowances", &v.Allowances)
 	if ids, ok := r.ids("plans", connectd.PrefixPlan, "a plan", 1, true); ok {
@@ -443,31 +351,22 @@ func newSIM() *connectd.SIM { return &connectd.SIM{Status: connectd.SIMAvailable
 
 func readSIM(r rd, v *connectd.SIM) {
 	if r.create {
-		r.setEnum("type", true, &v.Type, connectd.SIMTypeESIM, connectd.SIMTypePSIM)
-		if s, ok := r.str("iccid", true); ok {
-			if len(s) < 18 || len(s) > 22 || !allDigits(s) {
-				r.ps.Add("iccid", "invalidIccid", "must be 18 to 22 digits")
-			} else {
-				v.ICCID = s
-			}
+		r.setEnum("type", true, &v.Type, connectd.SIMTypes...)
+		if s, ok := r.str("iccid", true); ok && r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckICCID("iccid", s, fe) }) {
+			v.ICCID = s
 		}
 	} else {
 		r.immutable("type", "iccid")
 	}
-	r.setEnum("status", false, &v.Status, simStatuses...)
-	if s, ok := r.str("activationCode", false); ok {
-		if !validActivationCode(s) {
-			r.ps.Add("activationCode", "invalidActivationCode", "must be LPA:1$<SM-DP+ address>$<matching ID>, such as LPA:1$smdp.example.com$K2-1ABCD-EFGH")
-		} else {
-			v.ActivationCode = &s
-		}
+	r.setEnum("status", false, &v.Status, connectd.SIMStatuses...)
+	if s, ok := r.str("activationCode", false); ok && r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckActivationCode("activationCode", s, fe) }) {
+		v.ActivationCode = &s
 	}
 }
 
+// checkSIM: an eSIM has an activation code, a pSIM none.
 func checkSIM(v *connectd.SIM, ps *problems) {
-	if v.ActivationCode != nil && v.Type != connectd.SIMTypeESIM {
-		ps.Add("activationCode", "eSimOnly", "only an eSIM has an activation code; this SIM is a %s", v.Type)
-	}
+	ps.rule(func(fe *connectd.FieldErrors) bool { v.CheckActivation("", fe); return true })
 }
 
 // Devices.
@@ -476,15 +375,11 @@ func newDevice() *connectd.Device { return &connectd.Device{} }
 
 func readDevice(r rd, v *connectd.Device) {
 	r.setOptID("user", connectd.PrefixUser, "a user", &v.User)
-	r.setText("manufacturer", maxDeviceText, true, &v.Manufacturer)
-	r.setText("model", maxDeviceText, true, &v.Model)
+	r.setText("manufacturer", connectd.MaxDeviceTextLength, true, &v.Manufacturer)
+	r.setText("model", connectd.MaxDeviceTextLength, true, &v.Model)
 	r.setBool("esimCapable", &v.EsimCapable)
-	if s, ok := r.str("imei", false); ok {
-		if !connectd.ValidIMEI(s) {
-			r.ps.Add("imei", "invalidImei", "must be 15 digits ending in a valid Luhn check digit")
-		} else {
-			v.IMEI = &s
-		}
+	if s, ok := r.str("imei", false); ok && r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckIMEI("imei", s, fe) }) {
+		v.IMEI = &s
 	}
 }
 
@@ -506,17 +401,15 @@ func readSubscription(r rd, v *connectd.Subscription) {
 	if s, ok := r.phone("phoneNumber", false); ok {
 		v.PhoneNumber = &s
 	}
-	r.setEnum("status", false, &v.Status, subscriptionStatuses...)
+	r.setEnum("status", false, &v.Status, connectd.SubscriptionStatuses...)
 	r.setBool("recurring", &v.Recurring)
 	if o, ok := r.object("currentPeriod", false); ok {
 		start, okS := o.time("start", true)
 		end, okE := o.time("end", true)
 		o.o.Done()
-		switch {
-		case okS && okE && !end.After(start):
-			r.ps.Add(o.path("end"), "beforeStart", "must be after currentPeriod.start")
-		case okS && okE:
-			v.CurrentPeriod = &connectd.Period{Start: start, End: end}
+		p := connectd.Period{Start: start, End: end}
+		if okS && okE && r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckPeriod(r.path("currentPeriod"), p, fe) }) {
+			v.CurrentPeriod = &p
 		}
 	}
 	if t, ok := r.time("endedAt", false); ok {
@@ -534,7 +427,7 @@ func newPaymentMethod() *connectd.PaymentMethod { return &connectd.PaymentMethod
 func readPaymentMethod(r rd, v *connectd.PaymentMethod) {
 	if r.create {
 		r.setID("user", connectd.PrefixUser, "a user", true, &v.User)
-		r.setEnum("type", true, &v.Type, "card")
+		r.setEnum("type", true, &v.Type, connectd.PaymentMethodTypes...)
 	} else {
 		r.immutable("user", "type")
 	}
@@ -548,13 +441,9 @@ func readPaymentMethod(r rd, v *connectd.PaymentMethod) {
 		c := v.Card
 		o.whole = r.create // a PATCH changes some members of the card
 		if r.create {
-			o.setEnum("brand", true, &c.Brand, cardBrands...)
-			if s, ok := o.str("last4", true); ok {
-				if len(s) != 4 || !allDigits(s) {
-					r.ps.Add(o.path("last4"), "invalid", "must be the last 4 digits of the card number")
-				} else {
-					c.Last4 = s
-				}
+			o.setEnum("brand", true, &c.Brand, connectd.CardBrands...)
+			if s, ok := o.str("last4", true); ok && r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckLast4(o.path("last4"), s, fe) }) {
+				c.Last4 = s
 			}
 		} else {
 			o.immutable("brand", "last4")
@@ -562,7 +451,7 @@ func readPaymentMethod(r rd, v *connectd.PaymentMethod) {
 		if n, ok := o.int("expMonth", 1, 12, r.create); ok {
 			c.ExpMonth = int(n)
 		}
-		if n, ok := o.int("expYear", 2000, 2100, r.create); ok {
+		if n, ok := o.int("expYear", connectd.MinCardExpYear, connectd.MaxCardExpYear, r.create); ok {
 			c.ExpYear = int(n)
 		}
 		o.o.Done()
@@ -587,8 +476,8 @@ func readPayment(r rd, v *connectd.Payment) {
 	}
 	r.setOptID("subscription", connectd.PrefixSubscription, "a subscription", &v.Subscription)
 	r.setOptID("paymentMethod", connectd.PrefixPaymentMethod, "a payment method", &v.PaymentMethod)
-	r.setEnum("status", false, &v.Status, paymentStatuses...)
-	r.setOptText("description", maxDescription, &v.Description)
+	r.setEnum("status", false, &v.Status, connectd.PaymentStatuses...)
+	r.setOptText("description", connectd.MaxDescriptionLength, &v.Description)
 }
 
 // Portings.
@@ -607,44 +496,22 @@ func readPorting(r rd, v *connectd.Porting) {
 		v.PhoneNumber = s
 	}
 	oldStatus := v.Status
-	r.setEnum("status", false, &v.Status, portingStatuses...)
+	r.setEnum("status", false, &v.Status, connectd.PortingStatuses...)
 	if v.Status != oldStatus && oldStatus == connectd.PortingDeclined {
 		v.DeclinedCode = nil // a porting that moves on from declined keeps no stale code
 	}
-	if s, ok := r.str("declinedCode", false); ok {
-		if !validCode(s) {
-			r.ps.Add("declinedCode", "invalid", "must be a code of 1 to %d letters and digits such as portingAccountPinRequiredOrInvalid", maxDeclinedCode)
-		} else {
-			v.DeclinedCode = &s
-		}
+	if s, ok := r.str("declinedCode", false); ok && r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckDeclinedCode("declinedCode", s, fe) }) {
+		v.DeclinedCode = &s
 	}
-	r.setOptText("donorProvider", maxPortingText, &v.DonorProvider)
-	r.setOptText("accountNumber", maxAccountField, &v.AccountNumber)
-	r.setOptText("accountPin", maxAccountField, &v.AccountPin)
+	r.setOptText("donorProvider", connectd.MaxDonorProviderLength, &v.DonorProvider)
+	r.setOptText("accountNumber", connectd.MaxAccountFieldLength, &v.AccountNumber)
+	r.setOptText("accountPin", connectd.MaxAccountFieldLength, &v.AccountPin)
 	if o, ok := r.object("address", false); ok {
 		v.Address = readAddress(o.o, r.ps)
 	}
 }
 
+// checkPorting: a declined porting has a declinedCode, no other one does.
 func checkPorting(v *connectd.Porting, ps *problems) {
-	switch {
-	case v.Status == connectd.PortingDeclined && v.DeclinedCode == nil:
-		ps.Add("declinedCode", "required", "is required when status is declined")
-	case v.Status != connectd.PortingDeclined && v.DeclinedCode != nil:
-		ps.Add("declinedCode", "notDeclined", "may only be given when status is declined")
-	}
-}
-
-// validCode reports whether s is an identifier of letters and digits.
-func validCode(s string) bool {
-	if s == "" || len(s) > maxDeclinedCode {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	ps.rule(func(fe *connectd.FieldErrors) bool { v.CheckDeclined("", fe); return true })
 }

@@ -12,8 +12,8 @@ import (
 
 // Helpers of the account pages (payment.go, paymentmethods.go,
 // address.go, name.go, porting.go, esim.go): the guard every handler runs
-// first, form reading, and the text rules the API applies to the same
-// fields (api/decode.go checkText and readAddress).
+// first, form reading, and the words for problems that connectd's content
+// rules (rules.go, the API's and the seed loader's) find in typed values.
 
 // accountPage reports whether the request may go on to a page of intent:
 // a user is signed in (else the browser goes to hosted login) and the
@@ -50,34 +50,37 @@ func refused(err error) bool {
 	return errors.As(err, &e) && e.Type != connectd.TypeInternal && e.Type != connectd.TypeUnavailable
 }
 
-// textProblem checks one line of text typed by a user with the API's rules
-// (not blank, at most max characters, no control characters) and says what
-// is wrong in plain words, or "". what names the field for the message.
+// textProblem checks one line of text typed by a user with connectd's text
+// rule (not blank, at most max characters, no control characters) and says
+// what is wrong in plain words, or "". what names the field for the message.
 func textProblem(s string, max int, what string) string {
-	if strings.TrimSpace(s) == "" {
+	switch connectd.CheckTextFault(s, max) {
+	case connectd.TextEmpty:
 		return "Enter " + what + "."
-	}
-	if utf8.RuneCountInString(s) > max {
+	case connectd.TextTooLong:
 		return fmt.Sprintf("This is too long: use at most %d characters.", max)
-	}
-	if !utf8.ValidString(s) {
-		return "This contains characters that can't be used."
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == '\u2028' || r == '\u2029' {
-			return "This contains characters that can't be used, such as line breaks or tabs."
+	case connectd.TextControl:
+		if !utf8.ValidString(s) {
+			return "This contains characters that can't be used."
 		}
+		return "This contains characters that can't be used, such as line breaks or tabs."
 	}
 	return ""
 }
 
-// Address limits, as in the API.
-const (
-	maxAddressLine  = 200
-	maxAddressCity  = 100
-	maxPostalCode   = 20
-	maxAddressState = 100
+// The form names of the address fields whose JSON names differ, and how
+// the messages name the required ones.
+var (
+	addressFormNames = map[string]string{"postalCode": "postal_code"}
+	addressWhat      = map[string]string{"line1": "the street address", "city": "the city or town", "postalCode": "the postal code"}
 )
+
+func addressFormName(jsonName string) string {
+	if n, ok := addressFormNames[jsonName]; ok {
+		return n
+	}
+	return jsonName
+}
 
 // addressValues returns the form values that show a; prefix is put before
 // each field name ("" for the user's address, "address_" on the porting
@@ -108,36 +111,24 @@ func readAddressForm(r *http.Request, prefix string, values, errs map[string]str
 	}
 	a := &connectd.Address{}
 	n := len(errs)
-	req := func(name string, dst *string, max int, what string) {
+	for _, f := range connectd.AddressFields {
+		name := addressFormName(f.Name)
 		v := get(name)
-		if msg := textProblem(v, max, what); msg != "" {
+		if v == "" && !f.Required {
+			continue
+		}
+		if msg := textProblem(v, f.Max, addressWhat[f.Name]); msg != "" {
 			errs[prefix+name] = msg
-			return
+			continue
 		}
-		*dst = v
+		f.Set(a, &v)
 	}
-	opt := func(name string, max int) *string {
-		v := get(name)
-		if v == "" {
-			return nil
-		}
-		if msg := textProblem(v, max, ""); msg != "" {
-			errs[prefix+name] = msg
-			return nil
-		}
-		return &v
-	}
-	req("line1", &a.Line1, maxAddressLine, "the street address")
-	a.Line2 = opt("line2", maxAddressLine)
-	req("city", &a.City, maxAddressCity, "the city or town")
-	req("postal_code", &a.PostalCode, maxPostalCode, "the postal code")
-	a.State = opt("state", maxAddressState)
 	country := strings.ToUpper(get("country"))
 	values[prefix+"country"] = country
 	switch {
 	case country == "":
 		errs[prefix+"country"] = "Enter the country as a 2-letter code, such as US."
-	case len(country) != 2 || !upperAlpha(country):
+	case !connectd.ValidCountry(country):
 		errs[prefix+"country"] = "Enter the country as a 2-letter code, such as US, GB or DE."
 	default:
 		a.Country = country
@@ -146,15 +137,6 @@ func readAddressForm(r *http.Request, prefix string, values, errs map[string]str
 		return nil
 	}
 	return a
-}
-
-func upperAlpha(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
 }
 
 func derefString(s *string) string {
@@ -180,11 +162,11 @@ type addressField struct {
 
 func newAddressForm(prefix string) addressForm {
 	return addressForm{Prefix: prefix, Fields: []addressField{
-		{Name: "line1", Label: "Street address", Autocomplete: "address-line1", Required: true, Max: maxAddressLine},
-		{Name: "line2", Label: "Apartment, suite, etc.", Autocomplete: "address-line2", Max: maxAddressLine},
-		{Name: "city", Label: "City or town", Autocomplete: "address-level2", Required: true, Max: maxAddressCity},
-		{Name: "postal_code", Label: "Postal code", Autocomplete: "postal-code", Required: true, Max: maxPostalCode},
-		{Name: "state", Label: "State, province or region", Autocomplete: "address-level1", Max: maxAddressState},
+		{Name: "line1", Label: "Street address", Autocomplete: "address-line1", Required: true, Max: connectd.MaxAddressLineLength},
+		{Name: "line2", Label: "Apartment, suite, etc.", Autocomplete: "address-line2", Max: connectd.MaxAddressLineLength},
+		{Name: "city", Label: "City or town", Autocomplete: "address-level2", Required: true, Max: connectd.MaxAddressCityLength},
+		{Name: "postal_code", Label: "Postal code", Autocomplete: "postal-code", Required: true, Max: connectd.MaxPostalCodeLength},
+		{Name: "state", Label: "State, province or region", Autocomplete: "address-level1", Max: connectd.MaxAddressStateLength},
 		{Name: "country", Label: "Country", Autocomplete: "country", Required: true, Max: 2,
 			Hint: "The 2-letter country code, such as US, GB or DE."},
 	}}

@@ -23,12 +23,6 @@ func init() {
 	pageRoutes["POST /portal/porting"] = (*Portal).submitPorting
 }
 
-// Porting field limits, as in the API.
-const (
-	maxDonorProvider = 200
-	maxAccountField  = 100
-)
-
 type portingView struct {
 	Porting *connectd.Porting // nil when none waits for the user
 	// Why explains, when there is no form, why there is nothing to do.
@@ -193,15 +187,15 @@ func (p *Portal) submitPorting(w http.ResponseWriter, r *http.Request, st *state
 		return &s
 	}
 	if v.Show["donorProvider"] {
-		in.DonorProvider = text("donor_provider", maxDonorProvider, "the name of your current provider", true)
+		in.DonorProvider = text("donor_provider", connectd.MaxDonorProviderLength, "the name of your current provider", true)
 	}
 	if v.Show["accountNumber"] {
-		in.AccountNumber = text("account_number", maxAccountField, "the account number from your current provider", true)
+		in.AccountNumber = text("account_number", connectd.MaxAccountFieldLength, "the account number from your current provider", true)
 	}
 	if v.Show["accountPin"] {
 		// A PIN on file is kept when the field is left empty, unless the
 		// decline says it is the PIN that is wrong.
-		in.AccountPin = text("account_pin", maxAccountField, "the account PIN from your current provider", v.PinRequired)
+		in.AccountPin = text("account_pin", connectd.MaxAccountFieldLength, "the account PIN from your current provider", v.PinRequired)
 	}
 	if v.Show["address"] {
 		in.Address = readAddressForm(r, "address_", values, errs)

@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/platform"
@@ -110,7 +107,7 @@ func (l *loader) project(path string, in *projectIn) *connectd.Project {
 	if p.Name == "" {
 		p.Name = p.ID
 	} else {
-		l.text(path+".name", p.Name, 200)
+		l.text(path+".name", p.Name, connectd.MaxNameLength)
 	}
 	p.Settings = connectd.DefaultProjectSettings()
 	if in.Settings != nil {
@@ -240,6 +237,10 @@ type item struct {
 	obj  any
 }
 
+// resources checks each resource: its content with connectd's rules (the
+// API's), then what only the loader can see: references to the file and
+// the database, owners, add-ons for the plan, ICCIDs and default payment
+// methods in the file.
 func (l *loader) resources(sc *scope, in *projectIn) []item {
 	var out []item
 	for i, v := range in.Plans {
@@ -247,12 +248,7 @@ func (l *loader) resources(sc *scope, in *projectIn) []item {
 		l.object(path, v.Object, string(connectd.KindPlan))
 		p := v.Plan
 		p.CreatedAt = l.created(p.CreatedAt)
-		l.text(path+".name", p.Name, 200)
-		l.optText(path+".description", p.Description, 1000)
-		l.enum(path+".status", p.Status, connectd.PlanDraft, connectd.PlanActive, connectd.PlanArchived)
-		l.price(path+".price", p.Price)
-		l.enum(path+".validity.type", p.Validity.Type, connectd.ValidityRecurring, connectd.ValidityOneTime)
-		l.allowances(path+".allowances", p.Allowances)
+		p.Check(path, (*connectd.FieldErrors)(&l.ps))
 		out = append(out, item{path, &p})
 	}
 	for i, v := range in.Addons {
@@ -260,18 +256,9 @@ func (l *loader) resources(sc *scope, in *projectIn) []item {
 		l.object(path, v.Object, string(connectd.KindAddon))
 		a := v.Addon
 		a.CreatedAt = l.created(a.CreatedAt)
-		l.text(path+".name", a.Name, 200)
-		l.enum(path+".status", a.Status, connectd.PlanDraft, connectd.PlanActive, connectd.PlanArchived)
-		l.price(path+".price", a.Price)
-		l.allowances(path+".allowances", a.Allowances)
-		seen := map[string]bool{}
+		a.Check(path, (*connectd.FieldErrors)(&l.ps))
 		for j, plan := range a.Plans {
-			f := fmt.Sprintf("%s.plans[%d]", path, j)
-			if seen[plan] {
-				l.ps.add(f, "duplicate", "plan %s is listed twice", plan)
-			}
-			seen[plan] = true
-			l.resolve(sc, f, connectd.KindPlan, plan)
+			l.resolve(sc, fmt.Sprintf("%s.plans[%d]", path, j), connectd.KindPlan, plan)
 		}
 		if a.Plans == nil {
 			a.Plans = []string{}
@@ -284,26 +271,12 @@ func (l *loader) resources(sc *scope, in *projectIn) []item {
 		l.object(path, v.Object, string(connectd.KindSIM))
 		s := v.SIM
 		s.CreatedAt = l.created(s.CreatedAt)
-		l.enum(path+".type", s.Type, connectd.SIMTypeESIM, connectd.SIMTypePSIM)
-		l.enum(path+".status", s.Status, connectd.SIMAvailable, connectd.SIMAssigned)
-		switch {
-		case s.ICCID == "":
-			l.ps.add(path+".iccid", "required", "is required")
-		case !digits(s.ICCID) || len(s.ICCID) < 18 || len(s.ICCID) > 22:
-			l.ps.add(path+".iccid", "invalid", "must be 18 to 22 digits")
-		default:
+		s.Check(path, (*connectd.FieldErrors)(&l.ps))
+		if s.ICCID != "" {
 			if prev, dup := iccids[s.ICCID]; dup {
 				l.ps.add(path+".iccid", "duplicate", "is already the ICCID of %s", prev)
 			}
 			iccids[s.ICCID] = path
-		}
-		switch {
-		case s.Type == connectd.SIMTypeESIM && s.ActivationCode == nil:
-			l.ps.add(path+".activationCode", "required", "is required for an eSIM: LPA:1$SMDP-ADDRESS$MATCHING-ID")
-		case s.Type == connectd.SIMTypeESIM && !validActivationCode(*s.ActivationCode):
-			l.ps.add(path+".activationCode", "invalid", "must be LPA:1$SMDP-ADDRESS$MATCHING-ID, such as LPA:1$smdp.example.com$K2-1ABCD-XYZ")
-		case s.Type == connectd.SIMTypePSIM && s.ActivationCode != nil:
-			l.ps.add(path+".activationCode", "notAllowed", "only eSIMs have an activation code")
 		}
 		out = append(out, item{path, &s})
 	}
@@ -315,11 +288,7 @@ func (l *loader) resources(sc *scope, in *projectIn) []item {
 		if d.User != nil {
 			l.user(sc, path+".user", *d.User)
 		}
-		l.text(path+".manufacturer", d.Manufacturer, 100)
-		l.text(path+".model", d.Model, 100)
-		if d.IMEI != nil && !connectd.ValidIMEI(*d.IMEI) {
-			l.ps.add(path+".imei", "invalidImei", "must be 15 digits ending in a valid Luhn check digit")
-		}
+		d.Check(path, (*connectd.FieldErrors)(&l.ps))
 		out = append(out, item{path, &d})
 	}
 	for i, v := range in.Subscriptions {
@@ -335,24 +304,9 @@ func (l *loader) resources(sc *scope, in *projectIn) []item {
 		if s.Device != nil {
 			l.owned(sc, path+".device", connectd.KindDevice, *s.Device, s.User)
 		}
-		if s.PhoneNumber != nil {
-			l.phone(path+".phoneNumber", *s.PhoneNumber)
-		}
-		l.enum(path+".status", s.Status, connectd.SubscriptionPending, connectd.SubscriptionInitiated, connectd.SubscriptionActive, connectd.SubscriptionEnded)
-		if cp := s.CurrentPeriod; cp != nil {
-			if cp.Start.IsZero() || cp.End.IsZero() {
-				l.ps.add(path+".currentPeriod", "required", "needs both start and end")
-			} else if !cp.Start.Before(cp.End) {
-				l.ps.add(path+".currentPeriod.end", "invalid", "must be after start")
-			}
-		}
-		seen := map[string]bool{}
+		s.Check(path, (*connectd.FieldErrors)(&l.ps))
 		for j, a := range s.Addons {
 			f := fmt.Sprintf("%s.addons[%d]", path, j)
-			if seen[a] {
-				l.ps.add(f, "duplicate", "add-on %s is listed twice", a)
-			}
-			seen[a] = true
 			if r, ok := l.resolve(sc, f, connectd.KindAddon, a); ok && s.Plan != "" && !slices.Contains(r.plans, s.Plan) {
 				l.ps.add(f, "notAvailableForPlan", "add-on %s cannot be bought for plan %s", a, s.Plan)
 			}
@@ -369,17 +323,7 @@ func (l *loader) resources(sc *scope, in *projectIn) []item {
 		m := v.PaymentMethod
 		m.CreatedAt = l.created(m.CreatedAt)
 		l.user(sc, path+".user", m.User)
-		l.enum(path+".type", m.Type, "card")
-		l.text(path+".card.brand", m.Card.Brand, 50)
-		if len(m.Card.Last4) != 4 || !digits(m.Card.Last4) {
-			l.ps.add(path+".card.last4", "invalid", "must be the last 4 digits of the card number")
-		}
-		if m.Card.ExpMonth < 1 || m.Card.ExpMonth > 12 {
-			l.ps.add(path+".card.expMonth", "outOfRange", "must be a month from 1 to 12")
-		}
-		if m.Card.ExpYear < 2000 || m.Card.ExpYear > 2100 {
-			l.ps.add(path+".card.expYear", "outOfRange", "must be a four-digit year")
-		}
+		m.Check(path, (*connectd.FieldErrors)(&l.ps))
 		if m.Default && m.User != "" {
 			if prev, dup := defaults[m.User]; dup {
 				l.ps.add(path+".default", "duplicate", "user %s already has a default payment method at %s", m.User, prev)
@@ -400,13 +344,7 @@ func (l *loader) resources(sc *scope, in *projectIn) []item {
 		if p.PaymentMethod != nil {
 			l.owned(sc, path+".paymentMethod", connectd.KindPaymentMethod, *p.PaymentMethod, p.User)
 		}
-		if p.Amount < 0 {
-			l.ps.add(path+".amount", "outOfRange", "must not be negative")
-		}
-		l.currency(path+".currency", p.Currency)
-		l.enum(path+".status", p.Status, connectd.PaymentRequiresConfirmation, connectd.PaymentProcessing,
-			connectd.PaymentSucceeded, connectd.PaymentFailed, connectd.PaymentCanceled)
-		l.optText(path+".description", p.Description, 500)
+		p.Check(path, (*connectd.FieldErrors)(&l.ps))
 		out = append(out, item{path, &p})
 	}
 	for i, v := range in.Portings {
@@ -423,26 +361,12 @@ func (l *loader) resources(sc *scope, in *projectIn) []item {
 			}
 			p.User = r.owner
 		}
-		l.phone(path+".phoneNumber", p.PhoneNumber)
-		l.enum(path+".status", p.Status, connectd.PortingDraft, connectd.PortingInitiated, connectd.PortingPending,
-			connectd.PortingInformationRequired, connectd.PortingRequested, connectd.PortingDeclined,
-			connectd.PortingCompleted, connectd.PortingCanceled, connectd.PortingExpired, connectd.PortingFailed)
-		if p.DeclinedCode != nil {
-			if p.Status != connectd.PortingDeclined {
-				l.ps.add(path+".declinedCode", "notAllowed", "only a declined porting has a declinedCode")
-			} else {
-				l.text(path+".declinedCode", *p.DeclinedCode, 100)
-			}
-		}
-		l.optText(path+".donorProvider", p.DonorProvider, 100)
-		l.optText(path+".accountNumber", p.AccountNumber, 100)
-		l.optText(path+".accountPin", p.AccountPin, 100)
+		p.Check(path, (*connectd.FieldErrors)(&l.ps))
 		// accountPinProvided is read-only: accepted so that API output
 		// loads back, refused when it contradicts the file.
 		if hasPin := p.AccountPin != nil; p.AccountPinProvided && !hasPin {
 			l.ps.add(path+".accountPinProvided", "readOnly", "is read-only: give accountPin to set a PIN")
 		}
-		l.address(path+".address", p.Address)
 		out = append(out, item{path, &p})
 	}
 	return out
@@ -516,118 +440,25 @@ func (l *loader) fail(err error) {
 	}
 }
 
-func (l *loader) enum(path, s string, allowed ...string) {
-	if s == "" {
-		l.ps.add(path, "required", "is required: one of %s", strings.Join(allowed, ", "))
-	} else if !slices.Contains(allowed, s) {
-		l.ps.add(path, "invalid", "must be one of %s, not %q", strings.Join(allowed, ", "), s)
-	}
-}
-
-// text checks required text: not blank, at most max characters, no
-// control characters.
+// text checks required text with connectd's rule; "" is absent.
 func (l *loader) text(path, s string, max int) {
-	if strings.TrimSpace(s) == "" {
-		l.ps.add(path, "required", "is required and must not be blank")
+	if s == "" {
+		l.ps.add(path, "required", "is required")
 		return
 	}
-	if utf8.RuneCountInString(s) > max {
-		l.ps.add(path, "tooLong", "must be at most %d characters", max)
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r == '\u2028' || r == '\u2029' {
-			l.ps.add(path, "invalid", "must not contain control characters")
-			return
-		}
-	}
+	connectd.CheckText(path, s, max, (*connectd.FieldErrors)(&l.ps))
 }
 
 func (l *loader) optText(path string, s *string, max int) {
 	if s != nil {
-		l.text(path, *s, max)
+		connectd.CheckText(path, *s, max, (*connectd.FieldErrors)(&l.ps))
 	}
 }
 
 func (l *loader) metadata(path string, m map[string]string) {
-	if len(m) > connectd.MaxMetadataKeys {
-		l.ps.add(path, "tooManyKeys", "must have at most %d keys", connectd.MaxMetadataKeys)
-	}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if k == "" || utf8.RuneCountInString(k) > connectd.MaxMetadataKeyLength {
-			l.ps.add(path, "invalidKey", "keys must be 1-%d characters", connectd.MaxMetadataKeyLength)
-		}
-		if v := m[k]; v != "" {
-			l.text(path+"."+k, v, connectd.MaxMetadataValueLength)
-		}
-	}
+	connectd.CheckMetadata(path, m, (*connectd.FieldErrors)(&l.ps))
 }
 
 func (l *loader) address(path string, a *connectd.Address) {
-	if a == nil {
-		return
-	}
-	l.text(path+".line1", a.Line1, 200)
-	l.optText(path+".line2", a.Line2, 200)
-	l.text(path+".city", a.City, 100)
-	l.text(path+".postalCode", a.PostalCode, 20)
-	l.optText(path+".state", a.State, 100)
-	if len(a.Country) != 2 || !upper(a.Country) {
-		l.ps.add(path+".country", "invalidCountry", "must be an ISO 3166-1 alpha-2 code such as US")
-	}
-}
-
-func (l *loader) price(path string, p connectd.Price) {
-	if p.Amount < 0 {
-		l.ps.add(path+".amount", "outOfRange", "must not be negative (minor units, such as 1999 for 19.99)")
-	}
-	l.currency(path+".currency", p.Currency)
-}
-
-func (l *loader) currency(path, c string) {
-	if len(c) != 3 || !upper(c) {
-		l.ps.add(path, "invalidCurrency", "must be an ISO 4217 code in capitals such as USD")
-	}
-}
-
-func (l *loader) allowances(path string, a connectd.Allowances) {
-	for _, f := range []struct {
-		name string
-		v    *int64
-	}{{"dataBytes", a.DataBytes}, {"voiceSeconds", a.VoiceSeconds}, {"smsMessages", a.SMSMessages}} {
-		if f.v != nil && *f.v < 0 {
-			l.ps.add(path+"."+f.name, "outOfRange", "must not be negative")
-		}
-	}
-}
-
-// phone accepts E.164 numbers: + then 8 to 15 digits, not starting with 0.
-func (l *loader) phone(path, s string) {
-	if s == "" {
-		l.ps.add(path, "required", "is required")
-	} else if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' || !digits(s[1:]) {
-		l.ps.add(path, "invalidPhoneNumber", "must be an E.164 number such as +12125550100")
-	}
-}
-
-func validActivationCode(s string) bool {
-	parts := strings.Split(s, "$")
-	return len(parts) >= 3 && parts[0] == "LPA:1" && parts[1] != "" && parts[2] != "" && !strings.ContainsAny(s, " \t\r\n")
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-func upper(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
+	connectd.CheckAddress(path, a, (*connectd.FieldErrors)(&l.ps))
 }
