@@ -64,12 +64,14 @@ func (s *Store) CreateSession(ctx context.Context, cs *connectd.Session, idem co
 	if cs.TokenUsedAt != nil {
 		usedAt = ms(*cs.TokenUsedAt)
 	}
-	return s.withIdem(ctx, "create session", idem, cs.ID, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO connect_sessions (`+sessionCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			cs.ID, cs.ProjectID, nullString(cs.CallbackURL), intent, appearance, nullString(cs.UserID), details,
-			string(cs.StoredStatus), blob(cs.TokenHash), usedAt, ms(cs.CreatedAt), ms(cs.ExpiresAt), ms(cs.UpdatedAt))
-		return err
+	// Committed with the creates of concurrent callers, in one transaction
+	// (commit.go); answered once durable.
+	return s.gc.submit(ctx, &createReq{
+		args: []any{cs.ID, cs.ProjectID, nullString(cs.CallbackURL), intent, appearance, nullString(cs.UserID), details,
+			string(cs.StoredStatus), blob(cs.TokenHash), usedAt, ms(cs.CreatedAt), ms(cs.ExpiresAt), ms(cs.UpdatedAt)},
+		id:   cs.ID,
+		idem: idem,
+		done: make(chan error, 1),
 	})
 }
 

@@ -6,7 +6,9 @@
 // transaction begins IMMEDIATE, so that they are serialized across processes
 // too; reads use a separate pool of read-only connections. Conditional writes
 // are single UPDATE ... WHERE ... RETURNING statements, never a read followed
-// by a write.
+// by a write. Session creates are group-committed: concurrent ones share
+// one transaction and one fsync, and each is answered once its transaction
+// committed (commit.go).
 package sqlite
 
 import (
@@ -48,6 +50,7 @@ type Store struct {
 	w    *sql.DB // the one writer connection
 	r    *sql.DB // read-only connections
 	lock *os.File
+	gc   *committer // group commit of session creates (commit.go)
 
 	closeOnce sync.Once
 }
@@ -90,6 +93,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := s.w.PingContext(ctx); err != nil {
 		return fail(fmt.Errorf("sqlite: open %s: %w", abs, err))
 	}
+	s.gc = newCommitter(s.w)
 
 	s.r, err = sql.Open("sqlite", base+"?"+common+"&_query_only=1")
 	if err != nil {
@@ -119,13 +123,23 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the database and releases the lock of an exclusive store.
+// Session creates already queued for a group commit are committed (or
+// failed) and answered first; later ones fail.
 //
 // The handles stay in place: a call after Close fails with an error (sql:
 // database is closed) instead of crashing, and Close may be called twice.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		errs := []error{s.r.Close(), s.w.Close()}
+		if s.gc != nil {
+			s.gc.close() // answers the creates queued, then stops
+		}
+		var errs []error
+		for _, db := range []*sql.DB{s.r, s.w} {
+			if db != nil {
+				errs = append(errs, db.Close())
+			}
+		}
 		if s.lock != nil {
 			errs = append(errs, s.lock.Close()) // closing the file drops the flock
 		}

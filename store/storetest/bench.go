@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -10,23 +11,35 @@ import (
 
 // Bench measures the hot paths of a store: creating a session (from
 // parallel clients), reading one, and opening one by its token.
+//
+// CreateSession runs GOMAXPROCS clients; CreateSession32 runs 32, as many as
+// the connections of the load tests (wrk -c32), which is where batching
+// commits pays.
 func Bench(b *testing.B, newStore func(testing.TB) connectd.Store) {
-	b.Run("CreateSession", func(b *testing.B) {
-		s := newStore(b)
-		p := mkProject(b, s)
-		at := now()
-		b.ReportAllocs()
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				cs, _ := newSession(p.ID, at)
-				if err := s.CreateSession(context.Background(), cs, connectd.Idem{}); err != nil {
-					b.Error(err)
-					return
-				}
+	create := func(clients int) func(b *testing.B) {
+		return func(b *testing.B) {
+			s := newStore(b)
+			p := mkProject(b, s)
+			at := now()
+			if clients > 0 {
+				b.SetParallelism((clients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 			}
-		})
-	})
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					cs, _ := newSession(p.ID, at)
+					if err := s.CreateSession(ctx, cs, connectd.Idem{}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+	}
+	b.Run("CreateSession", create(0))
+	b.Run("CreateSession32", create(32))
 	b.Run("GetSession", func(b *testing.B) {
 		s := newStore(b)
 		p := mkProject(b, s)
