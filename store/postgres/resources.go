@@ -1,12 +1,10 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strconv"
 
@@ -353,50 +351,6 @@ func seedErr(kind, id string, err error) error {
 	return fmt.Errorf("postgres: apply seed: %s %s: %w", kind, id, err)
 }
 
-// differ returns the Why of a SeedConflictError for the fields named.
-func differ(fields []string) string {
-	if len(fields) == 1 {
-		return "its " + fields[0] + " differs"
-	}
-	s := "its "
-	for i, f := range fields {
-		switch {
-		case i == len(fields)-1:
-			s += " and "
-		case i > 0:
-			s += ", "
-		}
-		s += f
-	}
-	return s + " differ"
-}
-
-// seedConflict returns a SeedConflictError, or nil when no field differs.
-func seedConflict(kind, id string, fields []string) error {
-	if len(fields) == 0 {
-		return nil
-	}
-	return &connectd.SeedConflictError{Kind: kind, ID: id, Why: differ(fields)}
-}
-
-// jsonEqual reports whether a and b are the same JSON value, key order and
-// spacing aside. Numbers compare as written (UseNumber), as SQLite's store
-// does.
-func jsonEqual(a, b []byte) bool {
-	decode := func(data []byte) (any, bool) {
-		d := json.NewDecoder(bytes.NewReader(data))
-		d.UseNumber()
-		var v any
-		if err := d.Decode(&v); err != nil {
-			return nil, false
-		}
-		return v, true
-	}
-	va, okA := decode(a)
-	vb, okB := decode(b)
-	return okA && okB && reflect.DeepEqual(va, vb)
-}
-
 func seedProject(ctx context.Context, tx pgx.Tx, p *connectd.Project) (int, error) {
 	settings, err := json.Marshal(p.Settings)
 	if err != nil {
@@ -413,27 +367,7 @@ func seedProject(ctx context.Context, tx pgx.Tx, p *connectd.Project) (int, erro
 	if err != nil {
 		return 0, seedErr("project", p.ID, err)
 	}
-	var fields []string
-	if old.Name != p.Name {
-		fields = append(fields, "name")
-	}
-	if !sameSettings(old.Settings, p.Settings) {
-		fields = append(fields, "settings")
-	}
-	return 0, seedConflict("project", p.ID, fields)
-}
-
-// sameSettings compares settings as their JSON, an empty allow-list being
-// the same as none.
-func sameSettings(a, b connectd.ProjectSettings) bool {
-	for _, s := range []*connectd.ProjectSettings{&a, &b} {
-		if len(s.CallbackAllowList) == 0 {
-			s.CallbackAllowList = nil
-		}
-	}
-	ja, errA := json.Marshal(a)
-	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && jsonEqual(ja, jb)
+	return 0, connectd.SeedProjectConflict(old, p)
 }
 
 func seedUser(ctx context.Context, tx pgx.Tx, u *connectd.User, projects map[string]bool) (int, error) {
@@ -477,33 +411,7 @@ func seedUser(ctx context.Context, tx pgx.Tx, u *connectd.User, projects map[str
 	if err != nil {
 		return 0, seedErr("user", u.ID, err)
 	}
-	var fields []string
-	if old.Email != u.Email {
-		fields = append(fields, "email")
-	}
-	if !sameString(old.FullName, u.FullName) {
-		fields = append(fields, "fullName")
-	}
-	if !sameString(old.Birthday, u.Birthday) {
-		fields = append(fields, "birthday")
-	}
-	if !sameString(old.PreferredLocale, u.PreferredLocale) {
-		fields = append(fields, "preferredLocale")
-	}
-	if (len(old.Metadata) != 0 || len(u.Metadata) != 0) && !reflect.DeepEqual(old.Metadata, u.Metadata) {
-		fields = append(fields, "metadata")
-	}
-	if !reflect.DeepEqual(old.Address, u.Address) {
-		fields = append(fields, "address")
-	}
-	return 0, seedConflict("user", u.ID, fields)
-}
-
-func sameString(a, b *string) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
+	return 0, connectd.SeedUserConflict(old, u)
 }
 
 func seedResource(ctx context.Context, tx pgx.Tx, r *connectd.ResourceRecord) (int, error) {
@@ -521,22 +429,5 @@ func seedResource(ctx context.Context, tx pgx.Tx, r *connectd.ResourceRecord) (i
 	if err != nil {
 		return 0, seedErr(string(r.Kind), r.ID, err)
 	}
-	if old.Kind != r.Kind {
-		return 0, &connectd.SeedConflictError{Kind: string(r.Kind), ID: r.ID,
-			Why: "its kind differs (the ID is a " + string(old.Kind) + "'s)"}
-	}
-	var fields []string
-	if old.UserID != r.UserID {
-		fields = append(fields, "user")
-	}
-	if old.ParentID != r.ParentID {
-		fields = append(fields, "parent")
-	}
-	if old.Status != r.Status {
-		fields = append(fields, "status")
-	}
-	if !jsonEqual(old.Data, r.Data) {
-		fields = append(fields, "data")
-	}
-	return 0, seedConflict(string(r.Kind), r.ID, fields)
+	return 0, connectd.SeedResourceConflict(old, r)
 }

@@ -1,13 +1,11 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 
 	"github.com/connectd/connectd"
 )
@@ -229,51 +227,6 @@ func seedErr(kind, id string, err error) error {
 	return fmt.Errorf("sqlite: apply seed: %s %s: %w", kind, id, err)
 }
 
-// differ returns the Why of a SeedConflictError for the fields named.
-func differ(fields []string) string {
-	switch len(fields) {
-	case 1:
-		return "its " + fields[0] + " differs"
-	default:
-		s := "its "
-		for i, f := range fields {
-			switch {
-			case i == len(fields)-1:
-				s += " and "
-			case i > 0:
-				s += ", "
-			}
-			s += f
-		}
-		return s + " differ"
-	}
-}
-
-// conflict returns a SeedConflictError, or nil when no field differs.
-func conflict(kind, id string, fields []string) error {
-	if len(fields) == 0 {
-		return nil
-	}
-	return &connectd.SeedConflictError{Kind: kind, ID: id, Why: differ(fields)}
-}
-
-// jsonEqual reports whether a and b are the same JSON value (key order and
-// spacing aside).
-func jsonEqual(a, b []byte) bool {
-	decode := func(data []byte) (any, bool) {
-		d := json.NewDecoder(bytes.NewReader(data))
-		d.UseNumber()
-		var v any
-		if err := d.Decode(&v); err != nil {
-			return nil, false
-		}
-		return v, true
-	}
-	va, okA := decode(a)
-	vb, okB := decode(b)
-	return okA && okB && reflect.DeepEqual(va, vb)
-}
-
 func seedProject(ctx context.Context, tx *sql.Tx, p *connectd.Project) (int, error) {
 	settings, err := marshal(p.Settings)
 	if err != nil {
@@ -293,27 +246,7 @@ func seedProject(ctx context.Context, tx *sql.Tx, p *connectd.Project) (int, err
 	if err != nil {
 		return 0, seedErr("project", p.ID, err)
 	}
-	var fields []string
-	if old.Name != p.Name {
-		fields = append(fields, "name")
-	}
-	if !sameSettings(old.Settings, p.Settings) {
-		fields = append(fields, "settings")
-	}
-	return 0, conflict("project", p.ID, fields)
-}
-
-// sameSettings compares settings as their JSON, an empty allow-list being
-// the same as none.
-func sameSettings(a, b connectd.ProjectSettings) bool {
-	for _, s := range []*connectd.ProjectSettings{&a, &b} {
-		if len(s.CallbackAllowList) == 0 {
-			s.CallbackAllowList = nil
-		}
-	}
-	ja, errA := json.Marshal(a)
-	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && jsonEqual(ja, jb)
+	return 0, connectd.SeedProjectConflict(old, p)
 }
 
 func seedUser(ctx context.Context, tx *sql.Tx, u *connectd.User) (int, error) {
@@ -349,35 +282,7 @@ func seedUser(ctx context.Context, tx *sql.Tx, u *connectd.User) (int, error) {
 	if err != nil {
 		return 0, seedErr("user", u.ID, err)
 	}
-	var fields []string
-	if old.Email != u.Email {
-		fields = append(fields, "email")
-	}
-	if !sameString(old.FullName, u.FullName) {
-		fields = append(fields, "fullName")
-	}
-	if !sameString(old.Birthday, u.Birthday) {
-		fields = append(fields, "birthday")
-	}
-	if !sameString(old.PreferredLocale, u.PreferredLocale) {
-		fields = append(fields, "preferredLocale")
-	}
-	if len(old.Metadata) != 0 || len(u.Metadata) != 0 {
-		if !reflect.DeepEqual(old.Metadata, u.Metadata) {
-			fields = append(fields, "metadata")
-		}
-	}
-	if !reflect.DeepEqual(old.Address, u.Address) {
-		fields = append(fields, "address")
-	}
-	return 0, conflict("user", u.ID, fields)
-}
-
-func sameString(a, b *string) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
+	return 0, connectd.SeedUserConflict(old, u)
 }
 
 func seedResource(ctx context.Context, tx *sql.Tx, r *connectd.ResourceRecord) (int, error) {
@@ -395,21 +300,5 @@ func seedResource(ctx context.Context, tx *sql.Tx, r *connectd.ResourceRecord) (
 	if err != nil {
 		return 0, seedErr(string(r.Kind), r.ID, err)
 	}
-	if old.Kind != r.Kind {
-		return 0, &connectd.SeedConflictError{Kind: string(r.Kind), ID: r.ID, Why: "its kind differs (the ID is a " + string(old.Kind) + "'s)"}
-	}
-	var fields []string
-	if old.UserID != r.UserID {
-		fields = append(fields, "user")
-	}
-	if old.ParentID != r.ParentID {
-		fields = append(fields, "parent")
-	}
-	if old.Status != r.Status {
-		fields = append(fields, "status")
-	}
-	if !jsonEqual(old.Data, r.Data) {
-		fields = append(fields, "data")
-	}
-	return 0, conflict(string(r.Kind), r.ID, fields)
+	return 0, connectd.SeedResourceConflict(old, r)
 }
