@@ -12,11 +12,13 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/ratelimit"
 	"github.com/connectd/connectd/service"
 )
 
@@ -35,6 +37,10 @@ type Server struct {
 	logger   *slog.Logger
 	mux      *http.ServeMux
 	draining atomic.Bool
+	// KeyLimiter limits requests per API key (by key ID, never the
+	// secret), checked right after authentication. nil: no limit. Set it
+	// before serving.
+	KeyLimiter *ratelimit.Limiter
 }
 
 // New returns the API server for svc.
@@ -144,6 +150,10 @@ func (s *Server) prepare(w http.ResponseWriter, r *http.Request) (*call, error) 
 	key, err := s.authenticate(r)
 	if err != nil {
 		return nil, err
+	}
+	if ok, wait := s.KeyLimiter.Allow(key.ID); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))
+		return nil, connectd.Errorf(connectd.TypeTooManyRequests, "rateLimited", "Too many requests with this API key; retry after the time in Retry-After.")
 	}
 	hasBody := r.Method == http.MethodPost || r.Method == http.MethodPatch
 	if hasBody && r.ContentLength == 0 && r.Header.Get("Content-Type") == "" && strings.HasSuffix(r.Pattern, "/expire") {

@@ -15,10 +15,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/ratelimit"
 	"github.com/connectd/connectd/service"
 )
 
@@ -43,6 +45,14 @@ type Portal struct {
 	secure bool
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// AddrLimiter limits entry (GET and POST /checkout/entry) and login
+	// (POST /portal/login, /portal/login/code) per client address. nil: no
+	// limit. Set it before serving.
+	AddrLimiter *ratelimit.Limiter
+	// TrustProxyHeaders takes the client address from the last
+	// X-Forwarded-For entry instead of the connection's peer; see
+	// ratelimit.ClientAddr.
+	TrustProxyHeaders bool
 }
 
 // New returns the portal. svc.Platform must be set.
@@ -62,14 +72,35 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	handle := func(pattern string, h http.HandlerFunc) {
 		mux.Handle(pattern, cop.Handler(portalHeaders(h)))
 	}
-	handle("GET /checkout/entry", p.entryPage)
-	handle("POST /checkout/entry", p.enter)
+	handle("GET /checkout/entry", p.limited(p.entryPage))
+	handle("POST /checkout/entry", p.limited(p.enter))
 	handle("GET /portal/static/portal.css", serveCSS)
 	handle("POST /portal/exit", p.withSession(p.exit))
 	handle("POST /portal/continue", p.withCompleted(p.continueToApp))
 	handle("GET /portal/done", p.withCompleted(p.donePage))
 	for pattern, h := range pageRoutes {
-		handle(pattern, p.withSession(func(w http.ResponseWriter, r *http.Request, st *state) { h(p, w, r, st) }))
+		page := p.withSession(func(w http.ResponseWriter, r *http.Request, st *state) { h(p, w, r, st) })
+		if limitedRoutes[pattern] {
+			page = p.limited(page)
+		}
+		handle(pattern, page)
+	}
+}
+
+// limitedRoutes are the pages, besides entry, limited per client address:
+// the ones that send or check login codes.
+var limitedRoutes = map[string]bool{"POST /portal/login": true, "POST /portal/login/code": true}
+
+// limited refuses a request over the per-address limit with a plain 429
+// page and Retry-After, before any database work.
+func (p *Portal) limited(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ok, wait := p.AddrLimiter.Allow(ratelimit.ClientAddr(r, p.TrustProxyHeaders)); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))
+			p.renderMessage(w, r, http.StatusTooManyRequests, nil, messageTooMany)
+			return
+		}
+		h(w, r)
 	}
 }
 

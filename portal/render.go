@@ -135,6 +135,7 @@ var (
 	messageClosed           = message{"All done", "You can close this window and go back to the app."}
 	messageAborted          = message{"Nothing was changed", "You left before finishing. You can close this window and go back to the app."}
 	messageBadConfiguration = message{"This can't be done here", "This link can't be used for this account. Please contact support. You can close this window."}
+	messageTooMany          = message{"Too many attempts", "There were too many attempts from your network. Wait a minute, then try again."}
 	messageError            = message{"Something went wrong", "We could not finish this. Nothing more will happen; please try again later. You can close this window."}
 )
 

@@ -15,6 +15,7 @@ import (
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/portal"
+	"github.com/connectd/connectd/ratelimit"
 	"github.com/connectd/connectd/seed"
 	"github.com/connectd/connectd/service"
 )
@@ -41,9 +42,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	smtpUser := fs.String("smtp-username", "", "SMTP user name (CONNECTD_SMTP_USERNAME)")
 	smtpPass := fs.String("smtp-password", "", "SMTP password; prefer the CONNECTD_SMTP_PASSWORD variable to a flag")
 	drainDelay := fs.Duration("drain-delay", 0, "on SIGTERM, how long to answer not-ready before closing the listener (CONNECTD_DRAIN_DELAY)")
+	// Rate limits are per process: N instances allow up to N times these.
+	apiRate := fs.Float64("api-rate", 50, "API requests per second per API key; 0 turns the limit off (CONNECTD_API_RATE)")
+	apiBurst := fs.Int("api-burst", 100, "API requests one key may send at once (CONNECTD_API_BURST)")
+	portalRate := fs.Float64("portal-rate", 5, "portal entry and login requests per second per client address; 0 turns the limit off (CONNECTD_PORTAL_RATE)")
+	portalBurst := fs.Int("portal-burst", 20, "portal entry and login requests one address may send at once (CONNECTD_PORTAL_BURST)")
+	trustProxy := fs.Bool("trust-proxy-headers", false, "take the client address of portal rate limits from the last X-Forwarded-For entry; only behind a proxy that sets it (CONNECTD_TRUST_PROXY_HEADERS)")
 	headerTimeout := fs.Duration("read-header-timeout", readHeaderTimeout, "how long a client may take to send a request's headers before its connection is closed; meant for tests (CONNECTD_READ_HEADER_TIMEOUT)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *apiRate < 0 || *portalRate < 0 || *apiBurst < 1 || *portalBurst < 1 {
+		return fmt.Errorf("--api-rate and --portal-rate must be 0 or more, --api-burst and --portal-burst 1 or more")
 	}
 	if *headerTimeout <= 0 || *headerTimeout > readTimeout {
 		return fmt.Errorf("--read-header-timeout must be above 0 and at most %s", readTimeout)
@@ -81,6 +91,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	apiServer := api.New(svc, logger)
+	apiServer.KeyLimiter = ratelimit.New(ratelimit.Config{Rate: *apiRate, Burst: *apiBurst})
 	var mailer portal.Mailer = portal.LogMailer{Logger: logger}
 	if *smtpAddr != "" {
 		if *smtpFrom == "" {
@@ -88,7 +99,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		mailer = portal.SMTPMailer{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: *smtpPass}
 	}
-	portal.New(svc, st, mailer, logger).Register(apiServer.Mux())
+	pt := portal.New(svc, st, mailer, logger)
+	pt.AddrLimiter = ratelimit.New(ratelimit.Config{Rate: *portalRate, Burst: *portalBurst})
+	pt.TrustProxyHeaders = *trustProxy
+	pt.Register(apiServer.Mux())
 	srv := &http.Server{
 		Handler:           apiServer.Handler(),
 		ReadHeaderTimeout: *headerTimeout,

@@ -20,6 +20,7 @@ import (
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/portal"
+	"github.com/connectd/connectd/ratelimit"
 	"github.com/connectd/connectd/service"
 	"github.com/connectd/connectd/store/postgres/pgtest"
 	"github.com/connectd/connectd/store/sqlite/sqlitetest"
@@ -76,7 +77,14 @@ type Env struct {
 type Options struct {
 	Backend  Backend
 	Settings *connectd.ProjectSettings // nil: the defaults
+	// APILimit and PortalLimit are the rate limits per API key and per
+	// client address. A zero Rate means a limit far above what any test
+	// sends (the limiters still run); a negative Rate turns the limiter off.
+	APILimit, PortalLimit ratelimit.Config
 }
+
+// testLimit is the default limit of tests: high enough never to refuse.
+var testLimit = ratelimit.Config{Rate: 1e6, Burst: 1e6}
 
 // New starts a server with a project "proj" and an API key for it.
 func New(t testing.TB, opts Options) *Env {
@@ -94,8 +102,16 @@ func New(t testing.TB, opts Options) *Env {
 	svc := service.New(st, publicURL, logger)
 	svc.Platform = platform.New(st)
 	srv := api.New(svc, logger)
+	if opts.APILimit.Rate == 0 {
+		opts.APILimit = testLimit
+	}
+	srv.KeyLimiter = ratelimit.New(opts.APILimit)
 	mail := &CaptureMailer{}
 	pt := portal.New(svc, st, mail, logger)
+	if opts.PortalLimit.Rate == 0 {
+		opts.PortalLimit = testLimit
+	}
+	pt.AddrLimiter = ratelimit.New(opts.PortalLimit)
 	pt.Register(srv.Mux())
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
