@@ -76,34 +76,21 @@ func (p *Portal) addonsModel(ctx context.Context, st *state) (*addonsView, error
 	return v, nil
 }
 
+var addonsPurchase = purchasePage[*addonsView]{intent: connectd.IntentCheckoutAddon, page: "addons", title: "Checkout",
+	model: (*Portal).addonsModel, unavailable: func(v *addonsView) string { return v.Unavailable }}
+
 func (p *Portal) addonsPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCheckoutAddon) {
-		return
-	}
-	v, err := p.addonsModel(r.Context(), st)
-	if err != nil {
-		p.fail(w, r, st.session, err)
-		return
-	}
-	p.render(w, r, http.StatusOK, "addons", st, pageData{Title: "Checkout", Data: v})
+	addonsPurchase.show(p, w, r, st)
 }
 
 // buyAddons pays for the session's add-ons and adds them to its
 // subscription.
 func (p *Portal) buyAddons(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCheckoutAddon) || !p.readPageForm(w, r, st) {
+	v, ok := addonsPurchase.posted(p, w, r, st)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	v, err := p.addonsModel(ctx, st)
-	if err != nil {
-		p.fail(w, r, st.session, err)
-		return
-	}
-	if v.Unavailable != "" {
-		p.render(w, r, http.StatusConflict, "addons", st, pageData{Title: "Checkout", Data: v})
-		return
-	}
 	pay, values, errs := paymentFrom(r, v.Pay.Saved)
 	show := func(status int, notice string, pending *pendingView) {
 		v.Pending = pending

@@ -101,33 +101,20 @@ func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error
 	return v, nil
 }
 
+var changePurchase = purchasePage[*changeView]{intent: connectd.IntentChangeSubscription, page: "change", title: "Add data",
+	model: (*Portal).changeModel, unavailable: func(v *changeView) string { return v.Unavailable }}
+
 func (p *Portal) changePage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentChangeSubscription) {
-		return
-	}
-	v, err := p.changeModel(r.Context(), st)
-	if err != nil {
-		p.fail(w, r, st.session, err)
-		return
-	}
-	p.render(w, r, http.StatusOK, "change", st, pageData{Title: "Add data", Data: v})
+	changePurchase.show(p, w, r, st)
 }
 
 // changeSubscription buys the chosen plan change or add-on.
 func (p *Portal) changeSubscription(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentChangeSubscription) || !p.readPageForm(w, r, st) {
+	v, ok := changePurchase.posted(p, w, r, st)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	v, err := p.changeModel(ctx, st)
-	if err != nil {
-		p.fail(w, r, st.session, err)
-		return
-	}
-	if v.Unavailable != "" {
-		p.render(w, r, http.StatusConflict, "change", st, pageData{Title: "Add data", Data: v})
-		return
-	}
 	key := strings.TrimSpace(r.PostForm.Get("choice"))
 	pay, values, errs := paymentFrom(r, v.Pay.Saved)
 	values["choice"] = key
@@ -149,6 +136,7 @@ func (p *Portal) changeSubscription(w http.ResponseWriter, r *http.Request, st *
 		return
 	}
 	var res *connectd.Purchase
+	var err error
 	if opt.plan != nil {
 		res, err = p.platform.Actions().ChangePlan(ctx, st.project.ID, st.user.ID, st.session.Intent.Subscription, opt.plan.ID, pay, p.now())
 	} else {

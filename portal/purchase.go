@@ -290,3 +290,45 @@ func (p *Portal) settlePurchase(w http.ResponseWriter, r *http.Request, st *stat
 		p.fail(w, r, st.session, fmt.Errorf("payment %s is %s after a purchase", res.Payment.ID, res.Payment.Status))
 	}
 }
+
+// purchasePage is what the add-ons and change pages have in common: their
+// intent, their template and title, and their model, which says why there
+// is nothing to buy.
+type purchasePage[V any] struct {
+	intent      connectd.IntentType
+	page, title string
+	model       func(p *Portal, ctx context.Context, st *state) (V, error)
+	unavailable func(v V) string
+}
+
+// show serves the page's GET: the model, rendered.
+func (pp purchasePage[V]) show(p *Portal, w http.ResponseWriter, r *http.Request, st *state) {
+	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, pp.intent) {
+		return
+	}
+	v, err := pp.model(p, r.Context(), st)
+	if err != nil {
+		p.fail(w, r, st.session, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, pp.page, st, pageData{Title: pp.title, Data: v})
+}
+
+// posted starts the page's POST: it returns the model when there is
+// something to buy; otherwise it has answered (409 when unavailable).
+func (pp purchasePage[V]) posted(p *Portal, w http.ResponseWriter, r *http.Request, st *state) (V, bool) {
+	var zero V
+	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, pp.intent) || !p.readPageForm(w, r, st) {
+		return zero, false
+	}
+	v, err := pp.model(p, r.Context(), st)
+	if err != nil {
+		p.fail(w, r, st.session, err)
+		return zero, false
+	}
+	if pp.unavailable(v) != "" {
+		p.render(w, r, http.StatusConflict, pp.page, st, pageData{Title: pp.title, Data: v})
+		return zero, false
+	}
+	return v, true
+}
