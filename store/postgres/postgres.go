@@ -28,7 +28,8 @@ import (
 
 // Store is a connectd.Store on a PostgreSQL database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	batch *batcher // batched session creates (batch.go)
 }
 
 var _ connectd.Store = (*Store)(nil)
@@ -51,7 +52,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, batch: newBatcher(pool, batchWorkers(cfg.MaxConns))}, nil
 }
 
 // Pool returns the underlying connection pool, for tools and tests.
@@ -65,8 +66,16 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every connection of the pool.
+// batchWorkers is how many batches of session creates may be in flight at
+// once: half the pool, so that the other queries always find connections.
+func batchWorkers(maxConns int32) int {
+	return max(1, int(maxConns)/2)
+}
+
+// Close answers the session creates queued for a batch, then closes every
+// connection of the pool.
 func (s *Store) Close() error {
+	s.batch.close()
 	s.pool.Close()
 	return nil
 }

@@ -90,18 +90,13 @@ func (s *Store) CreateSession(ctx context.Context, cs *connectd.Session, idem co
 	}
 	args := []any{cs.ID, cs.ProjectID, cs.CallbackURL, intent, appearance, cs.UserID, details,
 		string(cs.StoredStatus), cs.TokenHash, msPtr(cs.TokenUsedAt), ms(cs.CreatedAt), ms(cs.ExpiresAt), ms(cs.UpdatedAt)}
-	if idem == (connectd.Idem{}) {
-		_, err := s.pool.Exec(ctx, sqlCreateSession, args...)
-		return mapErr("create session", err)
+	// Sent with the creates of concurrent callers, in one transaction
+	// (batch.go); answered after its COMMIT.
+	r := &createReq{sql: sqlCreateSession, args: args, done: make(chan error, 1)}
+	if idem != (connectd.Idem{}) {
+		r.sql, r.args, r.idem = sqlCreateSessionIdem, append(args, idem.ProjectID, idem.Key), true
 	}
-	tag, err := s.pool.Exec(ctx, sqlCreateSessionIdem, append(args, idem.ProjectID, idem.Key)...)
-	if err != nil {
-		return mapErr("create session", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return connectd.ErrConflict
-	}
-	return nil
+	return s.batch.submit(ctx, r)
 }
 
 // GetSession returns session id of the project.
