@@ -141,7 +141,7 @@ func (p *parser) fromToken(tok json.Token, depth int) (*Value, error) {
 					return nil, &SyntaxError{Offset: p.dec.InputOffset(), Msg: "object key is not a string"}
 				}
 				if _, dup := seen[key]; dup {
-					return nil, &SyntaxError{Offset: p.dec.InputOffset(), Msg: fmt.Sprintf("duplicate key %q", key)}
+					return nil, &SyntaxError{Offset: p.dec.InputOffset(), Msg: fmt.Sprintf("duplicate key %q", keyForMessage(key))}
 				}
 				seen[key] = struct{}{}
 				mv, err := p.value(depth + 1)
@@ -170,6 +170,24 @@ func (p *parser) fromToken(tok json.Token, depth int) (*Value, error) {
 		}
 	}
 	return nil, &SyntaxError{Offset: p.dec.InputOffset(), Msg: fmt.Sprintf("unexpected token %v", tok)}
+}
+
+// keyForMessage returns an object key for an error message: as is when it
+// looks like a field name, else "…", since a client may send anything as a
+// key, a secret included, and error messages end up in logs and bodies.
+// Tokens and keys are 43 characters and more: a field-like name of at most
+// 40 is never one.
+func keyForMessage(key string) string {
+	if len(key) > 40 {
+		return "…"
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return "…"
+		}
+	}
+	return key
 }
 
 // Problem is one field problem found while reading a tree.

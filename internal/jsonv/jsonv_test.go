@@ -123,6 +123,8 @@ func TestParseInvalid(t *testing.T) {
 		{"duplicate key, in array", `[{"a":1},{"b":1,"b":2}]`, `duplicate key "b"`},
 		{"duplicate key, deep", `{"intent":{"type":"x","cancelSubscription":{"subscription":"a","subscription":"b"}}}`, `duplicate key "subscription"`},
 		{"duplicate top-level key apart", `{"a":1,"b":{"c":2},"a":3}`, `duplicate key "a"`},
+		{"duplicate secret-like key is not echoed", `{"tokCANARY0123456789abcdefghijklmnopqrstuvwxyzAB":1,"tokCANARY0123456789abcdefghijklmnopqrstuvwxyzAB":2}`, `duplicate key "…"`},
+		{"duplicate key with odd characters is not echoed", `{"a b":1,"a b":2}`, `duplicate key "…"`},
 
 		{"invalid UTF-8 in string", "\"\xff\"", "UTF-8"},
 		{"invalid UTF-8 in key", "{\"\xfe\":1}", "UTF-8"},
