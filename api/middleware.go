@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/metrics"
 )
 
 type ctxKey int
@@ -86,6 +87,12 @@ func validRequestID(s string) bool {
 // (the portal's entry url carries its token there), never a header value,
 // and never a body.
 func Observe(logger *slog.Logger, h http.Handler) http.Handler {
+	return observe(logger, nil, h)
+}
+
+// observe is Observe that also records each request's latency in m, by
+// method, route pattern and status code (never the path).
+func observe(logger *slog.Logger, m *metrics.Metrics, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -111,6 +118,7 @@ func Observe(logger *slog.Logger, h http.Handler) http.Handler {
 					writeError(rec, r, fmt.Errorf("panic"))
 				}
 			}
+			elapsed := time.Since(start)
 			status := rec.status
 			if status == 0 {
 				status = http.StatusOK
@@ -122,8 +130,9 @@ func Observe(logger *slog.Logger, h http.Handler) http.Handler {
 				slog.String("path", RedactPath(r.URL.Path)),
 				slog.Int("status", status),
 				slog.Int("bytes", rec.bytes),
-				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			}
+			m.ObserveRequest(r.Method, r.Pattern, status, elapsed)
 			level := slog.LevelInfo
 			if status >= 500 {
 				level = slog.LevelError

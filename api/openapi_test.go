@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,6 +27,7 @@ import (
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/internal/apitest"
+	"github.com/connectd/connectd/metrics"
 	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/service"
 )
@@ -45,6 +47,7 @@ var servedRoutes = append([]string{
 	"GET /healthz",
 	"GET /readyz",
 	"GET /openapi.json",
+	"GET /metrics",
 	"POST /projects/{project}/connectSessions",
 	"GET /projects/{project}/connectSessions",
 	"GET /projects/{project}/connectSessions/{id}",
@@ -308,6 +311,11 @@ func (o *openAPI) checkResponse(t testing.TB, method, path string, r *apitest.Re
 		if len(r.Body) != 0 {
 			t.Errorf("%s: the document lists no body, got %s", what, r.Body)
 		}
+	} else if _, isJSON := content["application/json"]; !isJSON {
+		// Not JSON (the Prometheus text of /metrics): check the media type.
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); content[mt] == nil {
+			t.Errorf("%s: Content-Type = %q, want one of %v", what, r.Header.Get("Content-Type"), keys(content))
+		}
 	} else {
 		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 			t.Errorf("%s: Content-Type = %q, want application/json", what, ct)
@@ -566,11 +574,11 @@ func TestOpenAPIDocument(t *testing.T) {
 		rs, _ := o.lookup(ptr + "/responses").(map[string]any)
 		for s := range rs {
 			rp := o.deref(ptr + pointer("responses", s))
-			if o.lookup(rp+"/content") == nil {
-				continue
-			}
-			if _, err := o.schema(rp + pointer("content", "application/json", "schema")); err != nil {
-				t.Errorf("%s %s: %v", op, s, err)
+			content, _ := o.lookup(rp + "/content").(map[string]any)
+			for mt := range content {
+				if _, err := o.schema(rp + pointer("content", mt, "schema")); err != nil {
+					t.Errorf("%s %s %s: %v", op, s, mt, err)
+				}
 			}
 		}
 		if rb := o.lookup(ptr + "/requestBody"); rb != nil {
@@ -728,7 +736,6 @@ func TestOpenAPIRoutes(t *testing.T) {
 		{http.MethodGet, "/projects/" + e.Project + "/sessions"},
 		{http.MethodGet, "/projects/" + e.Project + "/connectSessions/csn_0/expire/now"},
 		{http.MethodPost, "/projects/" + e.Project + "/users/usr_0/expire"},
-		{http.MethodGet, "/metrics"},
 		{http.MethodGet, "/openapi.yaml"},
 	} {
 		r := e.Do(apitest.Request{Method: c.method, Path: c.path})
@@ -1052,6 +1059,7 @@ func exerciseAPI(d *driver) {
 	d.call(apitest.Request{Method: http.MethodGet, Path: "/healthz", NoAuth: true}, ok)
 	d.call(apitest.Request{Method: http.MethodGet, Path: "/readyz", NoAuth: true}, ok)
 	d.call(apitest.Request{Method: http.MethodGet, Path: "/openapi.json", NoAuth: true}, ok)
+	d.call(apitest.Request{Method: http.MethodGet, Path: "/metrics", NoAuth: true}, ok)
 }
 
 // faultStore wraps a store to make the server fail (500, readyz 503) and to
@@ -1715,6 +1723,7 @@ func startServer(t *testing.T, st connectd.Store, withPlatform bool) (*apitest.E
 	hs := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + hs.Listener.Addr().String()
 	svc := service.New(st, publicURL, logger)
+	svc.Metrics = metrics.New()
 	if withPlatform {
 		svc.Platform = platform.New(st.(platform.Store))
 	}

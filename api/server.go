@@ -59,13 +59,14 @@ func (s *Server) Mux() *http.ServeMux { return s.mux }
 func (s *Server) Drain() { s.draining.Store(true) }
 
 // Handler returns the whole HTTP handler, with logging and security headers.
-func (s *Server) Handler() http.Handler { return Observe(s.logger, s.mux) }
+func (s *Server) Handler() http.Handler { return observe(s.logger, s.svc.Metrics, s.mux) }
 
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
 	m.HandleFunc("GET /openapi.json", s.openapi)
+	m.HandleFunc("GET /metrics", s.metrics)
 
 	m.Handle("/projects/{project}/connectSessions", s.methods(map[string]apiFunc{
 		http.MethodPost: s.createSession,
@@ -273,6 +274,21 @@ func (s *Server) ping(ctx context.Context) (err error) {
 		}
 	}()
 	return s.svc.Store.Ping(ctx)
+}
+
+// metrics serves the Prometheus metrics, without authentication, like the
+// health probes: scrapers hold no API key, and the metrics hold no secret
+// (labels are route patterns, methods, status codes, intents, outcomes and
+// pool names; never a path, a token, a key or a url). Where the port is
+// reachable from the internet, keep /metrics to the internal network at
+// the proxy. A service without metrics answers 404, as for any unknown path.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	if s.svc.Metrics == nil {
+		writeError(w, r, connectd.Errorf(connectd.TypeNotFound, "routeNotFound", "There is no endpoint at %s %s.", r.Method, RedactPath(r.URL.Path)))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.svc.Metrics.Handler().ServeHTTP(w, r)
 }
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {

@@ -70,6 +70,7 @@ func (p *Portal) checkLink(w http.ResponseWriter, r *http.Request, id, token str
 			http.Redirect(w, r, p.startPage(sess, bs), http.StatusSeeOther)
 			return nil, false
 		}
+		p.svc.Metrics.Replayed()
 		if err := p.store.RecordReplay(context.WithoutCancel(r.Context()), sess.ID, p.now()); err != nil {
 			p.logger.ErrorContext(r.Context(), "record replay", "err", err.Error())
 		}
@@ -132,6 +133,7 @@ func (p *Portal) enter(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, sess, err)
 		return
 	}
+	p.svc.Metrics.TokenConsumed()
 	p.setCookie(w, secret, bs.ExpiresAt)
 	if reason := p.misconfigured(ctx, project, entered); reason != "" {
 		p.logger.InfoContext(ctx, "session cannot work in this project", "session", entered.ID, "reason", reason)

@@ -269,6 +269,7 @@ func (p *Portal) finish(w http.ResponseWriter, r *http.Request, sess *connectd.S
 	switch {
 	case err == nil:
 		sess = ended
+		p.svc.Metrics.SessionEnded(outcomeOf(linkStatus))
 	case errors.Is(err, connectd.ErrConflict):
 		// Already ended (say, a second tab): link back with what it ended as.
 		if ended != nil {
@@ -314,7 +315,10 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, sess *connectd.Ses
 		p.renderMessage(w, r, http.StatusInternalServerError, nil, messageError)
 		return
 	}
-	if _, ferr := p.store.FinishSession(context.WithoutCancel(r.Context()), sess.ID, connectd.StatusFailed, p.now()); ferr != nil && !errors.Is(ferr, connectd.ErrConflict) {
+	switch _, ferr := p.store.FinishSession(context.WithoutCancel(r.Context()), sess.ID, connectd.StatusFailed, p.now()); {
+	case ferr == nil:
+		p.svc.Metrics.SessionEnded(connectd.StatusFailed)
+	case !errors.Is(ferr, connectd.ErrConflict):
 		p.logger.ErrorContext(r.Context(), "portal: finish failed session", "err", ferr.Error())
 	}
 	p.clearCookie(w)
@@ -339,7 +343,10 @@ func (p *Portal) continueToApp(w http.ResponseWriter, r *http.Request, st *state
 // succeed records the intended action as done and shows the page with the
 // Continue button.
 func (p *Portal) succeed(w http.ResponseWriter, r *http.Request, st *state) {
-	if _, err := p.store.FinishSession(context.WithoutCancel(r.Context()), st.session.ID, connectd.StatusCompleted, p.now()); err != nil && !errors.Is(err, connectd.ErrConflict) {
+	switch _, err := p.store.FinishSession(context.WithoutCancel(r.Context()), st.session.ID, connectd.StatusCompleted, p.now()); {
+	case err == nil:
+		p.svc.Metrics.SessionEnded(connectd.StatusCompleted)
+	case !errors.Is(err, connectd.ErrConflict):
 		p.fail(w, r, st.session, err)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/metrics"
 )
 
 // Service implements the rules on top of a connectd.Store.
@@ -29,6 +30,9 @@ type Service struct {
 	// Now returns the current time; tests may replace it.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics records sessions created and expired here, and what the API
+	// and the portal observe; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // New returns a Service.

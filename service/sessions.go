@@ -71,6 +71,7 @@ func (s *Service) CreateSession(ctx context.Context, p *connectd.Project, in Cre
 	if err := s.Store.CreateSession(ctx, sess, ref); err != nil {
 		return res, s.internal(ctx, "create session", err)
 	}
+	s.Metrics.SessionCreated(sess.Intent.Type)
 	return SessionResult{Session: sess, URL: s.EntryURL(sess.ID, token)}, nil
 }
 
@@ -261,12 +262,25 @@ func (s *Service) ExpireSession(ctx context.Context, projectID, id string, idem 
 			}
 		}()
 	}
-	sess, err := s.Store.ExpireSession(ctx, projectID, id, s.now())
+	now := s.now()
+	// For the metrics: whether this call is the one that ends the session.
+	// A session already ended comes back unchanged, with its old update
+	// time; one this call expired comes back with now.
+	live := false
+	if s.Metrics != nil {
+		if cur, err := s.Store.GetSession(ctx, projectID, id); err == nil {
+			live = cur.StoredStatus == connectd.StatusOpen || cur.StoredStatus == connectd.StatusActive
+		}
+	}
+	sess, err := s.Store.ExpireSession(ctx, projectID, id, now)
 	if errors.Is(err, connectd.ErrNotFound) {
 		return nil, sessionNotFound(id)
 	}
 	if err != nil {
 		return nil, s.internal(ctx, "expire session", err)
+	}
+	if live && sess.StoredStatus == connectd.StatusExpired && sess.UpdatedAt.Equal(now) {
+		s.Metrics.SessionEnded(connectd.StatusExpired)
 	}
 	return sess, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/connectd/connectd/api"
+	"github.com/connectd/connectd/metrics"
 	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/portal"
 	"github.com/connectd/connectd/ratelimit"
@@ -49,7 +50,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	portalBurst := fs.Int("portal-burst", 20, "portal entry and login requests one address may send at once (CONNECTD_PORTAL_BURST)")
 	trustProxy := fs.Bool("trust-proxy-headers", false, "take the client address of portal rate limits from the last X-Forwarded-For entry; only behind a proxy that sets it (CONNECTD_TRUST_PROXY_HEADERS)")
 	headerTimeout := fs.Duration("read-header-timeout", readHeaderTimeout, "how long a client may take to send a request's headers before its connection is closed; meant for tests (CONNECTD_READ_HEADER_TIMEOUT)")
+	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this loopback address, such as 127.0.0.1:6060; empty: off (CONNECTD_PPROF_ADDR)")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkPprofAddr(*pprofAddr); err != nil {
 		return err
 	}
 	if *apiRate < 0 || *portalRate < 0 || *apiBurst < 1 || *portalBurst < 1 {
@@ -83,6 +88,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer st.Close()
 	svc := service.New(st, *publicURL, logger)
 	svc.Platform = platform.New(st)
+	svc.Metrics = metrics.New()
+	if err := svc.Metrics.WatchPools(st); err != nil {
+		return err
+	}
 
 	if *demo {
 		if err := startDemo(ctx, svc, *publicURL, stdout); err != nil {
@@ -113,6 +122,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	stopPprof, err := startPprof(*pprofAddr, logger)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("serving", "addr", ln.Addr().String(), "public_url", *publicURL, "db", redactDSN(*db))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/api"
+	"github.com/connectd/connectd/metrics"
 	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/portal"
 	"github.com/connectd/connectd/ratelimit"
@@ -101,6 +102,10 @@ func New(t testing.TB, opts Options) *Env {
 	publicURL := "http://" + hs.Listener.Addr().String()
 	svc := service.New(st, publicURL, logger)
 	svc.Platform = platform.New(st)
+	svc.Metrics = metrics.New()
+	if err := svc.Metrics.WatchPools(st); err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
 	srv := api.New(svc, logger)
 	if opts.APILimit.Rate == 0 {
 		opts.APILimit = testLimit
