@@ -1,6 +1,7 @@
 package portal_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -344,9 +345,11 @@ func TestCrossOriginPostsAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("cross-origin exit: %d, want 403", resp.StatusCode)
+	if resp.StatusCode != http.StatusForbidden || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(body), "another website") || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Fatalf("cross-origin exit: %d %q, want the 403 page\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	if st := apiStatus(t, e, id); st != "active" {
 		t.Fatalf("a cross-origin POST changed the session to %s", st)

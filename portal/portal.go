@@ -69,6 +69,11 @@ func (p *Portal) now() time.Time { return p.Now().UTC().Truncate(time.Millisecon
 // http.CrossOriginProtection, on top of SameSite cookies.
 func (p *Portal) Register(mux *http.ServeMux) {
 	cop := http.NewCrossOriginProtection()
+	// A refused cross-origin request gets a page like every other answer,
+	// with the portal's headers, not the default plain text.
+	cop.SetDenyHandler(portalHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.renderMessage(w, r, http.StatusForbidden, nil, messageCrossOrigin)
+	})))
 	handle := func(pattern string, h http.HandlerFunc) {
 		mux.Handle(pattern, cop.Handler(portalHeaders(h)))
 	}

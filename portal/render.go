@@ -131,6 +131,7 @@ type message struct {
 var (
 	messageExpired = message{"This link has expired",
 		"This link was already used, has expired, or is not valid. Links work once and for a short time. Go back to the app and start again."}
+	messageCrossOrigin      = message{"This request was refused", "It came from another website, so nothing was changed. Go back to the app and open the link again."}
 	messageEnded            = message{"This session has ended", "There is nothing more to do here. You can close this window."}
 	messageClosed           = message{"All done", "You can close this window and go back to the app."}
 	messageAborted          = message{"Nothing was changed", "You left before finishing. You can close this window and go back to the app."}
