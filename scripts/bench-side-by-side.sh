@@ -56,10 +56,10 @@ cleanup() {
   # run-baseline.sh stops its server and deletes its temp database/cluster on TERM.
   if [ -n "$BPID" ] && kill -0 "$BPID" 2>/dev/null; then kill -TERM "$BPID" 2>/dev/null || true; wait "$BPID" 2>/dev/null || true; fi
   if [ -n "$WATCHDOG" ]; then kill "$WATCHDOG" 2>/dev/null || true; fi
+  [ -d "$RESULTS_DIR" ] && cp "$TMP/baseline.log" "$RESULTS_DIR/baseline.log" 2>/dev/null || true
   if [ -f "$TMP/connectd.log" ] && [ -d "$RESULTS_DIR" ]; then
     # Keep connectd's non-INFO lines (warnings, errors); the per-request INFO lines are dropped.
     grep -v '"level":"INFO"' "$TMP/connectd.log" >"$RESULTS_DIR/connectd-warnings.log" 2>/dev/null || true
-    cp "$TMP/baseline.log" "$RESULTS_DIR/baseline.log" 2>/dev/null || true
   fi
   rm -rf "$TMP"
   exit "$rc"
@@ -116,14 +116,21 @@ MODE=$BACKEND
 if [ "$BACKEND" = postgres ]; then
   export PGPORT=${PGPORT:-$(free_port 55432)}
 fi
-SEED=$SEED PIDFILE="$TMP/baseline.pid" BIN="$TMP/bin/baseline" "$PERF_DIR/run-baseline.sh" "$MODE" "$BPORT" >"$TMP/baseline.log" 2>&1 &
-BPID=$!
-for _ in $(seq 1 900); do
-  grep -q '^READY' "$TMP/baseline.log" 2>/dev/null && break
-  kill -0 "$BPID" 2>/dev/null || { echo "baseline failed:" >&2; cat "$TMP/baseline.log" >&2; exit 1; }
-  sleep 0.2
-done
-grep -q '^READY' "$TMP/baseline.log" || { echo "baseline not ready after 180s" >&2; exit 1; }
+start_baseline() { # a slow machine can miss pg_ctl's start timeout: one retry
+  SEED=$SEED PIDFILE="$TMP/baseline.pid" BIN="$TMP/bin/baseline" "$PERF_DIR/run-baseline.sh" "$MODE" "$BPORT" >"$TMP/baseline.log" 2>&1 &
+  BPID=$!
+  for _ in $(seq 1 900); do
+    grep -q '^READY' "$TMP/baseline.log" 2>/dev/null && return 0
+    kill -0 "$BPID" 2>/dev/null || { wait "$BPID" 2>/dev/null || true; return 1; }
+    sleep 0.2
+  done
+  return 1
+}
+if ! start_baseline; then
+  echo "baseline failed to start, retrying once:" >&2; cat "$TMP/baseline.log" >&2
+  kill -TERM "$BPID" 2>/dev/null || true; wait "$BPID" 2>/dev/null || true
+  start_baseline || { echo "baseline failed:" >&2; cat "$TMP/baseline.log" >&2; exit 1; }
+fi
 echo "baseline: $(grep '^READY' "$TMP/baseline.log")"
 
 # --- connectd ---
