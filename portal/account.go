@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,8 +11,8 @@ import (
 
 // Helpers of the account pages (payment.go, paymentmethods.go,
 // address.go, name.go, porting.go, esim.go): the guard every handler runs
-// first, form reading, and the words for problems that connectd's content
-// rules (rules.go, the API's and the seed loader's) find in typed values.
+// first, and the words for problems that connectd's content rules
+// (rules.go, the API's and the seed loader's) find in typed values.
 
 // accountPage reports whether the request may go on to a page of intent:
 // a user is signed in (else the browser goes to hosted login) and the
@@ -21,34 +20,13 @@ import (
 // the session's own intent). A session only ever lets its user do what it
 // was made for.
 func (p *Portal) accountPage(w http.ResponseWriter, r *http.Request, st *state, intent connectd.IntentType) bool {
-	if st.user == nil {
-		http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
-		return false
-	}
-	if st.session.Intent.Type != intent {
-		http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
-		return false
-	}
-	return true
-}
-
-// accountForm parses a page's small urlencoded form. On failure it answers
-// 400 with a page and returns false.
-func (p *Portal) accountForm(w http.ResponseWriter, r *http.Request, st *state) bool {
-	return p.readPageForm(w, r, st)
+	return p.signedIn(w, r, st) && p.ofIntent(w, r, st, intent)
 }
 
 // messageBadForm answers a form that could not be read (too large, or
 // malformed): a page like every other, never a bare text answer.
 var messageBadForm = message{"The form could not be read",
 	"What the form sent could not be read. Go back, check what you typed, and try again."}
-
-// refused reports whether err is a refusal to show the user (a *Error
-// that is not internal), rather than a fault.
-func refused(err error) bool {
-	var e *connectd.Error
-	return errors.As(err, &e) && e.Type != connectd.TypeInternal && e.Type != connectd.TypeUnavailable
-}
 
 // textProblem checks one line of text typed by a user with connectd's text
 // rule (not blank, at most max characters, no control characters) and says

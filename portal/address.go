@@ -36,7 +36,7 @@ func (p *Portal) addressPage(w http.ResponseWriter, r *http.Request, st *state) 
 
 // saveAddress checks the typed address and saves it on the signed-in user.
 func (p *Portal) saveAddress(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdateUserAddress) || !p.accountForm(w, r, st) {
+	if !p.accountPage(w, r, st, connectd.IntentUpdateUserAddress) || !p.readPageForm(w, r, st) {
 		return
 	}
 	values, errs := map[string]string{}, map[string]string{}
@@ -47,7 +47,7 @@ func (p *Portal) saveAddress(w http.ResponseWriter, r *http.Request, st *state) 
 		return
 	}
 	if _, err := p.svc.UpdateUser(r.Context(), st.project.ID, st.user.ID, service.UserInput{Address: a}); err != nil {
-		if refused(err) {
+		if isRefusal(err) {
 			p.showAddress(w, r, st, http.StatusConflict, pageData{Values: values, Errors: errs, Notice: connectd.AsError(err).Message})
 			return
 		}

@@ -35,7 +35,7 @@ func (p *Portal) namePage(w http.ResponseWriter, r *http.Request, st *state) {
 
 // saveName checks the typed name and saves it on the signed-in user.
 func (p *Portal) saveName(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdateUserFullName) || !p.accountForm(w, r, st) {
+	if !p.accountPage(w, r, st, connectd.IntentUpdateUserFullName) || !p.readPageForm(w, r, st) {
 		return
 	}
 	name := strings.TrimSpace(r.PostForm.Get("full_name"))
@@ -45,7 +45,7 @@ func (p *Portal) saveName(w http.ResponseWriter, r *http.Request, st *state) {
 		return
 	}
 	if _, err := p.svc.UpdateUser(r.Context(), st.project.ID, st.user.ID, service.UserInput{FullName: &name}); err != nil {
-		if refused(err) {
+		if isRefusal(err) {
 			p.showName(w, r, st, http.StatusConflict, pageData{Values: values, Notice: connectd.AsError(err).Message})
 			return
 		}

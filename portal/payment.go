@@ -88,7 +88,7 @@ func (p *Portal) confirmPayment(w http.ResponseWriter, r *http.Request, st *stat
 	switch {
 	case err == nil:
 		p.succeed(w, r, st)
-	case refused(err):
+	case isRefusal(err):
 		// Changed meanwhile (say, confirmed in another tab): the page explains.
 		p.showPayment(w, r, st, http.StatusConflict, connectd.AsError(err).Message)
 	default:

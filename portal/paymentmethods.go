@@ -52,7 +52,7 @@ func (p *Portal) paymentMethodsPage(w http.ResponseWriter, r *http.Request, st *
 // addPaymentMethod verifies the typed card and saves it as the user's
 // default. A declined or invalid card saves nothing.
 func (p *Portal) addPaymentMethod(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdatePaymentMethod) || !p.accountForm(w, r, st) {
+	if !p.accountPage(w, r, st, connectd.IntentUpdatePaymentMethod) || !p.readPageForm(w, r, st) {
 		return
 	}
 	f := r.PostForm
@@ -71,7 +71,7 @@ func (p *Portal) addPaymentMethod(w http.ResponseWriter, r *http.Request, st *st
 		p.succeed(w, r, st)
 		return
 	}
-	if !refused(err) {
+	if !isRefusal(err) {
 		p.fail(w, r, st.session, err)
 		return
 	}

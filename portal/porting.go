@@ -156,7 +156,7 @@ var portingFields = map[string]string{
 // submitPorting completes or fixes the waiting porting with the parts of
 // the form the page showed, and sends it again.
 func (p *Portal) submitPorting(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentCompletePorting) || !p.accountForm(w, r, st) {
+	if !p.accountPage(w, r, st, connectd.IntentCompletePorting) || !p.readPageForm(w, r, st) {
 		return
 	}
 	pt, err := p.sessionPorting(r, st)
@@ -210,7 +210,7 @@ func (p *Portal) submitPorting(w http.ResponseWriter, r *http.Request, st *state
 		p.succeed(w, r, st)
 		return
 	}
-	if !refused(err) {
+	if !isRefusal(err) {
 		p.fail(w, r, st.session, err)
 		return
 	}
