@@ -243,6 +243,50 @@ func TestHostedLogin(t *testing.T) {
 	}
 }
 
+// TestHostedLoginUnreadableForm: a login form that cannot be read answers
+// the 400 page, like every other form, and costs no code attempt.
+func TestHostedLoginUnreadableForm(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, apitest.Options{})
+	id, u := nameSession(t, e, nil)
+	b := e.NewBrowser()
+	b.Enter(u)
+	postRaw := func(path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := b.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		page, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(page)
+	}
+	if status, page := postRaw("/portal/login", "email=%zz"); status != http.StatusBadRequest || !strings.Contains(page, "could not be read") {
+		t.Fatalf("unreadable email form: %d\n%s", status, page)
+	}
+	if r := b.Post("/portal/login", url.Values{"email": {"kramer@example.com"}}); r.Status != http.StatusOK {
+		t.Fatalf("send code: %d\n%s", r.Status, r.Body)
+	}
+	if status, page := postRaw("/portal/login/code", "code=%zz"); status != http.StatusBadRequest || !strings.Contains(page, "could not be read") {
+		t.Fatalf("unreadable code form: %d\n%s", status, page)
+	}
+	wrong := "000000"
+	if e.Mail.Code("kramer@example.com") == wrong {
+		wrong = "111111"
+	}
+	if r := b.Post("/portal/login/code", url.Values{"code": {wrong}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "4 attempts left") {
+		t.Fatalf("first wrong code after an unreadable form: %d\n%s", r.Status, r.Body)
+	}
+	if st := apiStatus(t, e, id); st != "active" {
+		t.Fatalf("session %s after unreadable forms, want active", st)
+	}
+}
+
 func TestHostedLoginAttemptsAreLimited(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t, apitest.Options{})

@@ -50,7 +50,10 @@ func (p *Portal) sendCode(w http.ResponseWriter, r *http.Request, st *state) {
 		p.finish(w, r, st.session, StatusBadConfiguration)
 		return
 	}
-	email := strings.TrimSpace(formValue(w, r, "email"))
+	if !p.readPageForm(w, r, st) {
+		return
+	}
+	email := strings.TrimSpace(r.PostForm.Get("email"))
 	if !connectd.ValidEmail(email) {
 		p.render(w, r, http.StatusUnprocessableEntity, "login", st, pageData{Title: "Sign in", Data: loginView{},
 			Errors: map[string]string{"email": "Enter an email address, such as jerry@example.com."}, Values: map[string]string{"email": email}})
@@ -81,7 +84,10 @@ func (p *Portal) verifyCode(w http.ResponseWriter, r *http.Request, st *state) {
 		http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
 		return
 	}
-	typed := strings.TrimSpace(formValue(w, r, "code"))
+	if !p.readPageForm(w, r, st) {
+		return
+	}
+	typed := strings.TrimSpace(r.PostForm.Get("code"))
 	ctx := r.Context()
 	c, err := p.store.AttemptLoginCode(ctx, st.browser.ID, p.now(), loginCodeMaxAttempts)
 	if errors.Is(err, connectd.ErrNotFound) {
@@ -162,13 +168,4 @@ func sixDigits() string {
 // useless for any other browser.
 func codeHash(browserID, code string) []byte {
 	return connectd.HashToken(browserID + ":" + code)
-}
-
-// formValue reads one field of a small urlencoded form.
-func formValue(w http.ResponseWriter, r *http.Request, name string) string {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		return ""
-	}
-	return r.PostForm.Get(name)
 }
