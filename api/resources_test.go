@@ -648,5 +648,17 @@ func TestResourceIdempotentCreate(t *testing.T) {
 		if m := wantStatus(t, e.Get("/plans"), http.StatusOK); len(m["items"].([]any)) != 2 {
 			t.Errorf("plans = %d, want 2", len(m["items"].([]any)))
 		}
+		// Nor does one the service refuses after taking the key: the same
+		// request is refused again (not replayed as a resource that does not
+		// exist), and the corrected one is created.
+		addon := func(plan string) *apitest.Response {
+			return e.Do(apitest.Request{Method: http.MethodPost, Path: projectPath(e.Project, "/addons"),
+				Body:   obj{"name": "x", "price": obj{"amount": 1, "currency": "USD"}, "plans": []string{plan}},
+				Header: map[string]string{"Idempotency-Key": "addon-1"}})
+		}
+		const unknownPlan = "pln_0000000000000000000000000000"
+		want422(t, addon(unknownPlan), detail{"plans[0]", "notFound"})
+		want422(t, addon(unknownPlan), detail{"plans[0]", "notFound"})
+		wantStatus(t, addon(first["id"].(string)), http.StatusCreated)
 	})
 }

@@ -150,9 +150,11 @@ func (r Resources[T]) Create(ctx context.Context, projectID string, v *T, idem *
 		return nil, err
 	}
 	if idem != nil {
-		prev, err := r.s.claim(ctx, projectID, *idem)
-		if err != nil {
-			return nil, err
+		// Not "prev, err :=": that err would shadow the named result the
+		// deferred release below must see.
+		prev, cerr := r.s.claim(ctx, projectID, *idem)
+		if cerr != nil {
+			return nil, cerr
 		}
 		if prev != "" {
 			return r.Get(ctx, projectID, prev)
