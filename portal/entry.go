@@ -19,7 +19,7 @@ func (p *Portal) entryPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	project, err := p.store.GetProject(r.Context(), sess.ProjectID)
+	project, err := p.svc.GetProject(r.Context(), sess.ProjectID)
 	if err != nil {
 		p.fail(w, r, nil, err)
 		return
@@ -100,7 +100,7 @@ func (p *Portal) enter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	project, err := p.store.GetProject(ctx, sess.ProjectID)
+	project, err := p.svc.GetProject(ctx, sess.ProjectID)
 	if err != nil {
 		p.fail(w, r, nil, err)
 		return

@@ -234,7 +234,7 @@ func (p *Portal) loadState(r *http.Request) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	project, err := p.store.GetProject(ctx, bs.ProjectID)
+	project, err := p.svc.GetProject(ctx, bs.ProjectID)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,8 @@ type Service struct {
 	// Metrics records sessions created and expired here, and what the API
 	// and the portal observe; nil records nothing.
 	Metrics *metrics.Metrics
+
+	cache *lookups // API keys and projects read recently (authcache.go); nil: off
 }
 
 // New returns a Service.
@@ -61,7 +63,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*connectd.AP
 	if !strings.HasPrefix(secret, connectd.APIKeyPrefix) || len(secret) > 128 {
 		return nil, errUnauthenticated
 	}
-	k, err := s.Store.GetAPIKeyByHash(ctx, connectd.HashToken(secret))
+	k, err := s.apiKeyByHash(ctx, connectd.HashToken(secret))
 	if errors.Is(err, connectd.ErrNotFound) {
 		return nil, errUnauthenticated
 	}
@@ -82,7 +84,7 @@ func (s *Service) Project(ctx context.Context, keyProject, id string) (*connectd
 	if id != keyProject {
 		return nil, connectd.Errorf(connectd.TypeForbidden, "projectForbidden", "This API key does not give access to project %s.", nameProject(id))
 	}
-	p, err := s.Store.GetProject(ctx, id)
+	p, err := s.GetProject(ctx, id)
 	if errors.Is(err, connectd.ErrNotFound) {
 		// The key exists but its project is gone: treat it as forbidden.
 		return nil, connectd.Errorf(connectd.TypeForbidden, "projectForbidden", "This API key does not give access to project %s.", nameProject(id))

@@ -50,6 +50,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	portalBurst := fs.Int("portal-burst", 20, "portal entry and login requests one address may send at once (CONNECTD_PORTAL_BURST)")
 	trustProxy := fs.Bool("trust-proxy-headers", false, "take the client address of portal rate limits from the last X-Forwarded-For entry; only behind a proxy that sets it (CONNECTD_TRUST_PROXY_HEADERS)")
 	headerTimeout := fs.Duration("read-header-timeout", readHeaderTimeout, "how long a client may take to send a request's headers before its connection is closed; meant for tests (CONNECTD_READ_HEADER_TIMEOUT)")
+	lookupTTL := fs.Duration("lookup-cache-ttl", service.DefaultLookupCacheTTL, "how long API keys and projects read from the database are reused; a key deleted or a project changed in the database takes effect within it on every instance; 0 turns the cache off (CONNECTD_LOOKUP_CACHE_TTL)")
 	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this loopback address, such as 127.0.0.1:6060; empty: off (CONNECTD_PPROF_ADDR)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -59,6 +60,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *apiRate < 0 || *portalRate < 0 || *apiBurst < 1 || *portalBurst < 1 {
 		return fmt.Errorf("--api-rate and --portal-rate must be 0 or more, --api-burst and --portal-burst 1 or more")
+	}
+	if *lookupTTL < 0 || *lookupTTL > time.Minute {
+		return fmt.Errorf("--lookup-cache-ttl must be between 0 and 1m")
 	}
 	if *headerTimeout <= 0 || *headerTimeout > readTimeout {
 		return fmt.Errorf("--read-header-timeout must be above 0 and at most %s", readTimeout)
@@ -89,6 +93,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	svc := service.New(st, *publicURL, logger)
 	svc.Platform = platform.New(st)
 	svc.Metrics = metrics.New()
+	svc.EnableLookupCache(*lookupTTL)
 	if err := svc.Metrics.WatchPools(st); err != nil {
 		return err
 	}
