@@ -97,12 +97,23 @@ func (bt *batch) commit(ctx context.Context) error {
 	return err
 }
 
-func (a actions) CancelSubscription(ctx context.Context, projectID, userID, id string, now time.Time) (*connectd.Subscription, error) {
-	subs := a.b.Subscriptions()
-	if _, err := loadOwned(ctx, subs, projectID, userID, "subscription", id, subOwner); err != nil {
-		return nil, err
+// updateOwned is Update of the user's resource id: ownership is checked on
+// the copy being changed, every attempt, so one read serves both.
+func updateOwned[T any](ctx context.Context, r connectd.Resources[T], projectID, userID, kind, id string, owner func(*T) string, mutate func(*T) error) (*T, error) {
+	v, err := r.Update(ctx, projectID, id, func(v *T) error {
+		if owner(v) != userID {
+			return notYours(kind, id)
+		}
+		return mutate(v)
+	})
+	if errors.Is(err, connectd.ErrNotFound) {
+		return nil, notYours(kind, id)
 	}
-	return subs.Update(ctx, projectID, id, func(s *connectd.Subscription) error {
+	return v, err
+}
+
+func (a actions) CancelSubscription(ctx context.Context, projectID, userID, id string, now time.Time) (*connectd.Subscription, error) {
+	return updateOwned(ctx, a.b.Subscriptions(), projectID, userID, "subscription", id, subOwner, func(s *connectd.Subscription) error {
 		if !s.Cancelable() {
 			return refuse(connectd.TypeConflict, "subscriptionNotCancelable", "This subscription can't be canceled: it doesn't renew or has already been canceled.")
 		}
@@ -116,11 +127,7 @@ func (a actions) CancelSubscription(ctx context.Context, projectID, userID, id s
 }
 
 func (a actions) ResumeSubscription(ctx context.Context, projectID, userID, id string) (*connectd.Subscription, error) {
-	subs := a.b.Subscriptions()
-	if _, err := loadOwned(ctx, subs, projectID, userID, "subscription", id, subOwner); err != nil {
-		return nil, err
-	}
-	return subs.Update(ctx, projectID, id, func(s *connectd.Subscription) error {
+	return updateOwned(ctx, a.b.Subscriptions(), projectID, userID, "subscription", id, subOwner, func(s *connectd.Subscription) error {
 		if !s.Resumable() {
 			return refuse(connectd.TypeConflict, "subscriptionNotResumable", "This subscription can't be resumed: it isn't canceled.")
 		}
@@ -559,10 +566,7 @@ func (a actions) AddPaymentMethod(ctx context.Context, projectID, userID string,
 }
 
 func (a actions) SubmitPorting(ctx context.Context, projectID, userID, portingID string, in connectd.PortingInput, now time.Time) (*connectd.Porting, error) {
-	if _, err := loadOwned(ctx, a.b.Portings(), projectID, userID, "porting", portingID, portingOwner); err != nil {
-		return nil, err
-	}
-	return a.b.Portings().Update(ctx, projectID, portingID, func(p *connectd.Porting) error {
+	return updateOwned(ctx, a.b.Portings(), projectID, userID, "porting", portingID, portingOwner, func(p *connectd.Porting) error {
 		if !p.WaitingForUser() {
 			return refuse(connectd.TypeConflict, "portingNotWaiting", "This number transfer doesn't need anything from you right now.")
 		}
