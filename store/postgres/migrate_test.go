@@ -128,3 +128,19 @@ func TestOpenHonoursURL(t *testing.T) {
 		t.Errorf("current_schema() = %q, not the one of %s", schema, u)
 	}
 }
+
+// TestOpenDefaultPoolSize checks that a URL without pool_max_conns gets
+// DefaultMaxConns, not pgx's max(4, NumCPU).
+func TestOpenDefaultPoolSize(t *testing.T) {
+	if got := postgres.DefaultMaxConns(); got < 8 || got > 32 {
+		t.Fatalf("DefaultMaxConns() = %d, want 8 to 32", got)
+	}
+	s, err := postgres.Open(context.Background(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, want := s.Pool().Config().MaxConns, postgres.DefaultMaxConns(); got != want {
+		t.Errorf("MaxConns = %d, want %d", got, want)
+	}
+}

@@ -17,6 +17,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,13 +38,18 @@ var _ connectd.Store = (*Store)(nil)
 
 // Open connects to the database at url, a PostgreSQL URL or keyword/value
 // connection string. Pool settings in it (pool_max_conns, pool_min_conns,
-// ...) and run-time parameters such as search_path are honoured. Open checks
-// that the database answers but does not migrate it: call Migrate.
+// ...) and run-time parameters such as search_path are honoured. Without
+// pool_max_conns the pool holds up to DefaultMaxConns() connections, not
+// pgx's max(4, NumCPU). Open checks that the database answers but does not
+// migrate it: call Migrate.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx redacts the password from this error.
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns()
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -53,6 +60,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	return &Store{pool: pool, batch: newBatcher(pool, batchWorkers(cfg.MaxConns))}, nil
+}
+
+// DefaultMaxConns is the pool size of a URL without pool_max_conns:
+// 4×GOMAXPROCS, at least 8 and at most 32. A request holds a connection
+// only for its round trips, and under load most of a request's time is the
+// database's (a commit's fsync, a network round trip), so a pool of one
+// connection per CPU leaves the CPUs idle; 32 keeps a few instances well
+// under PostgreSQL's default max_connections of 100.
+func DefaultMaxConns() int32 {
+	return int32(min(32, max(8, 4*runtime.GOMAXPROCS(0))))
 }
 
 // Pool returns the underlying connection pool, for tools and tests.
