@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/connectd/connectd"
-	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/seed"
 	"github.com/connectd/connectd/service"
 	"github.com/connectd/connectd/store"
@@ -152,15 +151,11 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	rs, ok := st.(platform.Store)
-	if !ok {
-		return fmt.Errorf("this database backend does not keep platform resources yet, so it cannot be seeded")
-	}
 	var res seed.Result
 	if *demo {
-		res, err = seed.LoadDemo(ctx, rs, nil)
+		res, err = seed.LoadDemo(ctx, st, nil)
 	} else {
-		res, err = seed.Load(ctx, rs, nil, in)
+		res, err = seed.Load(ctx, st, nil, in)
 	}
 	if err != nil {
 		// Invalid files and conflicts say what and where; nothing was written.

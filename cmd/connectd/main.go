@@ -4,7 +4,7 @@
 //	connectd migrate  --db URL
 //	connectd projects create --db URL --id ID [settings flags]
 //	connectd keys create --db URL --project ID
-//	connectd seed     --db URL --demo
+//	connectd seed     --db URL (--file F | --demo)
 //	connectd version
 //
 // Every flag also reads an environment variable: --db reads CONNECTD_DB,
@@ -39,7 +39,7 @@ Usage:
                     [--intent-validation strict|lenient] [--hosted-login=true|false]
                     [--porting-retry=true|false] [--session-ttl 15m] [--callback-allow URL]...
   connectd keys create --db URL --project ID
-  connectd seed     --db URL --demo
+  connectd seed     --db URL (--file F | --demo)
   connectd version
 
 Run "connectd COMMAND -h" for the flags of a command.

@@ -189,6 +189,30 @@ func TestMigrateIdempotent(t *testing.T) {
 	})
 }
 
+func TestSeedCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "seed.db")
+	file, err := filepath.Abs(filepath.Join("..", "..", "seed", "testdata", "full.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"seed", "--db", db}, {"seed", "--db", db, "--demo", "--file", file}} {
+		if r := runCLI(t, dir, nil, args...); r.code != 2 || !strings.Contains(r.stderr, "exactly one of --file F and --demo") {
+			t.Errorf("connectd %q: want exit 2 and the choice explained, got %s", args, r)
+		}
+	}
+	for _, args := range [][]string{{"seed", "--db", db, "--file", file}, {"seed", "--db", db, "--demo"}} {
+		if r := runCLI(t, dir, nil, args...); r.code != 0 || !strings.HasPrefix(r.stdout, "created ") {
+			t.Fatalf("connectd %q: %s", args, r)
+		}
+		// Loading the same objects again writes nothing.
+		if r := runCLI(t, dir, nil, args...); r.code != 0 || !strings.HasPrefix(r.stdout, "nothing to do") {
+			t.Fatalf("connectd %q again: %s", args, r)
+		}
+	}
+}
+
 func TestProjectsCreateFlags(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
