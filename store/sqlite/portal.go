@@ -45,7 +45,7 @@ func scanLoginCode(sc interface{ Scan(...any) error }) (*connectd.LoginCode, err
 
 // LookupSession returns session id, whatever its project.
 func (s *Store) LookupSession(ctx context.Context, id string) (*connectd.Session, error) {
-	cs, err := scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM connect_sessions WHERE id = ?`, id))
+	cs, err := scanSession(s.queryRow(ctx, `SELECT `+sessionCols+` FROM connect_sessions WHERE id = ?`, id))
 	if err != nil {
 		return nil, mapErr("lookup session", err)
 	}

@@ -43,7 +43,7 @@ func scanProject(sc interface{ Scan(...any) error }) (*connectd.Project, error) 
 }
 
 func (s *Store) GetProject(ctx context.Context, id string) (*connectd.Project, error) {
-	p, err := scanProject(s.r.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, id))
+	p, err := scanProject(s.queryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, id))
 	if err != nil {
 		return nil, mapErr("get project", err)
 	}
@@ -80,7 +80,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *connectd.APIKey) error {
 func (s *Store) GetAPIKeyByHash(ctx context.Context, hash []byte) (*connectd.APIKey, error) {
 	var k connectd.APIKey
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, project_id, secret_hash, created_at FROM api_keys WHERE secret_hash = ?`, blob(hash)).
+	err := s.queryRow(ctx, `SELECT id, project_id, secret_hash, created_at FROM api_keys WHERE secret_hash = ?`, blob(hash)).
 		Scan(&k.ID, &k.ProjectID, &k.SecretHash, &created)
 	if err != nil {
 		return nil, mapErr("get api key", err)

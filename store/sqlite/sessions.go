@@ -76,7 +76,7 @@ func (s *Store) CreateSession(ctx context.Context, cs *connectd.Session, idem co
 }
 
 func (s *Store) GetSession(ctx context.Context, projectID, id string) (*connectd.Session, error) {
-	cs, err := scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM connect_sessions WHERE project_id = ? AND id = ?`, projectID, id))
+	cs, err := scanSession(s.queryRow(ctx, `SELECT `+sessionCols+` FROM connect_sessions WHERE project_id = ? AND id = ?`, projectID, id))
 	if err != nil {
 		return nil, mapErr("get session", err)
 	}

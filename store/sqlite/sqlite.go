@@ -46,11 +46,12 @@ type Options struct {
 
 // Store is a connectd.Store on SQLite.
 type Store struct {
-	path string
-	w    *sql.DB // the one writer connection
-	r    *sql.DB // read-only connections
-	lock *os.File
-	gc   *committer // group commit of session creates (commit.go)
+	path  string
+	w     *sql.DB // the one writer connection
+	r     *sql.DB // read-only connections
+	lock  *os.File
+	gc    *committer // group commit of session creates (commit.go)
+	reads stmtCache  // prepared point reads on r (stmts.go)
 
 	closeOnce sync.Once
 }
@@ -134,6 +135,7 @@ func (s *Store) Close() error {
 		if s.gc != nil {
 			s.gc.close() // answers the creates queued, then stops
 		}
+		s.reads.close()
 		var errs []error
 		for _, db := range []*sql.DB{s.r, s.w} {
 			if db != nil {

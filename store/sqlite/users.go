@@ -66,7 +66,7 @@ func (s *Store) CreateUser(ctx context.Context, u *connectd.User, idem connectd.
 }
 
 func (s *Store) GetUser(ctx context.Context, projectID, id string) (*connectd.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE project_id = ? AND id = ?`, projectID, id))
+	u, err := scanUser(s.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE project_id = ? AND id = ?`, projectID, id))
 	if err != nil {
 		return nil, mapErr("get user", err)
 	}
