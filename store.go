@@ -70,11 +70,17 @@ type IdempotencyRecord struct {
 // IdempotencyTTL is how long a completed idempotent answer is replayed.
 const IdempotencyTTL = 24 * time.Hour
 
-// Idem names the idempotency claim a create completes, in the same
-// transaction as the insert. The zero value means none.
+// Idem names an in-flight idempotency claim: the one a create completes, in
+// the same transaction as the insert, or one to complete or release. The
+// zero value means none.
 type Idem struct {
 	ProjectID string
 	Key       string
+	// ClaimedAt is the now the claim was taken at (its CreatedAt). A store
+	// completes or releases the claim only while it is still this one: a
+	// request that outlived its lease, whose key another request has taken
+	// over since, can neither complete nor drop that request's claim.
+	ClaimedAt time.Time
 }
 
 // Store is the persistence of connectd. store/sqlite and store/postgres
@@ -117,7 +123,8 @@ type Store interface {
 	ListUsers(ctx context.Context, projectID string, p ListParams) (Page[*User], error)
 
 	// CreateSession inserts s. A non-zero idem is completed with s.ID in the
-	// same transaction, so that a crash cannot leave one without the other.
+	// same transaction, so that a crash cannot leave one without the other;
+	// ErrConflict when idem is no longer an in-flight claim (see Idem).
 	CreateSession(ctx context.Context, s *Session, idem Idem) error
 	GetSession(ctx context.Context, projectID, id string) (*Session, error)
 	ListSessions(ctx context.Context, projectID string, f SessionFilter) (Page[*Session], error)
@@ -148,12 +155,15 @@ type Store interface {
 	// the caller decides: another RequestHash is a misuse, an empty
 	// ResourceID a request still in flight, else a replay.
 	ClaimIdempotencyKey(ctx context.Context, projectID, key string, requestHash []byte, now time.Time, lease time.Duration) (*IdempotencyRecord, error)
-	// ReleaseIdempotencyKey drops an in-flight claim whose request failed, so
-	// that only answers below 400 are remembered.
-	ReleaseIdempotencyKey(ctx context.Context, projectID, key string) error
-	// CompleteIdempotencyKey records the resource an in-flight claim created,
-	// for POSTs that do not go through CreateSession or CreateUser.
-	CompleteIdempotencyKey(ctx context.Context, projectID, key, resourceID string) error
+	// ReleaseIdempotencyKey drops the in-flight claim idem whose request
+	// failed, so that only answers below 400 are remembered. A claim taken
+	// over since, or completed, is left alone.
+	ReleaseIdempotencyKey(ctx context.Context, idem Idem) error
+	// CompleteIdempotencyKey records the resource the in-flight claim idem
+	// created, for POSTs that do not go through CreateSession or CreateUser.
+	// ErrNotFound when the key is unknown, ErrConflict when it is no longer
+	// this claim (taken over or completed with another resource).
+	CompleteIdempotencyKey(ctx context.Context, idem Idem, resourceID string) error
 }
 
 // ResourceStore keeps the built-in platform's resources. Both backends

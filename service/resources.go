@@ -150,9 +150,7 @@ func (r Resources[T]) Create(ctx context.Context, projectID string, v *T, idem *
 		return nil, err
 	}
 	if idem != nil {
-		// Not "prev, err :=": that err would shadow the named result the
-		// deferred release below must see.
-		prev, cerr := r.s.claim(ctx, projectID, *idem)
+		prev, held, cerr := r.s.claim(ctx, projectID, *idem) // cerr: see CreateSession
 		if cerr != nil {
 			return nil, cerr
 		}
@@ -161,9 +159,9 @@ func (r Resources[T]) Create(ctx context.Context, projectID string, v *T, idem *
 		}
 		defer func() {
 			if err != nil {
-				r.s.release(ctx, projectID, *idem)
-			} else if cerr := r.s.Store.CompleteIdempotencyKey(context.WithoutCancel(ctx), projectID, idem.Key, ResourceID(v)); cerr != nil {
-				r.s.Logger.ErrorContext(ctx, "complete idempotency key", "err", cerr.Error())
+				r.s.release(ctx, held)
+			} else {
+				r.s.complete(ctx, held, ResourceID(v))
 			}
 		}()
 	}

@@ -154,33 +154,48 @@ type Idempotency struct {
 }
 
 // claim takes the idempotency key of a request. It returns the ID of the
-// resource an earlier identical request created (a replay), or "" when the
-// caller holds the key now and must create.
-func (s *Service) claim(ctx context.Context, projectID string, idem Idempotency) (string, error) {
-	rec, err := s.Store.ClaimIdempotencyKey(ctx, projectID, idem.Key, idem.RequestHash, s.now(), idempotencyLease)
+// resource an earlier identical request created (a replay), or "" and the
+// claim the caller holds now and must complete (by creating) or release.
+func (s *Service) claim(ctx context.Context, projectID string, idem Idempotency) (string, connectd.Idem, error) {
+	held := connectd.Idem{ProjectID: projectID, Key: idem.Key, ClaimedAt: s.now()}
+	rec, err := s.Store.ClaimIdempotencyKey(ctx, projectID, idem.Key, idem.RequestHash, held.ClaimedAt, idempotencyLease)
 	if err != nil {
-		return "", s.internal(ctx, "claim idempotency key", err)
+		return "", connectd.Idem{}, s.internal(ctx, "claim idempotency key", err)
 	}
 	if rec == nil {
-		return "", nil
+		return "", held, nil
 	}
 	if !bytes.Equal(rec.RequestHash, idem.RequestHash) {
-		return "", &connectd.Error{Type: connectd.TypeUnprocessable, Code: "idempotencyKeyReused",
+		return "", connectd.Idem{}, &connectd.Error{Type: connectd.TypeUnprocessable, Code: "idempotencyKeyReused",
 			Message: "This Idempotency-Key was already used with another request. Use a new key for a new request."}
 	}
 	if rec.ResourceID == "" {
-		return "", &connectd.Error{Type: connectd.TypeConflict, Code: "idempotencyKeyInUse",
-			Message: "A request with this Idempotency-Key is still in progress. Retry later."}
+		return "", connectd.Idem{}, errKeyInUse()
 	}
-	return rec.ResourceID, nil
+	return rec.ResourceID, connectd.Idem{}, nil
+}
+
+func errKeyInUse() error {
+	return &connectd.Error{Type: connectd.TypeConflict, Code: "idempotencyKeyInUse",
+		Message: "A request with this Idempotency-Key is still in progress. Retry later."}
 }
 
 // release drops a claim whose request failed, so that only answers below 400
 // are remembered. It runs even when the client went away.
-func (s *Service) release(ctx context.Context, projectID string, idem Idempotency) {
+func (s *Service) release(ctx context.Context, held connectd.Idem) {
 	ctx = context.WithoutCancel(ctx)
-	if err := s.Store.ReleaseIdempotencyKey(ctx, projectID, idem.Key); err != nil {
+	if err := s.Store.ReleaseIdempotencyKey(ctx, held); err != nil {
 		s.Logger.ErrorContext(ctx, "release idempotency key", "err", err.Error())
+	}
+}
+
+// complete records resourceID as the outcome of a held claim, for POSTs
+// whose store write does not complete it. It runs even when the client
+// went away.
+func (s *Service) complete(ctx context.Context, held connectd.Idem, resourceID string) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.Store.CompleteIdempotencyKey(ctx, held, resourceID); err != nil {
+		s.Logger.ErrorContext(ctx, "complete idempotency key", "err", err.Error())
 	}
 }
 

@@ -28,10 +28,13 @@ type SessionResult struct {
 // CreateSession creates a session in project p. With idem, a retry of the
 // same request returns the same session with a freshly minted url.
 func (s *Service) CreateSession(ctx context.Context, p *connectd.Project, in CreateSessionInput, idem *Idempotency) (res SessionResult, err error) {
+	var held connectd.Idem
 	if idem != nil {
-		// Not "id, err :=": that err would shadow the named result the
-		// deferred release below must see.
-		id, cerr := s.claim(ctx, p.ID, *idem)
+		// Not "id, held, err :=": that err would shadow the named result
+		// the deferred release below must see.
+		var id string
+		var cerr error
+		id, held, cerr = s.claim(ctx, p.ID, *idem)
 		if cerr != nil {
 			return res, cerr
 		}
@@ -40,7 +43,7 @@ func (s *Service) CreateSession(ctx context.Context, p *connectd.Project, in Cre
 		}
 		defer func() {
 			if err != nil {
-				s.release(ctx, p.ID, *idem)
+				s.release(ctx, held)
 			}
 		}()
 	}
@@ -64,11 +67,11 @@ func (s *Service) CreateSession(ctx context.Context, p *connectd.Project, in Cre
 		ExpiresAt:    now.Add(time.Duration(p.Settings.SessionTTL)),
 		UpdatedAt:    now,
 	}
-	var ref connectd.Idem
-	if idem != nil {
-		ref = connectd.Idem{ProjectID: p.ID, Key: idem.Key}
-	}
-	if err := s.Store.CreateSession(ctx, sess, ref); err != nil {
+	if err := s.Store.CreateSession(ctx, sess, held); err != nil {
+		if idem != nil && errors.Is(err, connectd.ErrConflict) {
+			// Our lease lapsed and a retry took the key over: it answers.
+			return res, errKeyInUse()
+		}
 		return res, s.internal(ctx, "create session", err)
 	}
 	s.Metrics.SessionCreated(sess.Intent.Type)
@@ -247,7 +250,7 @@ func checkPatchable(cur *connectd.Session, in UpdateSessionInput, now time.Time)
 // request is refused, as on every POST.
 func (s *Service) ExpireSession(ctx context.Context, projectID, id string, idem *Idempotency) (_ *connectd.Session, err error) {
 	if idem != nil {
-		prev, cerr := s.claim(ctx, projectID, *idem) // cerr: see CreateSession
+		prev, held, cerr := s.claim(ctx, projectID, *idem) // cerr: see CreateSession
 		if cerr != nil {
 			return nil, cerr
 		}
@@ -256,9 +259,9 @@ func (s *Service) ExpireSession(ctx context.Context, projectID, id string, idem 
 		}
 		defer func() {
 			if err != nil {
-				s.release(ctx, projectID, *idem)
-			} else if cerr := s.Store.CompleteIdempotencyKey(context.WithoutCancel(ctx), projectID, idem.Key, id); cerr != nil {
-				s.Logger.ErrorContext(ctx, "complete idempotency key", "err", cerr.Error())
+				s.release(ctx, held)
+			} else {
+				s.complete(ctx, held, id)
 			}
 		}()
 	}

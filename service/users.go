@@ -21,8 +21,11 @@ type UserInput struct {
 // CreateUser creates a user. Email is required and unique in the project,
 // case-insensitively.
 func (s *Service) CreateUser(ctx context.Context, projectID string, in UserInput, idem *Idempotency) (u *connectd.User, err error) {
+	var held connectd.Idem
 	if idem != nil {
-		id, cerr := s.claim(ctx, projectID, *idem) // cerr: see CreateSession
+		var id string
+		var cerr error // not err: see CreateSession
+		id, held, cerr = s.claim(ctx, projectID, *idem)
 		if cerr != nil {
 			return nil, cerr
 		}
@@ -31,7 +34,7 @@ func (s *Service) CreateUser(ctx context.Context, projectID string, in UserInput
 		}
 		defer func() {
 			if err != nil {
-				s.release(ctx, projectID, *idem)
+				s.release(ctx, held)
 			}
 		}()
 	}
@@ -49,12 +52,15 @@ func (s *Service) CreateUser(ctx context.Context, projectID string, in UserInput
 	if u.Metadata == nil {
 		u.Metadata = map[string]string{}
 	}
-	var ref connectd.Idem
-	if idem != nil {
-		ref = connectd.Idem{ProjectID: projectID, Key: idem.Key}
-	}
-	err = s.Store.CreateUser(ctx, u, ref)
+	err = s.Store.CreateUser(ctx, u, held)
 	if errors.Is(err, connectd.ErrConflict) {
+		if idem != nil {
+			// Either the email is taken or our lease lapsed and a retry
+			// took the key over (it answers then).
+			if _, gerr := s.Store.GetUserByEmail(ctx, projectID, u.Email); errors.Is(gerr, connectd.ErrNotFound) {
+				return nil, errKeyInUse()
+			}
+		}
 		return nil, emailTaken()
 	}
 	if err != nil {

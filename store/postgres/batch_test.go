@@ -64,11 +64,13 @@ func TestBatchedCreatesFailAlone(t *testing.T) {
 			case 3:
 				reqs = append(reqs, req{cs: mk("p"), idem: connectd.Idem{ProjectID: "p", Key: key}, want: connectd.ErrConflict}) // never claimed
 			case 4:
-				if _, err := s.ClaimIdempotencyKey(ctx, "p", key, []byte("h"), time.Now(), time.Minute); err != nil {
+				at := time.Now().Truncate(time.Millisecond)
+				if _, err := s.ClaimIdempotencyKey(ctx, "p", key, []byte("h"), at, time.Minute); err != nil {
 					t.Fatal(err)
 				}
-				reqs = append(reqs, req{cs: mk("p"), idem: connectd.Idem{ProjectID: "p", Key: key}, pair: i + 1},
-					req{cs: mk("p"), idem: connectd.Idem{ProjectID: "p", Key: key}, pair: i + 1})
+				idem := connectd.Idem{ProjectID: "p", Key: key, ClaimedAt: at}
+				reqs = append(reqs, req{cs: mk("p"), idem: idem, pair: i + 1},
+					req{cs: mk("p"), idem: idem, pair: i + 1})
 			default:
 				reqs = append(reqs, req{cs: mk("p")})
 			}

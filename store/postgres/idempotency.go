@@ -30,11 +30,13 @@ RETURNING true`
 	sqlGetIdempotencyKey = `SELECT project_id, key, request_hash, resource_id, created_at, locked_until
 FROM idempotency_keys WHERE project_id = $1 AND key = $2`
 
+	// Release and complete act on the caller's claim only: $3 is its
+	// created_at (see connectd.Idem).
 	sqlReleaseIdempotencyKey = `DELETE FROM idempotency_keys
-WHERE project_id = $1 AND key = $2 AND resource_id IS NULL`
+WHERE project_id = $1 AND key = $2 AND resource_id IS NULL AND created_at = $3`
 
-	sqlCompleteIdempotencyKey = `UPDATE idempotency_keys SET resource_id = $3
-WHERE project_id = $1 AND key = $2 AND (resource_id IS NULL OR resource_id = $3)`
+	sqlCompleteIdempotencyKey = `UPDATE idempotency_keys SET resource_id = $4
+WHERE project_id = $1 AND key = $2 AND created_at = $3 AND (resource_id IS NULL OR resource_id = $4)`
 
 	sqlIdempotencyKeyExists = `SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE project_id = $1 AND key = $2)`
 )
@@ -77,18 +79,18 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, projectID, key string, 
 	return nil, errors.New("postgres: claim idempotency key: the key keeps changing; retry")
 }
 
-// ReleaseIdempotencyKey drops the in-flight claim of (projectID, key). A
-// completed record stays; releasing nothing is not an error.
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, projectID, key string) error {
-	_, err := s.pool.Exec(ctx, sqlReleaseIdempotencyKey, projectID, key)
+// ReleaseIdempotencyKey drops the in-flight claim idem. A completed record
+// or a claim taken over since stays; releasing nothing is not an error.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, idem connectd.Idem) error {
+	_, err := s.pool.Exec(ctx, sqlReleaseIdempotencyKey, idem.ProjectID, idem.Key, ms(idem.ClaimedAt))
 	return mapErr("release idempotency key", err)
 }
 
 // CompleteIdempotencyKey records resourceID as the outcome of the in-flight
-// claim of (projectID, key). ErrNotFound if there is no such key, ErrConflict
-// if it was completed with another resource.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, projectID, key, resourceID string) error {
-	tag, err := s.pool.Exec(ctx, sqlCompleteIdempotencyKey, projectID, key, resourceID)
+// claim idem. ErrNotFound if there is no such key, ErrConflict if it is no
+// longer that claim or was completed with another resource.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, idem connectd.Idem, resourceID string) error {
+	tag, err := s.pool.Exec(ctx, sqlCompleteIdempotencyKey, idem.ProjectID, idem.Key, ms(idem.ClaimedAt), resourceID)
 	if err != nil {
 		return mapErr("complete idempotency key", err)
 	}
@@ -96,7 +98,7 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, projectID, key, reso
 		return nil
 	}
 	var exists bool
-	if err := s.pool.QueryRow(ctx, sqlIdempotencyKeyExists, projectID, key).Scan(&exists); err != nil {
+	if err := s.pool.QueryRow(ctx, sqlIdempotencyKeyExists, idem.ProjectID, idem.Key).Scan(&exists); err != nil {
 		return mapErr("complete idempotency key", err)
 	}
 	if !exists {

@@ -21,12 +21,12 @@ const (
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
 	// sqlCreateSessionIdem inserts a session and completes the in-flight
-	// idempotency claim ($14, $15) with its ID, in one statement: nothing is
-	// inserted unless the claim is completed, and a failed insert undoes the
-	// completion.
+	// idempotency claim ($14, $15, taken at $16) with its ID, in one
+	// statement: nothing is inserted unless the claim is completed, and a
+	// failed insert undoes the completion.
 	sqlCreateSessionIdem = `WITH idem AS (
     UPDATE idempotency_keys SET resource_id = $1
-    WHERE project_id = $14 AND key = $15 AND resource_id IS NULL
+    WHERE project_id = $14 AND key = $15 AND resource_id IS NULL AND created_at = $16
     RETURNING 1
 )
 INSERT INTO connect_sessions (` + sessionColumns + `)
@@ -94,7 +94,7 @@ func (s *Store) CreateSession(ctx context.Context, cs *connectd.Session, idem co
 	// (batch.go); answered after its COMMIT.
 	r := &createReq{sql: sqlCreateSession, args: args, done: make(chan error, 1)}
 	if idem != (connectd.Idem{}) {
-		r.sql, r.args, r.idem = sqlCreateSessionIdem, append(args, idem.ProjectID, idem.Key), true
+		r.sql, r.args, r.idem = sqlCreateSessionIdem, append(args, idem.ProjectID, idem.Key, ms(idem.ClaimedAt)), true
 	}
 	return s.batch.submit(ctx, r)
 }

@@ -169,7 +169,7 @@ func TestIdempotentCreateAtomic(t *testing.T) {
 	s := pgtest.New(t)
 	ctx := context.Background()
 	ensureProject(t, s, "p1")
-	idem := connectd.Idem{ProjectID: "p1", Key: "k1"}
+	idem := connectd.Idem{ProjectID: "p1", Key: "k1", ClaimedAt: t0}
 	cs := &connectd.Session{ID: connectd.NewID(connectd.PrefixSession), ProjectID: "p1",
 		Intent: connectd.Intent{Type: connectd.IntentViewSubscriptions}, StoredStatus: connectd.StatusOpen,
 		CreatedAt: t0, ExpiresAt: t0.Add(time.Hour), UpdatedAt: t0}

@@ -18,12 +18,12 @@ const (
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`
 
 	// sqlCreateUserIdem inserts a user and completes the in-flight
-	// idempotency claim ($11, $12) with its ID, in one statement: nothing is
-	// inserted unless the claim is completed, and a failed insert undoes the
-	// completion.
+	// idempotency claim ($11, $12, taken at $13) with its ID, in one
+	// statement: nothing is inserted unless the claim is completed, and a
+	// failed insert undoes the completion.
 	sqlCreateUserIdem = `WITH idem AS (
     UPDATE idempotency_keys SET resource_id = $1
-    WHERE project_id = $11 AND key = $12 AND resource_id IS NULL
+    WHERE project_id = $11 AND key = $12 AND resource_id IS NULL AND created_at = $13
     RETURNING 1
 )
 INSERT INTO users
@@ -66,7 +66,7 @@ func (s *Store) CreateUser(ctx context.Context, u *connectd.User, idem connectd.
 		_, err := s.pool.Exec(ctx, sqlCreateUser, args...)
 		return mapErr("create user", err)
 	}
-	tag, err := s.pool.Exec(ctx, sqlCreateUserIdem, append(args, idem.ProjectID, idem.Key)...)
+	tag, err := s.pool.Exec(ctx, sqlCreateUserIdem, append(args, idem.ProjectID, idem.Key, ms(idem.ClaimedAt))...)
 	if err != nil {
 		return mapErr("create user", err)
 	}

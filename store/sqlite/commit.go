@@ -75,8 +75,10 @@ var errClosed = errors.New("sqlite: create session: the store is closed")
 const (
 	sqlInsertSession = `INSERT INTO connect_sessions (` + sessionCols + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// sqlCompleteIdem completes an in-flight claim, only while it is the
+	// caller's (created_at is the claim's; see connectd.Idem).
 	sqlCompleteIdem = `UPDATE idempotency_keys SET resource_id = ?
-		WHERE project_id = ? AND key = ? AND resource_id IS NULL`
+		WHERE project_id = ? AND key = ? AND resource_id IS NULL AND created_at = ?`
 )
 
 func newCommitter(db *sql.DB) *committer {
@@ -249,7 +251,7 @@ func (c *committer) row(ctx context.Context, insert, complete *sql.Stmt, r *crea
 	if r.idem == (connectd.Idem{}) {
 		return nil
 	}
-	res, err := complete.ExecContext(ctx, r.id, r.idem.ProjectID, r.idem.Key)
+	res, err := complete.ExecContext(ctx, r.id, r.idem.ProjectID, r.idem.Key, ms(r.idem.ClaimedAt))
 	if err != nil {
 		return mapErr(op, err)
 	}

@@ -49,7 +49,8 @@ func TestBatchIsolatesFailingRows(t *testing.T) {
 	if err := s.CreateSession(ctx, existing, connectd.Idem{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ClaimIdempotencyKey(ctx, "p", "held", []byte("h"), time.Now(), time.Minute); err != nil {
+	claimedAt := time.Now().Truncate(time.Millisecond)
+	if _, err := s.ClaimIdempotencyKey(ctx, "p", "held", []byte("h"), claimedAt, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 
@@ -64,10 +65,10 @@ func TestBatchIsolatesFailingRows(t *testing.T) {
 	cases := []tc{
 		{"good", testSession("p"), connectd.Idem{}, nil},
 		{"duplicate id", dup, connectd.Idem{}, connectd.ErrConflict},
-		{"held claim", testSession("p"), connectd.Idem{ProjectID: "p", Key: "held"}, nil},
+		{"held claim", testSession("p"), connectd.Idem{ProjectID: "p", Key: "held", ClaimedAt: claimedAt}, nil},
 		{"good 2", testSession("p"), connectd.Idem{}, nil},
-		{"unknown claim", testSession("p"), connectd.Idem{ProjectID: "p", Key: "nobody"}, connectd.ErrConflict},
-		{"claim completed by another row of the batch", testSession("p"), connectd.Idem{ProjectID: "p", Key: "held"}, connectd.ErrConflict},
+		{"unknown claim", testSession("p"), connectd.Idem{ProjectID: "p", Key: "nobody", ClaimedAt: claimedAt}, connectd.ErrConflict},
+		{"claim completed by another row of the batch", testSession("p"), connectd.Idem{ProjectID: "p", Key: "held", ClaimedAt: claimedAt}, connectd.ErrConflict},
 		{"unknown project", testSession("nope"), connectd.Idem{}, connectd.ErrNotFound},
 		{"good 3", testSession("p"), connectd.Idem{}, nil},
 	}

@@ -11,7 +11,7 @@ import (
 
 // withIdem runs insert in an IMMEDIATE transaction and, for a non-zero
 // idem, completes its in-flight claim with resourceID in the same
-// transaction. A claim that is missing or already completed fails the whole
+// transaction. A claim that is missing, taken over or already completed fails the whole
 // transaction with ErrConflict: the caller no longer holds it, and must not
 // create a second resource under the key.
 func (s *Store) withIdem(ctx context.Context, op string, idem connectd.Idem, resourceID string, insert func(*sql.Tx) error) error {
@@ -24,8 +24,7 @@ func (s *Store) withIdem(ctx context.Context, op string, idem connectd.Idem, res
 		return mapErr(op, err)
 	}
 	if idem != (connectd.Idem{}) {
-		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET resource_id = ?
-			WHERE project_id = ? AND key = ? AND resource_id IS NULL`, resourceID, idem.ProjectID, idem.Key)
+		res, err := tx.ExecContext(ctx, sqlCompleteIdem, resourceID, idem.ProjectID, idem.Key, ms(idem.ClaimedAt))
 		if err != nil {
 			return mapErr(op, err)
 		}
@@ -82,21 +81,23 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, projectID, key string, 
 	return r, nil
 }
 
-// ReleaseIdempotencyKey drops an in-flight claim; a completed record or an
-// unknown key is left alone.
-func (s *Store) ReleaseIdempotencyKey(ctx context.Context, projectID, key string) error {
-	_, err := s.w.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE project_id = ? AND key = ? AND resource_id IS NULL`, projectID, key)
+// ReleaseIdempotencyKey drops the in-flight claim idem; a completed record,
+// a claim taken over since or an unknown key is left alone.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, idem connectd.Idem) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM idempotency_keys
+		WHERE project_id = ? AND key = ? AND resource_id IS NULL AND created_at = ?`, idem.ProjectID, idem.Key, ms(idem.ClaimedAt))
 	return mapErr("release idempotency key", err)
 }
 
-// CompleteIdempotencyKey records resourceID on an in-flight claim.
-// ErrNotFound when the key is unknown, ErrConflict when it was already
-// completed with another resource.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, projectID, key, resourceID string) error {
+// CompleteIdempotencyKey records resourceID on the in-flight claim idem.
+// ErrNotFound when the key is unknown, ErrConflict when it is no longer
+// that claim or was completed with another resource.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, idem connectd.Idem, resourceID string) error {
+	projectID, key := idem.ProjectID, idem.Key
 	var done string
 	err := s.w.QueryRowContext(ctx, `UPDATE idempotency_keys SET resource_id = ?
-		WHERE project_id = ? AND key = ? AND (resource_id IS NULL OR resource_id = ?)
-		RETURNING key`, resourceID, projectID, key, resourceID).Scan(&done)
+		WHERE project_id = ? AND key = ? AND created_at = ? AND (resource_id IS NULL OR resource_id = ?)
+		RETURNING key`, resourceID, projectID, key, ms(idem.ClaimedAt), resourceID).Scan(&done)
 	if err == nil {
 		return nil
 	}

@@ -50,14 +50,14 @@ var idempotencyTests = []test{
 		equal(t, "record in flight, other request", held(t, s, p.ID, key, reqHash("other"), at.Add(time.Second)), inFlight)
 
 		cs, _ := newSession(p.ID, at)
-		is(t, "CreateSession with idem", s.CreateSession(ctx, cs, connectd.Idem{ProjectID: p.ID, Key: key}), nil)
+		is(t, "CreateSession with idem", s.CreateSession(ctx, cs, connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}), nil)
 		done := *inFlight
 		done.ResourceID = cs.ID
 		equal(t, "completed record", held(t, s, p.ID, key, h, at.Add(2*time.Second)), &done)
 		// Past the lease, a completed record is still replayed.
 		equal(t, "completed record past the lease", held(t, s, p.ID, key, h, at.Add(time.Hour)), &done)
 		// Release leaves a completed record alone.
-		is(t, "ReleaseIdempotencyKey", s.ReleaseIdempotencyKey(ctx, p.ID, key), nil)
+		is(t, "ReleaseIdempotencyKey", s.ReleaseIdempotencyKey(ctx, connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}), nil)
 		equal(t, "completed record after Release", held(t, s, p.ID, key, h, at.Add(time.Hour)), &done)
 		// Older than the TTL, the key is free again.
 		later := at.Add(connectd.IdempotencyTTL + time.Minute)
@@ -71,7 +71,7 @@ var idempotencyTests = []test{
 		key, h := "key-"+uid(), reqHash("req")
 		at := now()
 		claim(t, s, p.ID, key, h, at)
-		is(t, "ReleaseIdempotencyKey", s.ReleaseIdempotencyKey(ctx, p.ID, key), nil)
+		is(t, "ReleaseIdempotencyKey", s.ReleaseIdempotencyKey(ctx, connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}), nil)
 		claim(t, s, p.ID, key, h, at.Add(time.Second))
 		held(t, s, p.ID, key, h, at.Add(2*time.Second))
 	}},
@@ -88,6 +88,37 @@ var idempotencyTests = []test{
 			t.Fatalf("record after taking over a lapsed claim: %+v", rec)
 		}
 	}},
+	{"LapsedClaimTakenOver", func(t *testing.T, s connectd.Store) {
+		// A request that outlives its lease, whose key a retry took over,
+		// can neither complete nor release the retry's claim.
+		ctx := t.Context()
+		p := mkProject(t, s)
+		key, h := "key-"+uid(), reqHash("req")
+		at := now()
+		claim(t, s, p.ID, key, h, at)
+		first := connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}
+		later := at.Add(lease + time.Second)
+		claim(t, s, p.ID, key, h, later)
+		retry := connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: later}
+
+		is(t, "ReleaseIdempotencyKey of the lapsed claim", s.ReleaseIdempotencyKey(ctx, first), nil)
+		held(t, s, p.ID, key, h, later.Add(time.Second))
+		cs, _ := newSession(p.ID, at)
+		is(t, "CreateSession under the lapsed claim", s.CreateSession(ctx, cs, first), connectd.ErrConflict)
+		is(t, "GetSession of the refused create", errOf(s.GetSession(ctx, p.ID, cs.ID)), connectd.ErrNotFound)
+		u := &connectd.User{ID: connectd.NewID(connectd.PrefixUser), ProjectID: p.ID, Email: "lapsed-" + uid() + "@example.com", CreatedAt: at}
+		is(t, "CreateUser under the lapsed claim", s.CreateUser(ctx, u, first), connectd.ErrConflict)
+		is(t, "CompleteIdempotencyKey of the lapsed claim", s.CompleteIdempotencyKey(ctx, first, connectd.NewID(connectd.PrefixPayment)), connectd.ErrConflict)
+		if rec := held(t, s, p.ID, key, h, later.Add(time.Second)); rec.ResourceID != "" {
+			t.Fatalf("the lapsed claim completed the retry's: %+v", rec)
+		}
+
+		mine, _ := newSession(p.ID, later)
+		is(t, "CreateSession under the retry's claim", s.CreateSession(ctx, mine, retry), nil)
+		if rec := held(t, s, p.ID, key, h, later.Add(time.Second)); rec.ResourceID != mine.ID {
+			t.Fatalf("record: %+v, want resource %s", rec, mine.ID)
+		}
+	}},
 	{"PerProject", func(t *testing.T, s connectd.Store) {
 		p, q := mkProject(t, s), mkProject(t, s)
 		key, h := "key-"+uid(), reqHash("req")
@@ -96,7 +127,7 @@ var idempotencyTests = []test{
 		claim(t, s, q.ID, key, h, at)
 		claim(t, s, p.ID, "other-"+key, h, at)
 		cs, _ := newSession(q.ID, at)
-		is(t, "CreateSession with idem", s.CreateSession(t.Context(), cs, connectd.Idem{ProjectID: q.ID, Key: key}), nil)
+		is(t, "CreateSession with idem", s.CreateSession(t.Context(), cs, connectd.Idem{ProjectID: q.ID, Key: key, ClaimedAt: at}), nil)
 		if rec := held(t, s, p.ID, key, h, at); rec.ResourceID != "" {
 			t.Fatalf("completing a key in one project completed it in another: %+v", rec)
 		}
@@ -110,7 +141,7 @@ var idempotencyTests = []test{
 		at := now()
 		claim(t, s, p.ID, key, h, at)
 		u := &connectd.User{ID: connectd.NewID(connectd.PrefixUser), ProjectID: p.ID, Email: "idem@example.com", CreatedAt: at}
-		is(t, "CreateUser with idem", s.CreateUser(t.Context(), u, connectd.Idem{ProjectID: p.ID, Key: key}), nil)
+		is(t, "CreateUser with idem", s.CreateUser(t.Context(), u, connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}), nil)
 		if rec := held(t, s, p.ID, key, h, at); rec.ResourceID != u.ID {
 			t.Fatalf("record: %+v, want resource %s", rec, u.ID)
 		}
@@ -125,7 +156,7 @@ var idempotencyTests = []test{
 		claim(t, s, p.ID, key, reqHash("req"), at)
 		dup, _ := newSession(p.ID, at)
 		dup.ID = existing.ID
-		is(t, "CreateSession with a taken ID", s.CreateSession(ctx, dup, connectd.Idem{ProjectID: p.ID, Key: key}), connectd.ErrConflict)
+		is(t, "CreateSession with a taken ID", s.CreateSession(ctx, dup, connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}), connectd.ErrConflict)
 		if rec := held(t, s, p.ID, key, reqHash("req"), at); rec.ResourceID != "" {
 			t.Fatalf("a failed CreateSession completed its key: %+v", rec)
 		}
@@ -134,7 +165,7 @@ var idempotencyTests = []test{
 		ukey := "key-" + uid()
 		claim(t, s, p.ID, ukey, reqHash("req"), at)
 		taken := &connectd.User{ID: connectd.NewID(connectd.PrefixUser), ProjectID: p.ID, Email: u.Email, CreatedAt: at}
-		is(t, "CreateUser with a taken email", s.CreateUser(ctx, taken, connectd.Idem{ProjectID: p.ID, Key: ukey}), connectd.ErrConflict)
+		is(t, "CreateUser with a taken email", s.CreateUser(ctx, taken, connectd.Idem{ProjectID: p.ID, Key: ukey, ClaimedAt: at}), connectd.ErrConflict)
 		if rec := held(t, s, p.ID, ukey, reqHash("req"), at); rec.ResourceID != "" {
 			t.Fatalf("a failed CreateUser completed its key: %+v", rec)
 		}
@@ -146,11 +177,11 @@ var idempotencyTests = []test{
 		at := now()
 		claim(t, s, p.ID, key, h, at)
 		resource := connectd.NewID(connectd.PrefixPayment)
-		is(t, "CompleteIdempotencyKey", s.CompleteIdempotencyKey(ctx, p.ID, key, resource), nil)
+		is(t, "CompleteIdempotencyKey", s.CompleteIdempotencyKey(ctx, connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}, resource), nil)
 		if rec := held(t, s, p.ID, key, h, at.Add(time.Hour)); rec.ResourceID != resource {
 			t.Fatalf("record: %+v, want resource %s", rec, resource)
 		}
-		is(t, "CompleteIdempotencyKey of an unknown key", s.CompleteIdempotencyKey(ctx, p.ID, "key-"+uid(), resource), connectd.ErrNotFound)
+		is(t, "CompleteIdempotencyKey of an unknown key", s.CompleteIdempotencyKey(ctx, connectd.Idem{ProjectID: p.ID, Key: "key-" + uid(), ClaimedAt: at}, resource), connectd.ErrNotFound)
 	}},
 	{"ConcurrentClaims", func(t *testing.T, s connectd.Store) {
 		p := mkProject(t, s)
@@ -178,3 +209,5 @@ var idempotencyTests = []test{
 		}
 	}},
 }
+
+func errOf[T any](_ T, err error) error { return err }
