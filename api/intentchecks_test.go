@@ -152,7 +152,7 @@ func newICEnv(t *testing.T, b apitest.Backend) *icEnv {
 	e := apitest.New(t, apitest.Options{Backend: b})
 	st, ok := e.Store.(platform.Store)
 	if !ok {
-		t.Skipf("the %s store does not implement connectd.ResourceStore yet", b)
+		t.Fatalf("the %s store does not implement connectd.ResourceStore", b)
 	}
 	file, err := json.Marshal(obj{"projects": []any{
 		icProject("strict", "strict", "payments"),

@@ -11,15 +11,11 @@ import (
 
 // Tests of the platform resources' REST API, over real HTTP.
 
-// rsEnv starts a server on backend b that keeps platform resources, or
-// skips when the backend does not keep them yet.
+// rsEnv starts a server on backend b that keeps platform resources.
 func rsEnv(t *testing.T, b apitest.Backend) *apitest.Env {
 	t.Helper()
 	e := apitest.New(t, apitest.Options{Backend: b})
 	if e.Service.Platform == nil {
-		if b == apitest.Postgres {
-			t.Skip("postgres ResourceStore pending")
-		}
 		t.Fatalf("%s store keeps no platform resources", b)
 	}
 	return e

@@ -26,7 +26,7 @@ func resourceTest(name string, fn func(t *testing.T, s ResourceStore)) test {
 	return test{name, func(t *testing.T, s connectd.Store) {
 		rs, ok := s.(ResourceStore)
 		if !ok {
-			t.Skipf("%T does not implement connectd.ResourceStore", s)
+			t.Fatalf("%T does not implement connectd.ResourceStore", s)
 		}
 		fn(t, rs)
 	}}
