@@ -219,6 +219,17 @@ type Payment struct {
 	Status        string    `json:"status"`
 	Description   *string   `json:"description"`
 	CreatedAt     time.Time `json:"createdAt"`
+	// Pending is what a payment in requiresConfirmation that a portal
+	// purchase left buys once confirmed, wherever it is confirmed. It is
+	// kept with the payment but not part of its API representation.
+	Pending *PendingPurchase `json:"-"`
+}
+
+// PendingPurchase is the change a payment waiting for confirmation pays
+// for, applied to its subscription when it is confirmed.
+type PendingPurchase struct {
+	Plan   string   `json:"plan,omitempty"`
+	Addons []string `json:"addons,omitempty"`
 }
 
 // Porting statuses.

@@ -159,7 +159,11 @@ func deref(s *string) string {
 // subscriptionID is the subscription the payment is for; subExists says
 // whether it exists yet (a checkout creates it only with the payment, so
 // a declined payment must not point at it).
-func (a actions) charge(ctx context.Context, bt *batch, userID string, price connectd.Price, description string, subscriptionID *string, subExists bool, pay connectd.PaymentInput, now time.Time) (*connectd.Purchase, bool, error) {
+//
+// pending is what the purchase changes on the subscription; a payment
+// left waiting for confirmation keeps it, so that confirming it anywhere
+// (here, or in a confirmPayment session) delivers what was paid for.
+func (a actions) charge(ctx context.Context, bt *batch, userID string, price connectd.Price, description string, subscriptionID *string, subExists bool, pending *connectd.PendingPurchase, pay connectd.PaymentInput, now time.Time) (*connectd.Purchase, bool, error) {
 	out := &connectd.Purchase{}
 	p := &connectd.Payment{User: userID, Subscription: subscriptionID, Amount: price.Amount, Currency: price.Currency,
 		Description: &description, CreatedAt: now}
@@ -177,6 +181,7 @@ func (a actions) charge(ctx context.Context, bt *batch, userID string, price con
 		}
 		l.v.Status = connectd.PaymentSucceeded
 		l.v.Subscription = subscriptionID
+		l.v.Pending = nil // the caller applies the purchase in this batch
 		if err := bt.put(ctx, l.v, l.rec.Version); err != nil {
 			return nil, false, err
 		}
@@ -209,6 +214,7 @@ func (a actions) charge(ctx context.Context, bt *batch, userID string, price con
 			p.Status = connectd.PaymentFailed
 		case payments.RequiresConfirmation:
 			p.Status = connectd.PaymentRequiresConfirmation
+			p.Pending = pending
 		}
 	default:
 		return nil, false, refuse(connectd.TypeUnprocessable, "paymentRequired", "Choose how to pay.")
@@ -277,15 +283,12 @@ func (a actions) ChangePlan(ctx context.Context, projectID, userID, subID, planI
 		return nil, err
 	}
 	bt := &batch{b: a.b, project: projectID}
-	out, apply, err := a.charge(ctx, bt, userID, plan.Price, "Change to "+plan.Name, &sub.v.ID, true, pay, now)
+	out, apply, err := a.charge(ctx, bt, userID, plan.Price, "Change to "+plan.Name, &sub.v.ID, true, &connectd.PendingPurchase{Plan: plan.ID}, pay, now)
 	if err != nil {
 		return nil, err
 	}
 	if apply {
-		sub.v.Plan = plan.ID
-		sub.v.Recurring = plan.Validity.Type == connectd.ValidityRecurring
-		sub.v.Addons = nil // add-ons belong to the old plan
-		sub.v.CurrentPeriod = &connectd.Period{Start: now, End: now.Add(billingPeriod)}
+		changePlan(sub.v, plan, now)
 		if err := bt.put(ctx, sub.v, sub.rec.Version); err != nil {
 			return nil, err
 		}
@@ -310,7 +313,7 @@ func (a actions) BuyAddons(ctx context.Context, projectID, userID, subID string,
 		return nil, err
 	}
 	bt := &batch{b: a.b, project: projectID}
-	out, apply, err := a.charge(ctx, bt, userID, total, names, &sub.v.ID, true, pay, now)
+	out, apply, err := a.charge(ctx, bt, userID, total, names, &sub.v.ID, true, &connectd.PendingPurchase{Addons: addonIDs}, pay, now)
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +325,14 @@ func (a actions) BuyAddons(ctx context.Context, projectID, userID, subID string,
 		out.Subscription = sub.v
 	}
 	return out, bt.commit(ctx)
+}
+
+// changePlan moves sub to plan, starting a new period.
+func changePlan(sub *connectd.Subscription, plan *connectd.Plan, now time.Time) {
+	sub.Plan = plan.ID
+	sub.Recurring = plan.Validity.Type == connectd.ValidityRecurring
+	sub.Addons = nil // add-ons belong to the old plan
+	sub.CurrentPeriod = &connectd.Period{Start: now, End: now.Add(billingPeriod)}
 }
 
 // addonsPrice adds up add-ons that must be active and offered for plan.
@@ -411,7 +422,7 @@ func (a actions) Checkout(ctx context.Context, projectID string, in connectd.Che
 		deviceID = &id
 	}
 	subID := connectd.NewID(connectd.PrefixSubscription)
-	out, apply, err := a.charge(ctx, bt, in.UserID, total, description, &subID, false, pay, now)
+	out, apply, err := a.charge(ctx, bt, in.UserID, total, description, &subID, false, nil, pay, now)
 	if err != nil {
 		return nil, err
 	}
@@ -526,14 +537,40 @@ func (a actions) ConfirmPayment(ctx context.Context, projectID, userID, paymentI
 		return nil, refuse(connectd.TypeConflict, "paymentNotConfirmable", "This payment doesn't need confirming any more.")
 	}
 	bt := &batch{b: a.b, project: projectID}
+	pending := pay.v.Pending
+	pay.v.Pending = nil
 	pay.v.Status = connectd.PaymentSucceeded // the test processor always accepts a confirmation
 	if err := bt.put(ctx, pay.v, pay.rec.Version); err != nil {
 		return nil, err
 	}
-	// A pending subscription waiting for this payment starts now.
 	if pay.v.Subscription != nil {
 		sub, err := load(ctx, a.b.Subscriptions(), projectID, *pay.v.Subscription)
-		if err == nil && sub.v.Status == connectd.SubscriptionPending && sub.v.User == userID {
+		if err != nil && !errors.Is(err, connectd.ErrNotFound) {
+			return nil, err
+		}
+		switch {
+		case pending != nil:
+			// A portal purchase whose card asked for confirmation: deliver
+			// what it pays for with the payment, or confirm nothing.
+			if err != nil || sub.v.User != userID || sub.v.Status != connectd.SubscriptionActive {
+				return nil, refuse(connectd.TypeConflict, "paymentNotConfirmable", "What this payment was for can no longer be done, so it was not taken. Please start again.")
+			}
+			if pending.Plan != "" {
+				plan, err := a.b.Plans().Get(ctx, projectID, pending.Plan)
+				if errors.Is(err, connectd.ErrNotFound) || err == nil && plan.Status != connectd.PlanActive {
+					return nil, refuse(connectd.TypeConflict, "paymentNotConfirmable", "The plan this payment was for is no longer available, so it was not taken.")
+				}
+				if err != nil {
+					return nil, err
+				}
+				changePlan(sub.v, plan, now)
+			}
+			sub.v.Addons = append(sub.v.Addons, pending.Addons...)
+			if err := bt.put(ctx, sub.v, sub.rec.Version); err != nil {
+				return nil, err
+			}
+		case err == nil && sub.v.Status == connectd.SubscriptionPending && sub.v.User == userID:
+			// A pending subscription waiting for this payment starts now.
 			sub.v.Status = connectd.SubscriptionActive
 			if sub.v.CurrentPeriod == nil {
 				sub.v.CurrentPeriod = &connectd.Period{Start: now, End: now.Add(billingPeriod)}
@@ -541,8 +578,6 @@ func (a actions) ConfirmPayment(ctx context.Context, projectID, userID, paymentI
 			if err := bt.put(ctx, sub.v, sub.rec.Version); err != nil {
 				return nil, err
 			}
-		} else if err != nil && !errors.Is(err, connectd.ErrNotFound) {
-			return nil, err
 		}
 	}
 	return pay.v, bt.commit(ctx)

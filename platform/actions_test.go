@@ -72,3 +72,69 @@ func TestActionsOnAnotherUsersResource(t *testing.T) {
 		t.Errorf("owner's porting: %+v, %v", got, err)
 	}
 }
+
+// A plan change or add-on bought with a card that asks for confirmation,
+// abandoned in the portal and confirmed later elsewhere (a confirmPayment
+// session), still delivers what was paid for: nobody is charged for
+// nothing.
+func TestPendingPurchaseIsDeliveredWhereverItIsConfirmed(t *testing.T) {
+	t.Parallel()
+	confirmCard := connectd.PaymentInput{Card: &connectd.CardInput{Number: "4000002500003155", ExpMonth: 12, ExpYear: 2040, CVC: "123"}}
+	for _, name := range []string{"plan change", "add-ons"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			ctx := t.Context()
+			usd := connectd.Price{Amount: 1000, Currency: "USD"}
+			basic := &connectd.Plan{Name: "Basic", Status: connectd.PlanActive, Price: usd, Validity: connectd.Validity{Type: connectd.ValidityRecurring}}
+			plus := &connectd.Plan{Name: "Plus", Status: connectd.PlanActive, Price: usd, Validity: connectd.Validity{Type: connectd.ValidityRecurring}}
+			check(t, "basic", f.b.Plans().Create(ctx, f.project, basic))
+			check(t, "plus", f.b.Plans().Create(ctx, f.project, plus))
+			addon := &connectd.Addon{Name: "5 GB", Status: connectd.PlanActive, Price: usd, Plans: []string{basic.ID}}
+			check(t, "addon", f.b.Addons().Create(ctx, f.project, addon))
+			sub := &connectd.Subscription{User: f.u.ID, Plan: basic.ID, Status: connectd.SubscriptionActive, Recurring: true}
+			check(t, "subscription", f.b.Subscriptions().Create(ctx, f.project, sub))
+
+			var p *connectd.Purchase
+			var err error
+			if name == "plan change" {
+				p, err = f.b.Actions().ChangePlan(ctx, f.project, f.u.ID, sub.ID, plus.ID, confirmCard, f.at)
+			} else {
+				p, err = f.b.Actions().BuyAddons(ctx, f.project, f.u.ID, sub.ID, []string{addon.ID}, confirmCard, f.at)
+			}
+			check(t, "buy", err)
+			if p.Payment.Status != connectd.PaymentRequiresConfirmation || p.Subscription != nil {
+				t.Fatalf("before confirmation: payment %s, subscription changed: %v", p.Payment.Status, p.Subscription != nil)
+			}
+			before, err := f.b.Subscriptions().Get(ctx, f.project, sub.ID)
+			check(t, "get", err)
+			if before.Plan != basic.ID || len(before.Addons) != 0 {
+				t.Fatalf("the subscription changed before the payment was confirmed: %+v", before)
+			}
+			if _, err := f.b.Actions().ConfirmPayment(ctx, f.project, f.v.ID, p.Payment.ID, f.at); err == nil {
+				t.Fatal("another user confirmed the payment")
+			}
+			paid, err := f.b.Actions().ConfirmPayment(ctx, f.project, f.u.ID, p.Payment.ID, f.at)
+			check(t, "confirm", err)
+			if paid.Status != connectd.PaymentSucceeded {
+				t.Fatalf("confirmed payment is %s", paid.Status)
+			}
+			after, err := f.b.Subscriptions().Get(ctx, f.project, sub.ID)
+			check(t, "get", err)
+			if name == "plan change" && after.Plan != plus.ID {
+				t.Errorf("plan after confirmation = %s, want %s", after.Plan, plus.ID)
+			}
+			if name == "add-ons" && (len(after.Addons) != 1 || after.Addons[0] != addon.ID) {
+				t.Errorf("add-ons after confirmation = %v, want [%s]", after.Addons, addon.ID)
+			}
+			stored, err := f.b.Payments().Get(ctx, f.project, p.Payment.ID)
+			check(t, "payment", err)
+			if stored.Pending != nil {
+				t.Errorf("a confirmed payment still holds its pending purchase %+v", stored.Pending)
+			}
+			if _, err := f.b.Actions().ConfirmPayment(ctx, f.project, f.u.ID, p.Payment.ID, f.at); err == nil {
+				t.Error("a payment was confirmed twice")
+			}
+		})
+	}
+}

@@ -264,7 +264,26 @@ func (b *Builtin) Payments() connectd.Resources[connectd.Payment] {
 			}
 			return v.User, parent, v.Status
 		},
+		marshal: func(v *connectd.Payment) ([]byte, error) {
+			return json.Marshal(paymentData{Payment: *v, Pending: v.Pending})
+		},
+		unmarshal: func(data []byte, v *connectd.Payment) error {
+			var d paymentData
+			if err := json.Unmarshal(data, &d); err != nil {
+				return err
+			}
+			*v = d.Payment
+			v.Pending = d.Pending
+			return nil
+		},
 	}}
+}
+
+// paymentData is how a payment is stored: with what a pending one buys,
+// which its API representation does not show.
+type paymentData struct {
+	connectd.Payment
+	Pending *connectd.PendingPurchase `json:"pending,omitempty"`
 }
 
 // portingData is how a porting is stored: with its write-only PIN, which
