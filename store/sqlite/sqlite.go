@@ -36,6 +36,23 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
+// readerMmap is the mmap_size of the read-only connections: they read the
+// database file through a memory map instead of SQLite's page cache.
+//
+// modernc.org/sqlite builds SQLite's page cache with one LRU shared by every
+// connection of the process (pcache1 separateCache=0). A connection at its
+// own cache_size recycles the least recently used page of any connection
+// and keeps it, so the writer takes over the readers' pages; a reader below
+// its own limit then allocates a page for each read and frees it as soon as
+// it is released, the shared cache being over its total. Measured: the same
+// few B-tree pages read from the file again on every call of a list page
+// (about 26 pread(2) a call), and list latency growing with the table (the
+// growth benchmark, docs/performance.md). Pages read through the map skip
+// that cache. Writes never use the map (WAL mode writes with write(2) and
+// fsyncs as before), so durability is unchanged; mapped pages count in RSS as
+// the kernel's file cache, shared and reclaimable.
+const readerMmap = 1 << 30
+
 // Options tune Open.
 type Options struct {
 	// Exclusive takes an advisory lock on PATH.lock for as long as the store
@@ -96,7 +113,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	s.gc = newCommitter(s.w)
 
-	s.r, err = sql.Open("sqlite", base+"?"+common+"&_query_only=1")
+	s.r, err = sql.Open("sqlite", base+"?"+common+"&_query_only=1&_pragma=mmap_size("+strconv.Itoa(readerMmap)+")")
 	if err != nil {
 		return fail(fmt.Errorf("sqlite: open %s: %w", abs, err))
 	}
