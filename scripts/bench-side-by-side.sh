@@ -14,6 +14,7 @@
 # Everything listens on 127.0.0.1 only and is stopped on exit (traps).
 # Environment (defaults):
 #   ROUNDS=3 DURATION=10s WARMUP=2s CONNS=32 MEM_CONNS=64 SCENARIOS=all
+#   PG_PARAMS=pool_max_conns=4   (postgres: extra parameters for connectd's database URL)
 #   REQUESTS=1000000     per-run bound on operations (with DURATION)
 #   SEED=400000          sessions the baseline seeds for get/entry
 #   ENTRY_POOL=10000     sessions connectd-bench creates on connectd for entry
@@ -138,7 +139,7 @@ if [ "$BACKEND" = sqlite ]; then
   DB="sqlite:$TMP/connectd.db"
 else
   psql -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -c 'CREATE DATABASE connectd_bench' >/dev/null
-  DB="postgres://postgres@127.0.0.1:$PGPORT/connectd_bench?sslmode=disable"
+  DB="postgres://postgres@127.0.0.1:$PGPORT/connectd_bench?sslmode=disable${PG_PARAMS:+&$PG_PARAMS}"
 fi
 CPORT=$(free_port 18180)
 # The per-key API and per-address portal rate limits are turned off: all the
