@@ -623,6 +623,14 @@ func runCLI(t *testing.T, dir string, env []string, args ...string) result {
 func startServe(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
 	p := start(t, dir, env, append([]string{"serve"}, args...)...)
+	waitServing(t, p)
+	return p
+}
+
+// waitServing waits until p logs that it is serving, and records the
+// public URL it logged.
+func waitServing(t *testing.T, p *proc) {
+	t.Helper()
 	waitFor(t, `serve to log "serving"`, func() bool {
 		for _, line := range strings.Split(p.stderr.String(), "\n") {
 			var l struct {
@@ -636,7 +644,6 @@ func startServe(t *testing.T, dir string, env []string, args ...string) *proc {
 		}
 		return false
 	}, p)
-	return p
 }
 
 // waitFor polls cond until it holds; it fails the test when p exits or

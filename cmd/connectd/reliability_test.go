@@ -146,19 +146,7 @@ func serveWith(t *testing.T, binary, dir, db string, extra ...string) *proc {
 			logProblems(t, p)
 		}
 	})
-	waitFor(t, `serve to log "serving"`, func() bool {
-		for _, line := range strings.Split(p.stderr.String(), "\n") {
-			var l struct {
-				Msg       string `json:"msg"`
-				PublicURL string `json:"public_url"`
-			}
-			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "serving" && l.PublicURL != "" {
-				p.publicURL = l.PublicURL
-				return true
-			}
-		}
-		return false
-	}, p)
+	waitServing(t, p)
 	return p
 }
 
