@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/poolstat"
 )
 
 // Metrics is the registry and the collectors connectd records into.
@@ -145,9 +146,9 @@ func (m *Metrics) Replayed() {
 }
 
 // WatchPools adds the database pool collector for st when it reports its
-// pools (connectd.PoolStatser); other stores are left out. Call it once.
+// pools (poolstat.Reporter); other stores are left out. Call it once.
 func (m *Metrics) WatchPools(st connectd.Store) error {
-	ps, ok := st.(connectd.PoolStatser)
+	ps, ok := st.(poolstat.Reporter)
 	if m == nil || !ok {
 		return nil
 	}

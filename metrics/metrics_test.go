@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/poolstat"
 )
 
 func TestRouteLabel(t *testing.T) {
@@ -73,9 +74,9 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	}
 }
 
-type fakePools []connectd.PoolStat
+type fakePools []poolstat.Stat
 
-func (f fakePools) PoolStats() []connectd.PoolStat { return f }
+func (f fakePools) PoolStats() []poolstat.Stat { return f }
 
 func TestPoolCollector(t *testing.T) {
 	c := newPoolCollector(fakePools{

@@ -3,19 +3,19 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/poolstat"
 )
 
 // poolCollector reads a store's connection pools at every scrape.
 type poolCollector struct {
-	st connectd.PoolStatser
+	st poolstat.Reporter
 
 	maxOpen, open, inUse, idle *prometheus.Desc
 	waits, waitSeconds         *prometheus.Desc
 	acquires, acquireSeconds   *prometheus.Desc
 }
 
-func newPoolCollector(st connectd.PoolStatser) *poolCollector {
+func newPoolCollector(st poolstat.Reporter) *poolCollector {
 	d := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc("connectd_db_pool_"+name, help, []string{"pool"}, nil)
 	}

@@ -1,13 +1,13 @@
 package postgres
 
-import "github.com/connectd/connectd"
+import "github.com/connectd/connectd/internal/poolstat"
 
-var _ connectd.PoolStatser = (*Store)(nil)
+var _ poolstat.Reporter = (*Store)(nil)
 
 // PoolStats reports the pgx pool, for metrics.
-func (s *Store) PoolStats() []connectd.PoolStat {
+func (s *Store) PoolStats() []poolstat.Stat {
 	st := s.pool.Stat()
-	return []connectd.PoolStat{{
+	return []poolstat.Stat{{
 		Pool:            "postgres",
 		MaxOpen:         int(st.MaxConns()),
 		Open:            int(st.TotalConns()),

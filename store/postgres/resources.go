@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/store/internal/record"
+	"github.com/connectd/connectd/store/internal/seeddiff"
 )
 
 var _ connectd.ResourceStore = (*Store)(nil)
@@ -119,24 +121,11 @@ func scanResource(row pgx.Row) (*connectd.ResourceRecord, error) {
 	return &r, nil
 }
 
-// checkRecord refuses records the table cannot hold.
-func checkRecord(op string, r *connectd.ResourceRecord) error {
-	switch {
-	case r == nil:
-		return errors.New("postgres: " + op + ": nil record")
-	case r.Kind == "" || r.ID == "":
-		return errors.New("postgres: " + op + ": a resource needs a kind and an ID")
-	case !json.Valid(r.Data):
-		return fmt.Errorf("postgres: %s: %s %s: data is not JSON", op, r.Kind, r.ID)
-	}
-	return nil
-}
-
 // CreateResource inserts r and sets its Version to 1. ErrConflict if the
 // project has a resource with its ID (of any kind), ErrNotFound if the
 // project does not exist.
 func (s *Store) CreateResource(ctx context.Context, r *connectd.ResourceRecord) error {
-	if err := checkRecord("create resource", r); err != nil {
+	if err := record.Check("postgres", "create resource", r); err != nil {
 		return err
 	}
 	if _, err := s.pool.Exec(ctx, sqlCreateResource, resourceArgs(r.ProjectID, r)...); err != nil {
@@ -190,7 +179,7 @@ func (s *Store) WriteResources(ctx context.Context, projectID string, writes []c
 	}
 	var updated []string
 	for _, w := range writes {
-		if err := checkRecord(op, w.Record); err != nil {
+		if err := record.Check("postgres", op, w.Record); err != nil {
 			return err
 		}
 		if w.Record.ProjectID != "" && w.Record.ProjectID != projectID {
@@ -367,7 +356,7 @@ func seedProject(ctx context.Context, tx pgx.Tx, p *connectd.Project) (int, erro
 	if err != nil {
 		return 0, seedErr("project", p.ID, err)
 	}
-	return 0, connectd.SeedProjectConflict(old, p)
+	return 0, seeddiff.Project(old, p)
 }
 
 func seedUser(ctx context.Context, tx pgx.Tx, u *connectd.User, projects map[string]bool) (int, error) {
@@ -411,11 +400,11 @@ func seedUser(ctx context.Context, tx pgx.Tx, u *connectd.User, projects map[str
 	if err != nil {
 		return 0, seedErr("user", u.ID, err)
 	}
-	return 0, connectd.SeedUserConflict(old, u)
+	return 0, seeddiff.User(old, u)
 }
 
 func seedResource(ctx context.Context, tx pgx.Tx, r *connectd.ResourceRecord) (int, error) {
-	if err := checkRecord("apply seed", r); err != nil {
+	if err := record.Check("postgres", "apply seed", r); err != nil {
 		return 0, err
 	}
 	tag, err := tx.Exec(ctx, sqlSeedResource, resourceArgs(r.ProjectID, r)...)
@@ -429,5 +418,5 @@ func seedResource(ctx context.Context, tx pgx.Tx, r *connectd.ResourceRecord) (i
 	if err != nil {
 		return 0, seedErr(string(r.Kind), r.ID, err)
 	}
-	return 0, connectd.SeedResourceConflict(old, r)
+	return 0, seeddiff.Resource(old, r)
 }

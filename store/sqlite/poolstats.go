@@ -3,14 +3,14 @@ package sqlite
 import (
 	"database/sql"
 
-	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/poolstat"
 )
 
-var _ connectd.PoolStatser = (*Store)(nil)
+var _ poolstat.Reporter = (*Store)(nil)
 
 // PoolStats reports the writer and the reader pools, for metrics.
-func (s *Store) PoolStats() []connectd.PoolStat {
-	var out []connectd.PoolStat
+func (s *Store) PoolStats() []poolstat.Stat {
+	var out []poolstat.Stat
 	for _, p := range []struct {
 		name string
 		db   *sql.DB
@@ -19,7 +19,7 @@ func (s *Store) PoolStats() []connectd.PoolStat {
 			continue
 		}
 		st := p.db.Stats()
-		out = append(out, connectd.PoolStat{Pool: p.name, MaxOpen: st.MaxOpenConnections,
+		out = append(out, poolstat.Stat{Pool: p.name, MaxOpen: st.MaxOpenConnections,
 			Open: st.OpenConnections, InUse: st.InUse, Idle: st.Idle,
 			WaitCount: st.WaitCount, WaitDuration: st.WaitDuration})
 	}

@@ -3,11 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/store/internal/record"
+	"github.com/connectd/connectd/store/internal/seeddiff"
 )
 
 var _ connectd.ResourceStore = (*Store)(nil)
@@ -37,19 +38,6 @@ func scanResource(sc interface{ Scan(...any) error }) (*connectd.ResourceRecord,
 	return &r, nil
 }
 
-// checkRecord refuses records the table cannot hold.
-func checkRecord(op string, r *connectd.ResourceRecord) error {
-	switch {
-	case r == nil:
-		return errors.New("sqlite: " + op + ": nil record")
-	case r.Kind == "" || r.ID == "":
-		return errors.New("sqlite: " + op + ": a resource needs a kind and an ID")
-	case !json.Valid(r.Data):
-		return fmt.Errorf("sqlite: %s: %s %s: data is not JSON", op, r.Kind, r.ID)
-	}
-	return nil
-}
-
 // execer is what inserts need: the writer or one of its transactions.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -74,7 +62,7 @@ func insertResource(ctx context.Context, db execer, r *connectd.ResourceRecord, 
 
 // CreateResource inserts r and sets its Version to 1.
 func (s *Store) CreateResource(ctx context.Context, r *connectd.ResourceRecord) error {
-	if err := checkRecord("create resource", r); err != nil {
+	if err := record.Check("sqlite", "create resource", r); err != nil {
 		return err
 	}
 	if _, err := insertResource(ctx, s.w, r, false); err != nil {
@@ -121,7 +109,7 @@ func (s *Store) WriteResources(ctx context.Context, projectID string, writes []c
 	const op = "write resources"
 	recs := make([]connectd.ResourceRecord, len(writes))
 	for i, w := range writes {
-		if err := checkRecord(op, w.Record); err != nil {
+		if err := record.Check("sqlite", op, w.Record); err != nil {
 			return err
 		}
 		if w.Record.ProjectID != "" && w.Record.ProjectID != projectID {
@@ -246,7 +234,7 @@ func seedProject(ctx context.Context, tx *sql.Tx, p *connectd.Project) (int, err
 	if err != nil {
 		return 0, seedErr("project", p.ID, err)
 	}
-	return 0, connectd.SeedProjectConflict(old, p)
+	return 0, seeddiff.Project(old, p)
 }
 
 func seedUser(ctx context.Context, tx *sql.Tx, u *connectd.User) (int, error) {
@@ -282,11 +270,11 @@ func seedUser(ctx context.Context, tx *sql.Tx, u *connectd.User) (int, error) {
 	if err != nil {
 		return 0, seedErr("user", u.ID, err)
 	}
-	return 0, connectd.SeedUserConflict(old, u)
+	return 0, seeddiff.User(old, u)
 }
 
 func seedResource(ctx context.Context, tx *sql.Tx, r *connectd.ResourceRecord) (int, error) {
-	if err := checkRecord("apply seed", r); err != nil {
+	if err := record.Check("sqlite", "apply seed", r); err != nil {
 		return 0, err
 	}
 	inserted, err := insertResource(ctx, tx, r, true)
@@ -300,5 +288,5 @@ func seedResource(ctx context.Context, tx *sql.Tx, r *connectd.ResourceRecord) (
 	if err != nil {
 		return 0, seedErr(string(r.Kind), r.ID, err)
 	}
-	return 0, connectd.SeedResourceConflict(old, r)
+	return 0, seeddiff.Resource(old, r)
 }

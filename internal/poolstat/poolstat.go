@@ -1,9 +1,12 @@
-package connectd
+// Package poolstat is what a store reports of its database connection
+// pools, for metrics. It is a leaf: metrics reads it without importing any
+// store, and the stores return it without importing metrics.
+package poolstat
 
 import "time"
 
-// PoolStat is a snapshot of one database connection pool, for metrics.
-type PoolStat struct {
+// Stat is a snapshot of one database connection pool, for metrics.
+type Stat struct {
 	// Pool names the pool within its store: "postgres", or "writer" and
 	// "reader" for SQLite's two pools.
 	Pool string
@@ -25,8 +28,8 @@ type PoolStat struct {
 	AcquireDuration time.Duration
 }
 
-// PoolStatser is a Store that reports its connection pools. Both stores
+// Reporter is a store that reports its connection pools. Both stores
 // implement it; metrics read it at every scrape.
-type PoolStatser interface {
-	PoolStats() []PoolStat
+type Reporter interface {
+	PoolStats() []Stat
 }

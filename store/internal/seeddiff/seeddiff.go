@@ -1,19 +1,41 @@
-package connectd
+// Package seeddiff is how both stores apply a SeedBatch the same way: an
+// object that already exists is skipped when its content is the same, and is
+// a *connectd.SeedConflictError naming the fields that differ otherwise.
+// Each store reads the stored object with its own SQL and compares with
+// these.
+package seeddiff
 
 import (
 	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
+
+	"github.com/connectd/connectd"
 )
 
-// What stores need to apply a SeedBatch the same way: an object that
-// already exists is skipped when its content is the same, and is a
-// *SeedConflictError naming the fields that differ otherwise. Each store
-// reads the stored object with its own SQL and compares with these.
+// Project compares seed project p with the stored one: nil when they are the
+// same, else the conflict.
+func Project(stored, p *connectd.Project) error {
+	return conflict("project", p.ID, projectFields(stored, p))
+}
 
-// DiffProject names the fields in which project b differs from a.
-func DiffProject(a, b *Project) []string {
+// User compares seed user u with the stored one.
+func User(stored, u *connectd.User) error {
+	return conflict("user", u.ID, userFields(stored, u))
+}
+
+// Resource compares seed record r with the stored record of the same ID,
+// which may be of another kind.
+func Resource(stored, r *connectd.ResourceRecord) error {
+	if stored.Kind != r.Kind {
+		return &connectd.SeedConflictError{Kind: string(r.Kind), ID: r.ID, Why: "its kind differs (the ID is a " + string(stored.Kind) + "'s)"}
+	}
+	return conflict(string(r.Kind), r.ID, resourceFields(stored, r))
+}
+
+// projectFields names the fields in which project b differs from a.
+func projectFields(a, b *connectd.Project) []string {
 	var fields []string
 	if a.Name != b.Name {
 		fields = append(fields, "name")
@@ -26,20 +48,20 @@ func DiffProject(a, b *Project) []string {
 
 // sameSettings compares settings as their JSON, an empty allow-list being
 // the same as none.
-func sameSettings(a, b ProjectSettings) bool {
-	for _, s := range []*ProjectSettings{&a, &b} {
+func sameSettings(a, b connectd.ProjectSettings) bool {
+	for _, s := range []*connectd.ProjectSettings{&a, &b} {
 		if len(s.CallbackAllowList) == 0 {
 			s.CallbackAllowList = nil
 		}
 	}
 	ja, errA := json.Marshal(a)
 	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && JSONEqual(ja, jb)
+	return errA == nil && errB == nil && jsonEqual(ja, jb)
 }
 
-// DiffUser names the fields in which user b differs from a. No metadata
+// userFields names the fields in which user b differs from a. No metadata
 // and empty metadata are the same.
-func DiffUser(a, b *User) []string {
+func userFields(a, b *connectd.User) []string {
 	var fields []string
 	if a.Email != b.Email {
 		fields = append(fields, "email")
@@ -68,9 +90,9 @@ func sameString(a, b *string) bool {
 	return *a == *b
 }
 
-// DiffResource names the fields in which record b differs from a, of the
+// resourceFields names the fields in which record b differs from a, of the
 // same kind: user, parent, status, data (compared as JSON values).
-func DiffResource(a, b *ResourceRecord) []string {
+func resourceFields(a, b *connectd.ResourceRecord) []string {
 	var fields []string
 	if a.UserID != b.UserID {
 		fields = append(fields, "user")
@@ -81,15 +103,15 @@ func DiffResource(a, b *ResourceRecord) []string {
 	if a.Status != b.Status {
 		fields = append(fields, "status")
 	}
-	if !JSONEqual(a.Data, b.Data) {
+	if !jsonEqual(a.Data, b.Data) {
 		fields = append(fields, "data")
 	}
 	return fields
 }
 
-// NewSeedConflict returns the *SeedConflictError of a seed object whose
-// fields differ from the stored one, or nil when none does.
-func NewSeedConflict(kind, id string, fields []string) error {
+// conflict returns the *SeedConflictError of a seed object whose fields
+// differ from the stored one, or nil when none does.
+func conflict(kind, id string, fields []string) error {
 	if len(fields) == 0 {
 		return nil
 	}
@@ -97,31 +119,12 @@ func NewSeedConflict(kind, id string, fields []string) error {
 	if n := len(fields); n > 1 {
 		why = "its " + strings.Join(fields[:n-1], ", ") + " and " + fields[n-1] + " differ"
 	}
-	return &SeedConflictError{Kind: kind, ID: id, Why: why}
+	return &connectd.SeedConflictError{Kind: kind, ID: id, Why: why}
 }
 
-// SeedProjectConflict compares seed project p with the stored one.
-func SeedProjectConflict(stored, p *Project) error {
-	return NewSeedConflict("project", p.ID, DiffProject(stored, p))
-}
-
-// SeedUserConflict compares seed user u with the stored one.
-func SeedUserConflict(stored, u *User) error {
-	return NewSeedConflict("user", u.ID, DiffUser(stored, u))
-}
-
-// SeedResourceConflict compares seed record r with the stored record of
-// the same ID, which may be of another kind.
-func SeedResourceConflict(stored, r *ResourceRecord) error {
-	if stored.Kind != r.Kind {
-		return &SeedConflictError{Kind: string(r.Kind), ID: r.ID, Why: "its kind differs (the ID is a " + string(stored.Kind) + "'s)"}
-	}
-	return NewSeedConflict(string(r.Kind), r.ID, DiffResource(stored, r))
-}
-
-// JSONEqual reports whether a and b are the same JSON value, key order and
+// jsonEqual reports whether a and b are the same JSON value, key order and
 // spacing aside. Numbers compare as written.
-func JSONEqual(a, b []byte) bool {
+func jsonEqual(a, b []byte) bool {
 	decode := func(data []byte) (any, bool) {
 		d := json.NewDecoder(bytes.NewReader(data))
 		d.UseNumber()
