@@ -3,14 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/store/internal/groupcommit"
 )
 
 // Batched session creates.
@@ -34,35 +33,22 @@ import (
 // own, so that each request gets its own outcome and only the failing ones
 // fail.
 //
-// Cancellation: a request whose context ends while it is queued is dropped
-// (never inserted) and fails with the context's error. Once in a batch it
-// runs to its end, and CreateSession returns its true outcome.
+// Queueing, batching and cancellation are those of package groupcommit.
 
 // maxBatch bounds the rows of one batch.
 const maxBatch = 128
 
-const (
-	reqQueued int32 = iota
-	reqTaken
-	reqCancelled
-)
-
-type createReq struct {
-	state atomic.Int32
-	sql   string
-	args  []any
-	idem  bool
-	done  chan error // buffered
+// createRow is one session create waiting for a batch.
+type createRow struct {
+	sql  string
+	args []any
+	idem bool
 }
 
+// batcher commits the batches of the group-commit queue on the pool.
 type batcher struct {
-	pool *pgxpool.Pool
-
-	mu     sync.Mutex
-	cond   *sync.Cond // signalled when work is queued or the batcher closes
-	queue  []*createReq
-	closed bool
-	wg     sync.WaitGroup
+	pool  *pgxpool.Pool
+	queue *groupcommit.Queue[createRow]
 }
 
 var errClosed = errors.New("postgres: create session: the store is closed")
@@ -70,102 +56,27 @@ var errClosed = errors.New("postgres: create session: the store is closed")
 // newBatcher starts workers batch workers.
 func newBatcher(pool *pgxpool.Pool, workers int) *batcher {
 	b := &batcher{pool: pool}
-	b.cond = sync.NewCond(&b.mu)
-	for range workers {
-		b.wg.Add(1)
-		go b.work()
-	}
+	b.queue = groupcommit.New(workers, maxBatch, errClosed, b.run)
 	return b
 }
 
 // submit queues r and waits for its outcome.
-func (b *batcher) submit(ctx context.Context, r *createReq) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return errClosed
-	}
-	b.queue = append(b.queue, r)
-	b.cond.Signal()
-	b.mu.Unlock()
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		if r.state.CompareAndSwap(reqQueued, reqCancelled) {
-			return ctx.Err()
-		}
-		return <-r.done
-	}
+func (b *batcher) submit(ctx context.Context, r createRow) error {
+	return b.queue.Submit(ctx, r)
 }
 
 // close stops taking requests and waits for the workers to answer the
 // queued ones.
-func (b *batcher) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.cond.Broadcast()
-	b.mu.Unlock()
-	b.wg.Wait()
-}
+func (b *batcher) close() { b.queue.Close() }
 
-func (b *batcher) work() {
-	defer b.wg.Done()
-	batch := make([]*createReq, 0, maxBatch)
-	for {
-		batch = b.take(batch[:0])
-		if batch == nil {
-			return
-		}
-		b.run(batch)
-		clear(batch)
-	}
-}
-
-// take waits for queued requests and moves up to maxBatch uncancelled ones
-// into batch; nil once the batcher is closed and the queue empty.
-func (b *batcher) take(batch []*createReq) []*createReq {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for {
-		for len(b.queue) == 0 {
-			if b.closed {
-				return nil
-			}
-			b.cond.Wait()
-		}
-		n := 0
-		for n < len(b.queue) && len(batch) < maxBatch {
-			r := b.queue[n]
-			n++
-			if r.state.CompareAndSwap(reqQueued, reqTaken) {
-				batch = append(batch, r)
-			}
-		}
-		rest := copy(b.queue, b.queue[n:])
-		clear(b.queue[rest:])
-		b.queue = b.queue[:rest]
-		if len(b.queue) > 0 {
-			b.cond.Signal() // more for another worker
-		}
-		if len(batch) > 0 {
-			return batch
-		}
-	}
-}
-
-// run executes a batch and answers its requests.
-func (b *batcher) run(batch []*createReq) {
+// run executes a batch and sets the outcome of each row.
+func (b *batcher) run(batch []createRow, errs []error) {
 	// Not a request's context: the batch serves several.
 	ctx := context.Background()
 	if len(batch) == 1 {
-		batch[0].done <- b.one(ctx, batch[0])
+		errs[0] = b.one(ctx, batch[0])
 		return
 	}
-	errs := make([]error, len(batch))
 	pb := &pgx.Batch{}
 	for i, r := range batch {
 		pb.Queue(r.sql, r.args...).Exec(func(tag pgconn.CommandTag) error {
@@ -179,18 +90,14 @@ func (b *batcher) run(batch []*createReq) {
 	// transaction, committed when Close returns nil.
 	if err := b.pool.SendBatch(ctx, pb).Close(); err != nil {
 		// Nothing of the batch was committed: run each row alone.
-		for _, r := range batch {
-			r.done <- b.one(ctx, r)
+		for i, r := range batch {
+			errs[i] = b.one(ctx, r)
 		}
-		return
-	}
-	for i, r := range batch {
-		r.done <- errs[i]
 	}
 }
 
 // one runs a single create in a transaction of its own.
-func (b *batcher) one(ctx context.Context, r *createReq) error {
+func (b *batcher) one(ctx context.Context, r createRow) error {
 	tag, err := b.pool.Exec(ctx, r.sql, r.args...)
 	if err != nil {
 		return mapErr("create session", err)

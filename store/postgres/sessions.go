@@ -92,7 +92,7 @@ func (s *Store) CreateSession(ctx context.Context, cs *connectd.Session, idem co
 		string(cs.StoredStatus), cs.TokenHash, msPtr(cs.TokenUsedAt), ms(cs.CreatedAt), ms(cs.ExpiresAt), ms(cs.UpdatedAt)}
 	// Sent with the creates of concurrent callers, in one transaction
 	// (batch.go); answered after its COMMIT.
-	r := &createReq{sql: sqlCreateSession, args: args, done: make(chan error, 1)}
+	r := createRow{sql: sqlCreateSession, args: args}
 	if idem != (connectd.Idem{}) {
 		r.sql, r.args, r.idem = sqlCreateSessionIdem, append(args, idem.ProjectID, idem.Key, ms(idem.ClaimedAt)), true
 	}

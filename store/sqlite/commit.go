@@ -5,18 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/store/internal/groupcommit"
 )
 
 // Group commit of session creates.
 //
 // With synchronous=FULL every COMMIT waits for an fsync of the WAL, so one
 // transaction per create caps the store at the disk's fsync rate. Instead,
-// CreateSession hands its row to a committer goroutine, which takes every
-// create waiting (up to maxBatch) and inserts them in one IMMEDIATE
+// CreateSession hands its row to the group-commit queue, whose one worker
+// takes every create waiting (up to maxBatch) and inserts them in one IMMEDIATE
 // transaction, so that they share one COMMIT and one fsync. Each request is
 // answered only after that COMMIT returned, that is, once its row is
 // durable: the durability of an acknowledged create is exactly that of a
@@ -32,40 +31,25 @@ import (
 // transaction of the writer pool), so batches and the other writes of the
 // store serialize on it: they never interleave.
 //
-// Cancellation: a request whose context ends while it waits in the queue is
-// dropped (never inserted) and fails with the context's error. Once the
-// committer took it into a batch, it is no longer cancellable: CreateSession
-// waits for the batch (bounded by the time of one transaction) and returns
-// its true outcome, nil if the row was committed, even though the context
-// has ended meanwhile, so that a caller is never told a stored session
-// failed.
+// Queueing, batching and cancellation are those of package groupcommit,
+// with one worker.
 
 // maxBatch bounds the rows of one transaction.
 const maxBatch = 128
 
-// Request states.
-const (
-	reqQueued int32 = iota
-	reqTaken
-	reqCancelled
-)
-
-type createReq struct {
-	state atomic.Int32
-	args  []any // the INSERT's arguments
-	id    string
-	idem  connectd.Idem
-	done  chan error // buffered: the committer never blocks on it
+// createRow is one session create waiting for a batch.
+type createRow struct {
+	args []any // the INSERT's arguments
+	id   string
+	idem connectd.Idem
 }
 
+// committer commits the batches of the group-commit queue. It has one
+// worker (the store has one writer connection), so its statements need no
+// lock.
 type committer struct {
-	db *sql.DB
-
-	mu      sync.Mutex
-	queue   []*createReq
-	closed  bool
-	wake    chan struct{} // cap 1: work may be waiting
-	stopped chan struct{} // closed when the goroutine has returned
+	db    *sql.DB
+	queue *groupcommit.Queue[createRow]
 
 	insert, complete *sql.Stmt // prepared on db
 }
@@ -82,13 +66,13 @@ const (
 )
 
 func newCommitter(db *sql.DB) *committer {
-	c := &committer{db: db, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
-	go c.run()
+	c := &committer{db: db}
+	c.queue = groupcommit.New(1, maxBatch, errClosed, c.commit)
 	return c
 }
 
 // prepare prepares the statements of a batch once, on the first batch: the
-// store may not be migrated when it opens. Only the committer goroutine
+// store may not be migrated when it opens. Only the committer's one worker
 // calls it.
 func (c *committer) prepare(ctx context.Context) error {
 	var err error
@@ -108,42 +92,14 @@ func (c *committer) prepare(ctx context.Context) error {
 }
 
 // submit queues r and waits for its outcome.
-func (c *committer) submit(ctx context.Context, r *createReq) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return errClosed
-	}
-	c.queue = append(c.queue, r)
-	select { // under mu: close closes wake under it too
-	case c.wake <- struct{}{}:
-	default:
-	}
-	c.mu.Unlock()
-	select {
-	case err := <-r.done:
-		return err
-	case <-ctx.Done():
-		if r.state.CompareAndSwap(reqQueued, reqCancelled) {
-			return ctx.Err() // the committer will skip it
-		}
-		return <-r.done // in a batch already: its true outcome
-	}
+func (c *committer) submit(ctx context.Context, r createRow) error {
+	return c.queue.Submit(ctx, r)
 }
 
 // close stops taking requests, lets the committer finish the queued ones,
 // and waits for it.
 func (c *committer) close() {
-	c.mu.Lock()
-	if !c.closed {
-		c.closed = true
-		close(c.wake)
-	}
-	c.mu.Unlock()
-	<-c.stopped
+	c.queue.Close()
 	for _, st := range []*sql.Stmt{c.insert, c.complete} {
 		if st != nil {
 			st.Close()
@@ -151,58 +107,17 @@ func (c *committer) close() {
 	}
 }
 
-func (c *committer) run() {
-	defer close(c.stopped)
-	batch := make([]*createReq, 0, maxBatch)
-	for {
-		_, open := <-c.wake
-		for {
-			batch = c.take(batch[:0])
-			if len(batch) == 0 {
-				break
-			}
-			c.commit(batch)
-			clear(batch)
-		}
-		if !open {
-			return
+// commit inserts the batch in one transaction; an error of the transaction
+// as a whole fails every row.
+func (c *committer) commit(batch []createRow, errs []error) {
+	if err := c.tx(batch, errs); err != nil {
+		for i := range errs {
+			errs[i] = err
 		}
 	}
 }
 
-// take moves up to maxBatch queued, uncancelled requests into batch.
-func (c *committer) take(batch []*createReq) []*createReq {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for n < len(c.queue) && len(batch) < maxBatch {
-		r := c.queue[n]
-		n++
-		if r.state.CompareAndSwap(reqQueued, reqTaken) {
-			batch = append(batch, r)
-		}
-	}
-	rest := copy(c.queue, c.queue[n:])
-	clear(c.queue[rest:])
-	c.queue = c.queue[:rest]
-	return batch
-}
-
-// commit inserts the batch in one transaction and answers every request
-// after COMMIT.
-func (c *committer) commit(batch []*createReq) {
-	errs := make([]error, len(batch))
-	err := c.tx(batch, errs)
-	for i, r := range batch {
-		if err != nil {
-			r.done <- err
-		} else {
-			r.done <- errs[i]
-		}
-	}
-}
-
-func (c *committer) tx(batch []*createReq, errs []error) error {
+func (c *committer) tx(batch []createRow, errs []error) error {
 	const op = "create session"
 	// Not a request's context: the batch serves several, and must run to
 	// its end whoever gave up meanwhile.
@@ -217,13 +132,13 @@ func (c *committer) tx(batch []*createReq, errs []error) error {
 	defer tx.Rollback()
 	insert, complete := tx.StmtContext(ctx, c.insert), tx.StmtContext(ctx, c.complete)
 	single := len(batch) == 1 // nothing to isolate a lone row from
-	for i, r := range batch {
+	for i := range batch {
 		if !single {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT row`); err != nil {
 				return mapErr(op, err)
 			}
 		}
-		errs[i] = c.row(ctx, insert, complete, r)
+		errs[i] = c.row(ctx, insert, complete, &batch[i])
 		if single {
 			if errs[i] != nil {
 				return errs[i]
@@ -243,7 +158,7 @@ func (c *committer) tx(batch []*createReq, errs []error) error {
 }
 
 // row inserts one session and completes its idempotency claim.
-func (c *committer) row(ctx context.Context, insert, complete *sql.Stmt, r *createReq) error {
+func (c *committer) row(ctx context.Context, insert, complete *sql.Stmt, r *createRow) error {
 	const op = "create session"
 	if _, err := insert.ExecContext(ctx, r.args...); err != nil {
 		return mapErr(op, err)

@@ -66,12 +66,11 @@ func (s *Store) CreateSession(ctx context.Context, cs *connectd.Session, idem co
 	}
 	// Committed with the creates of concurrent callers, in one transaction
 	// (commit.go); answered once durable.
-	return s.gc.submit(ctx, &createReq{
+	return s.gc.submit(ctx, createRow{
 		args: []any{cs.ID, cs.ProjectID, nullString(cs.CallbackURL), intent, appearance, nullString(cs.UserID), details,
 			string(cs.StoredStatus), blob(cs.TokenHash), usedAt, ms(cs.CreatedAt), ms(cs.ExpiresAt), ms(cs.UpdatedAt)},
 		id:   cs.ID,
 		idem: idem,
-		done: make(chan error, 1),
 	})
 }
 
