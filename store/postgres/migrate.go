@@ -5,52 +5,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
+
+	"github.com/connectd/connectd/store/internal/migrate"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
-
-// migration is one numbered file of migrations/, such as 0001_init.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in order. Their names must start
-// with a distinct positive number followed by "_".
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, p := range names {
-		name := path.Base(p)
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %s: name must start with a number and _", name)
-		}
-		if other, dup := seen[v]; dup {
-			return nil, fmt.Errorf("postgres: migrations %s and %s have the same number", other, name)
-		}
-		seen[v] = name
-		b, err := migrationFiles.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
-}
 
 // migrationLockClass is the first key of the advisory lock that serializes
 // migrations; the second is a hash of the schema migrated, so that processes
@@ -62,6 +22,7 @@ const (
 
 	sqlMigrationLock = `SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))`
 
+	// applied_at is bookkeeping only: the wall clock (now()) decides no outcome.
 	sqlCreateMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
     version    integer PRIMARY KEY,
     name       text NOT NULL,
@@ -82,9 +43,9 @@ const (
 // The schema migrated is the current one: the first existing schema of the
 // search_path.
 func (s *Store) Migrate(ctx context.Context) (err error) {
-	ms, err := migrations()
+	ms, err := migrate.Load(migrationFiles)
 	if err != nil {
-		return err
+		return fmt.Errorf("postgres: %w", err)
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -128,15 +89,15 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 	}
 
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
 		// The simple protocol runs a file of several statements at once.
-		if _, err := tx.Conn().PgConn().Exec(ctx, m.sql).ReadAll(); err != nil {
-			return fmt.Errorf("postgres: migrate: %s: %w", m.name, err)
+		if _, err := tx.Conn().PgConn().Exec(ctx, m.SQL).ReadAll(); err != nil {
+			return fmt.Errorf("postgres: migrate: %s: %w", m.Name, err)
 		}
-		if _, err := tx.Exec(ctx, sqlRecordMigration, m.version, m.name); err != nil {
-			return fmt.Errorf("postgres: migrate: %s: %w", m.name, err)
+		if _, err := tx.Exec(ctx, sqlRecordMigration, m.Version, m.Name); err != nil {
+			return fmt.Errorf("postgres: migrate: %s: %w", m.Name, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
