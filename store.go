@@ -118,8 +118,9 @@ type Store interface {
 	// GetUserByEmail compares case-insensitively.
 	GetUserByEmail(ctx context.Context, projectID, email string) (*User, error)
 	// UpdateUser replaces the stored user u.ProjectID/u.ID with u (except
-	// CreatedAt); ErrConflict if the new email is taken.
-	UpdateUser(ctx context.Context, u *User) error
+	// CreatedAt); ErrConflict if the new email is taken. at is the time of
+	// the update (the caller's clock), stored as the user's updated_at.
+	UpdateUser(ctx context.Context, u *User, at time.Time) error
 	ListUsers(ctx context.Context, projectID string, p ListParams) (Page[*User], error)
 
 	// CreateSession inserts s. A non-zero idem is completed with s.ID in the

@@ -120,7 +120,7 @@ func (s *Service) UpdateUser(ctx context.Context, projectID, id string, in UserI
 	if in.Address != nil {
 		u.Address = in.Address
 	}
-	err = s.Store.UpdateUser(ctx, u)
+	err = s.Store.UpdateUser(ctx, u, s.now())
 	switch {
 	case errors.Is(err, connectd.ErrConflict):
 		return nil, emailTaken()

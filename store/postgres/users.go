@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,7 +37,7 @@ WHERE EXISTS (SELECT 1 FROM idem)`
 
 	sqlUpdateUser = `UPDATE users SET
     email = $3, email_lower = $4, full_name = $5, birthday = $6, preferred_locale = $7,
-    metadata = $8, address = $9, updated_at = now()
+    metadata = $8, address = $9, updated_at = $10::timestamptz
 WHERE project_id = $1 AND id = $2
 RETURNING created_at`
 )
@@ -98,13 +99,13 @@ func (s *Store) GetUserByEmail(ctx context.Context, projectID, email string) (*c
 // UpdateUser replaces the stored user with u, except its creation time, which
 // it copies into u. ErrNotFound if there is none, ErrConflict if the new
 // email is taken.
-func (s *Store) UpdateUser(ctx context.Context, u *connectd.User) error {
+func (s *Store) UpdateUser(ctx context.Context, u *connectd.User, at time.Time) error {
 	metadata, address, err := userJSON(u)
 	if err != nil {
 		return fmt.Errorf("postgres: update user: %w", err)
 	}
 	err = s.pool.QueryRow(ctx, sqlUpdateUser, u.ProjectID, u.ID, u.Email, connectd.NormalizeEmail(u.Email),
-		u.FullName, u.Birthday, u.PreferredLocale, metadata, address).Scan(&u.CreatedAt)
+		u.FullName, u.Birthday, u.PreferredLocale, metadata, address, at).Scan(&u.CreatedAt)
 	if err != nil {
 		return mapErr("update user", err)
 	}

@@ -83,7 +83,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, projectID, email string) (*c
 }
 
 // UpdateUser replaces the user and sets u.CreatedAt to the stored one.
-func (s *Store) UpdateUser(ctx context.Context, u *connectd.User) error {
+func (s *Store) UpdateUser(ctx context.Context, u *connectd.User, at time.Time) error {
 	metadata, address, err := userArgs(u)
 	if err != nil {
 		return fmt.Errorf("sqlite: update user: %w", err)
@@ -93,7 +93,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *connectd.User) error {
 			preferred_locale = ?, metadata = ?, address = ?, updated_at = ?
 		WHERE project_id = ? AND id = ? RETURNING created_at`,
 		u.Email, connectd.NormalizeEmail(u.Email), nullString(u.FullName), nullString(u.Birthday),
-		nullString(u.PreferredLocale), metadata, address, ms(time.Now()), u.ProjectID, u.ID).Scan(&created)
+		nullString(u.PreferredLocale), metadata, address, ms(at), u.ProjectID, u.ID).Scan(&created)
 	if err != nil {
 		return mapErr("update user", err)
 	}

@@ -265,7 +265,7 @@ var enterSessionTests = []portalTest{
 		cs, token := mkSession(t, s, p.ID, func(cs *connectd.Session) { cs.UserDetails = details })
 		// The email is taken (case-insensitively) after the session was made.
 		taken.Email = details.Email
-		is(t, "UpdateUser", s.UpdateUser(ctx, taken), nil)
+		is(t, "UpdateUser", s.UpdateUser(ctx, taken, now()), nil)
 		at := cs.CreatedAt.Add(time.Second)
 		nu := newUserFor(&connectd.UserDetails{Email: "taken." + details.Email[len("Taken."):]}, at)
 		b := newBrowser(at, &nu.ID)

@@ -109,7 +109,7 @@ var userTests = []test{
 		moved := *u
 		moved.ProjectID = q.ID
 		moved.Email = "moved@example.com"
-		is(t, "UpdateUser in another project", s.UpdateUser(ctx, &moved), connectd.ErrNotFound)
+		is(t, "UpdateUser in another project", s.UpdateUser(ctx, &moved, now()), connectd.ErrNotFound)
 		page, err := s.ListUsers(ctx, q.ID, connectd.ListParams{})
 		is(t, "ListUsers", err, nil)
 		if len(page.Items) != 0 {
@@ -145,7 +145,7 @@ var userTests = []test{
 			Address:   &connectd.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
 			CreatedAt: u.CreatedAt,
 		}
-		is(t, "UpdateUser", s.UpdateUser(ctx, v), nil)
+		is(t, "UpdateUser", s.UpdateUser(ctx, v, now()), nil)
 		got, err := s.GetUser(ctx, p.ID, u.ID)
 		is(t, "GetUser", err, nil)
 		equalUser(t, "GetUser after UpdateUser", got, v)
@@ -159,7 +159,7 @@ var userTests = []test{
 		w := fullUser(p.ID)
 		w.ID = u.ID
 		w.CreatedAt = u.CreatedAt.Add(-time.Hour)
-		is(t, "UpdateUser", s.UpdateUser(ctx, w), nil)
+		is(t, "UpdateUser", s.UpdateUser(ctx, w, now()), nil)
 		got, err = s.GetUser(ctx, p.ID, u.ID)
 		is(t, "GetUser", err, nil)
 		w.CreatedAt = u.CreatedAt
@@ -167,7 +167,7 @@ var userTests = []test{
 
 		// Changing only the case of one's own email is fine.
 		w.Email = "ADA.LOVELACE@example.com"
-		is(t, "UpdateUser with the email in another case", s.UpdateUser(ctx, w), nil)
+		is(t, "UpdateUser with the email in another case", s.UpdateUser(ctx, w, now()), nil)
 		got, err = s.GetUser(ctx, p.ID, u.ID)
 		is(t, "GetUser", err, nil)
 		equal(t, "email after a change of case", got.Email, w.Email)
@@ -176,7 +176,7 @@ var userTests = []test{
 		taken := *w
 		taken.Email = strings.ToUpper(other.Email)
 		taken.FullName = ptr("Not Saved")
-		is(t, "UpdateUser to a taken email", s.UpdateUser(ctx, &taken), connectd.ErrConflict)
+		is(t, "UpdateUser to a taken email", s.UpdateUser(ctx, &taken, now()), connectd.ErrConflict)
 		got, err = s.GetUser(ctx, p.ID, u.ID)
 		is(t, "GetUser", err, nil)
 		equalUser(t, "GetUser after the refused update", got, w)
@@ -184,7 +184,7 @@ var userTests = []test{
 		missing := *w
 		missing.ID = connectd.NewID(connectd.PrefixUser)
 		missing.Email = "nobody@example.com"
-		is(t, "UpdateUser of an unknown user", s.UpdateUser(ctx, &missing), connectd.ErrNotFound)
+		is(t, "UpdateUser of an unknown user", s.UpdateUser(ctx, &missing, now()), connectd.ErrNotFound)
 	}},
 	{"List", func(t *testing.T, s connectd.Store) {
 		ctx := t.Context()
