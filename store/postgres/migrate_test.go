@@ -88,9 +88,7 @@ func TestMigrateTwice(t *testing.T) {
 func TestMigrateNoSchema(t *testing.T) {
 	base := os.Getenv(pgtest.EnvURL)
 	pgtest.URL(t) // skips or fails as the other tests do when there is no database
-	if !strings.Contains(base, "://") {
-		t.Skip("needs a URL-form " + pgtest.EnvURL)
-	}
+	pgtest.NeedURLForm(t, base)
 	sep := "?"
 	if strings.Contains(base, "?") {
 		sep = "&"
@@ -109,9 +107,7 @@ func TestMigrateNoSchema(t *testing.T) {
 // URL are applied.
 func TestOpenHonoursURL(t *testing.T) {
 	u := pgtest.URL(t)
-	if !strings.Contains(u, "://") {
-		t.Skip("needs a URL-form " + pgtest.EnvURL)
-	}
+	pgtest.NeedURLForm(t, u)
 	s, err := postgres.Open(context.Background(), u+"&pool_max_conns=3")
 	if err != nil {
 		t.Fatal(err)

@@ -35,6 +35,16 @@ func holdWriter(t *testing.T, s *sqlite.Store) (release func()) {
 	return func() { conn.Close() }
 }
 
+// heldStore returns a store with project "p" whose writer connection is
+// held (see holdWriter) until release is called.
+func heldStore(t *testing.T) (s *sqlite.Store, release func()) {
+	s = sqlitetest.New(t)
+	if err := s.CreateProject(context.Background(), &connectd.Project{ID: "p", Name: "p", Settings: connectd.DefaultProjectSettings(), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return s, holdWriter(t, s)
+}
+
 // TestBatchIsolatesFailingRows puts good and bad creates in one group
 // commit: each bad one fails alone, with its own error, and the good ones
 // are stored.
@@ -111,12 +121,8 @@ func TestBatchIsolatesFailingRows(t *testing.T) {
 // for a batch either fails with the context's error and is not stored, or
 // (taken into a batch already) succeeds and is stored; never anything else.
 func TestCreateCancelledWhileQueued(t *testing.T) {
-	s := sqlitetest.New(t)
+	s, release := heldStore(t)
 	ctx := context.Background()
-	if err := s.CreateProject(ctx, &connectd.Project{ID: "p", Name: "p", Settings: connectd.DefaultProjectSettings(), CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	release := holdWriter(t, s)
 	first := testSession("p")
 	firstErr := make(chan error, 1)
 	go func() { firstErr <- s.CreateSession(ctx, first, connectd.Idem{}) }()
@@ -162,12 +168,8 @@ func TestCreateCancelledWhileQueued(t *testing.T) {
 // TestCloseAnswersQueuedCreates: Close lets the committer finish what is
 // queued; a create after Close fails instead of hanging.
 func TestCloseAnswersQueuedCreates(t *testing.T) {
-	s := sqlitetest.New(t)
+	s, release := heldStore(t)
 	ctx := context.Background()
-	if err := s.CreateProject(ctx, &connectd.Project{ID: "p", Name: "p", Settings: connectd.DefaultProjectSettings(), CreatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	release := holdWriter(t, s)
 	errs := make(chan error, 10)
 	for range 10 {
 		go func() { errs <- s.CreateSession(ctx, testSession("p"), connectd.Idem{}) }()

@@ -13,14 +13,14 @@ import (
 	"github.com/connectd/connectd/store/storetest"
 )
 
-func newStore(t testing.TB) connectd.Store { return sqlitetest.New(t) }
+// TestConformance runs the suite every store passes (backend_test.go).
+func TestConformance(t *testing.T) { storetest.Run(t, backend) }
 
-func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
+func BenchmarkStore(b *testing.B) { storetest.Bench(b, backend.New) }
 
-// TestPortalConformance runs the suite of connectd.PortalStore.
-func TestPortalConformance(t *testing.T) { storetest.RunPortal(t, newStore) }
-
-func BenchmarkStore(b *testing.B) { storetest.Bench(b, newStore) }
+// BenchmarkGrowth: see storetest.Growth (CONNECTD_GROWTH_MAX=1000000 for the
+// million).
+func BenchmarkGrowth(b *testing.B) { storetest.Growth(b, backend) }
 
 func TestExclusive(t *testing.T) {
 	ctx := context.Background()

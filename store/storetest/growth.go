@@ -36,21 +36,6 @@ const growthHot = 1024
 // n/(2*growthUsers) of them.
 const growthUsers = 50
 
-// GrowthBackend is what Growth needs of a backend beyond connectd.Store.
-type GrowthBackend struct {
-	// New returns an empty, migrated store, as for Run.
-	New func(testing.TB) connectd.Store
-	// Load inserts sessions, in large transactions: far faster than
-	// CreateSession one by one. It leaves the database as it would be in
-	// service (statistics analyzed where the backend keeps them).
-	Load func(tb testing.TB, s connectd.Store, sessions []*connectd.Session)
-	// Plans returns the query plans of the first page (limit 10, newest
-	// first) of the project's sessions and of those of one user, as the
-	// backend explains them. Growth logs them and fails if one sorts the
-	// rows, which would make a page cost O(project) instead of O(limit).
-	Plans func(tb testing.TB, s connectd.Store, projectID, userID string) []string
-}
-
 // growthMax is the largest size to load.
 func growthMax(tb testing.TB) int {
 	v := os.Getenv(EnvGrowthMax)
@@ -70,7 +55,7 @@ func growthMax(tb testing.TB) int {
 // grows with it: retrieveWide), and reading the first page (limit 10, newest first) of the project's sessions,
 // with and without a user filter. The p50 is reported as the metric p50-ns
 // (ns/op is the mean).
-func Growth(b *testing.B, be GrowthBackend) {
+func Growth(b *testing.B, be Backend) {
 	ctx := context.Background()
 	s := be.New(b)
 	p := mkProject(b, s)

@@ -14,8 +14,7 @@ type PortalStore interface {
 	connectd.PortalStore
 }
 
-// RunPortal runs the conformance suite of connectd.PortalStore. newStore is
-// as for Run, and must return stores that implement connectd.PortalStore.
+// portalTest is a test of the portal groups of Run.
 //
 // Conventions the portal groups rely on, beyond the interface documentation:
 //   - RecordReplay of a session that does not exist is ErrNotFound;
@@ -28,39 +27,7 @@ type PortalStore interface {
 //     (but not those of a session already ended, which it leaves unchanged);
 //   - DeleteLoginCode of a browser session without a code is not an error;
 //     PutLoginCode for an unknown browser session is ErrNotFound.
-func RunPortal(t *testing.T, newStore func(testing.TB) connectd.Store) {
-	groups := []struct {
-		name  string
-		tests []portalTest
-	}{
-		{"EnterSession", enterSessionTests},
-		{"BrowserSession", browserSessionTests},
-		{"SignIn", signInTests},
-		{"FinishSession", finishSessionTests},
-		{"LoginCode", loginCodeTests},
-	}
-	for _, g := range groups {
-		t.Run(g.name, func(t *testing.T) {
-			t.Parallel()
-			for _, tc := range g.tests {
-				t.Run(tc.name, func(t *testing.T) {
-					t.Parallel()
-					s := newStore(t)
-					ps, ok := s.(PortalStore)
-					if !ok {
-						t.Fatalf("%T does not implement connectd.PortalStore", s)
-					}
-					tc.fn(t, ps)
-				})
-			}
-		})
-	}
-}
-
-type portalTest struct {
-	name string
-	fn   func(t *testing.T, s PortalStore)
-}
+type portalTest = testOf[PortalStore]
 
 // newBrowser returns an unsaved browser session created at, for userID (may
 // be nil), and its secret's hash.

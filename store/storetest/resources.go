@@ -14,8 +14,8 @@ import (
 )
 
 // ResourceStore is a store that also keeps the built-in platform's
-// resources. Run runs the resource groups on stores that implement it, and
-// skips them (saying so) on stores that do not.
+// resources. Run runs the resource groups on every store, and fails them on
+// a store that does not implement it.
 type ResourceStore interface {
 	connectd.Store
 	connectd.ResourceStore
@@ -23,7 +23,7 @@ type ResourceStore interface {
 
 // resourceTest adapts a test of a ResourceStore to the suite.
 func resourceTest(name string, fn func(t *testing.T, s ResourceStore)) test {
-	return test{name, func(t *testing.T, s connectd.Store) {
+	return test{name: name, fn: func(t *testing.T, s connectd.Store) {
 		rs, ok := s.(ResourceStore)
 		if !ok {
 			t.Fatalf("%T does not implement connectd.ResourceStore", s)

@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of connectd.Store: every
-// backend runs Run (and may run Bench) from its own tests, so that all of
-// them keep the contract written in the Store interface.
+// backend runs Run (and may run Bench and Growth) from its own tests, so
+// that all of them keep the contract written in the Store interface.
 //
 // Conventions the suite relies on, beyond the interface documentation:
 //   - times are stored with millisecond precision and come back in UTC;
@@ -30,13 +30,44 @@ import (
 	"github.com/connectd/connectd"
 )
 
-// Run runs the suite. newStore must return an empty, migrated store of its
-// own for each call, and close it when the test ends; subtests run in
-// parallel. The groups of connectd.ResourceStore (Resource, ListResources,
-// WriteResources, ApplySeed) run when the store implements it too, and are
-// skipped otherwise.
-func Run(t *testing.T, newStore func(testing.TB) connectd.Store) {
-	groups := []struct {
+// Backend is what the suite needs of a store implementation. Every field is
+// required: Run fails (it does not skip) when one is missing, so that a
+// backend cannot pass by leaving a test out.
+type Backend struct {
+	// New returns an empty, migrated store of its own for each call, closed
+	// when the test ends.
+	New func(testing.TB) connectd.Store
+	// Shared returns n stores on one fresh, migrated database, as n server
+	// processes would open it; they are closed when the test ends.
+	Shared func(tb testing.TB, n int) []connectd.Store
+	// Count counts the rows of table whose column equals value (every row of
+	// the table when column is ""), for the tests that check what a failed
+	// write left behind.
+	Count func(tb testing.TB, s connectd.Store, table, column, value string) int
+	// SessionEnd reads the replay count and the end time of session id:
+	// columns the portal writes that no method reads back.
+	SessionEnd func(tb testing.TB, s connectd.Store, id string) (replays int, endedAt time.Time)
+
+	// Load inserts sessions, in large transactions: far faster than
+	// CreateSession one by one. It leaves the database as it would be in
+	// service (statistics analyzed where the backend keeps them). For Growth.
+	Load func(tb testing.TB, s connectd.Store, sessions []*connectd.Session)
+	// Plans returns the query plans of the first page (limit 10, newest
+	// first) of the project's sessions and of those of one user, as the
+	// backend explains them. Growth logs them and fails if one sorts the
+	// rows, which would make a page cost O(project) instead of O(limit).
+	Plans func(tb testing.TB, s connectd.Store, projectID, userID string) []string
+}
+
+// Run runs the suite: the groups of connectd.Store, of connectd.PortalStore
+// and of connectd.ResourceStore (every store implements all three), and
+// the tests that need several stores on one database or a look at the
+// tables. Subtests run in parallel.
+func Run(t *testing.T, b Backend) {
+	if b.New == nil || b.Shared == nil || b.Count == nil || b.SessionEnd == nil || b.Load == nil || b.Plans == nil {
+		t.Fatalf("storetest.Backend: every hook is required: %+v", b)
+	}
+	for _, g := range []struct {
 		name  string
 		tests []test
 	}{
@@ -54,24 +85,52 @@ func Run(t *testing.T, newStore func(testing.TB) connectd.Store) {
 		{"ListResources", listResourceTests},
 		{"WriteResources", writeResourceTests},
 		{"ApplySeed", seedTests},
+		{"Concurrency", concurrencyTests},
+	} {
+		runGroup(t, g.name, g.tests, b.New)
 	}
-	for _, g := range groups {
-		t.Run(g.name, func(t *testing.T) {
-			t.Parallel()
-			for _, tc := range g.tests {
-				t.Run(tc.name, func(t *testing.T) {
-					t.Parallel()
-					s := newStore(t)
-					tc.fn(t, s)
-				})
+	for _, g := range []struct {
+		name  string
+		tests []portalTest
+	}{
+		{"EnterSession", enterSessionTests},
+		{"BrowserSession", browserSessionTests},
+		{"SignIn", signInTests},
+		{"FinishSession", finishSessionTests},
+		{"LoginCode", loginCodeTests},
+	} {
+		runGroup(t, g.name, g.tests, func(tb testing.TB) PortalStore {
+			s := b.New(tb)
+			ps, ok := s.(PortalStore)
+			if !ok {
+				tb.Fatalf("%T does not implement connectd.PortalStore", s)
 			}
+			return ps
 		})
 	}
+	runGroup(t, "Backend", backendTests, func(testing.TB) Backend { return b })
 }
 
-type test struct {
+// testOf is one test of the suite, run on a fresh S (a store, or the
+// backend for the tests that open their own).
+type testOf[S any] struct {
 	name string
-	fn   func(t *testing.T, s connectd.Store)
+	fn   func(t *testing.T, s S)
+}
+
+type test = testOf[connectd.Store]
+
+// runGroup runs the tests of a group in parallel, each on a fresh S.
+func runGroup[S any](t *testing.T, name string, tests []testOf[S], fresh func(testing.TB) S) {
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				tc.fn(t, fresh(t))
+			})
+		}
+	})
 }
 
 // now is the current time as stores keep it.

@@ -83,6 +83,16 @@ func URL(t testing.TB) string {
 	return u
 }
 
+// NeedURLForm is for the tests that append settings to the URL: it skips t
+// when EnvURL is in keyword/value form (host=... dbname=...), or fails it
+// when PostgreSQL is required, since CI gives a URL.
+func NeedURLForm(t testing.TB, u string) {
+	t.Helper()
+	if !strings.Contains(u, "://") {
+		unavailable(t, "PostgreSQL tests skipped: this test needs a URL-form "+EnvURL+" (postgres://...)")
+	}
+}
+
 // unavailable skips t, or fails it when PostgreSQL is required.
 func unavailable(t testing.TB, msg string) {
 	t.Helper()

@@ -5,18 +5,68 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/store/postgres"
+	"github.com/connectd/connectd/store/postgres/pgtest"
 	"github.com/connectd/connectd/store/storetest"
 )
 
-// BenchmarkGrowth: see storetest.Growth (CONNECTD_GROWTH_MAX=1000000 for the
-// million).
-func BenchmarkGrowth(b *testing.B) {
-	storetest.Growth(b, storetest.GrowthBackend{New: newStore, Load: bulkLoad, Plans: listPlans})
+// backend is PostgreSQL for the conformance suite: its hooks read the
+// tables with PostgreSQL's SQL.
+var backend = storetest.Backend{New: newStore, Shared: sharedStores, Count: countRows, SessionEnd: sessionEnd,
+	Load: bulkLoad, Plans: listPlans}
+
+func newStore(tb testing.TB) connectd.Store { return pgtest.New(tb) }
+
+// sharedStores opens n stores (pools) on one fresh schema, as n server
+// processes would.
+func sharedStores(tb testing.TB, n int) []connectd.Store {
+	tb.Helper()
+	u := pgtest.URL(tb)
+	ctx := context.Background()
+	stores := make([]connectd.Store, n)
+	for i := range stores {
+		s, err := postgres.Open(ctx, u)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { s.Close() })
+		if err := s.Migrate(ctx); err != nil {
+			tb.Fatal(err)
+		}
+		stores[i] = s
+	}
+	return stores
+}
+
+// countRows counts the rows of table, those whose column is value when
+// column is set.
+func countRows(tb testing.TB, s connectd.Store, table, column, value string) int {
+	tb.Helper()
+	q, args := `SELECT count(*) FROM `+table, []any{}
+	if column != "" {
+		q, args = q+` WHERE `+column+` = $1`, []any{value}
+	}
+	var n int
+	if err := s.(*postgres.Store).Pool().QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// sessionEnd reads replay_count and ended_at of session id.
+func sessionEnd(tb testing.TB, s connectd.Store, id string) (int, time.Time) {
+	tb.Helper()
+	var replays int
+	var endedAt time.Time
+	if err := s.(*postgres.Store).Pool().QueryRow(context.Background(), `SELECT replay_count, ended_at FROM connect_sessions WHERE id = $1`, id).Scan(&replays, &endedAt); err != nil {
+		tb.Fatal(err)
+	}
+	return replays, endedAt
 }
 
 // bulkLoad copies sessions in (COPY, one transaction), then analyzes the

@@ -3,18 +3,70 @@ package sqlite_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/store/sqlite"
+	"github.com/connectd/connectd/store/sqlite/sqlitetest"
 	"github.com/connectd/connectd/store/storetest"
 )
 
-// BenchmarkGrowth: see storetest.Growth (CONNECTD_GROWTH_MAX=1000000 for the
-// million).
-func BenchmarkGrowth(b *testing.B) {
-	storetest.Growth(b, storetest.GrowthBackend{New: newStore, Load: bulkLoad, Plans: listPlans})
+// backend is SQLite for the conformance suite: its hooks read the tables
+// with SQLite's SQL.
+var backend = storetest.Backend{New: newStore, Shared: sharedStores, Count: countRows, SessionEnd: sessionEnd,
+	Load: bulkLoad, Plans: listPlans}
+
+func newStore(t testing.TB) connectd.Store { return sqlitetest.New(t) }
+
+// sharedStores opens n stores on one database file, as n processes would.
+func sharedStores(tb testing.TB, n int) []connectd.Store {
+	tb.Helper()
+	ctx := context.Background()
+	path := filepath.Join(tb.TempDir(), "shared.db")
+	stores := make([]connectd.Store, n)
+	for i := range stores {
+		s, err := sqlite.Open(ctx, path, sqlite.Options{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { s.Close() })
+		if err := s.Migrate(ctx); err != nil {
+			tb.Fatal(err)
+		}
+		stores[i] = s
+	}
+	return stores
+}
+
+// countRows counts the rows of table, those whose column is value when
+// column is set.
+func countRows(tb testing.TB, s connectd.Store, table, column, value string) int {
+	tb.Helper()
+	_, r := sqlite.DBs(s.(*sqlite.Store))
+	q, args := `SELECT count(*) FROM `+table, []any{}
+	if column != "" {
+		q, args = q+` WHERE `+column+` = ?`, []any{value}
+	}
+	var n int
+	if err := r.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// sessionEnd reads replay_count and ended_at (milliseconds) of session id.
+func sessionEnd(tb testing.TB, s connectd.Store, id string) (int, time.Time) {
+	tb.Helper()
+	_, r := sqlite.DBs(s.(*sqlite.Store))
+	var replays int
+	var endedAt int64
+	if err := r.QueryRowContext(context.Background(), `SELECT replay_count, ended_at FROM connect_sessions WHERE id = ?`, id).Scan(&replays, &endedAt); err != nil {
+		tb.Fatal(err)
+	}
+	return replays, time.UnixMilli(endedAt).UTC()
 }
 
 // bulkLoad inserts sessions in one transaction of the writer, a hundred
