@@ -11,37 +11,7 @@ import (
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/store/postgres"
-	"github.com/connectd/connectd/store/postgres/pgtest"
-	"github.com/connectd/connectd/store/storetest"
 )
-
-// backend is PostgreSQL for the conformance suite: its hooks read the
-// tables with PostgreSQL's SQL.
-var backend = storetest.Backend{New: newStore, Shared: sharedStores, Count: countRows, SessionEnd: sessionEnd,
-	Load: bulkLoad, Plans: listPlans}
-
-func newStore(tb testing.TB) connectd.Store { return pgtest.New(tb) }
-
-// sharedStores opens n stores (pools) on one fresh schema, as n server
-// processes would.
-func sharedStores(tb testing.TB, n int) []connectd.Store {
-	tb.Helper()
-	u := pgtest.URL(tb)
-	ctx := context.Background()
-	stores := make([]connectd.Store, n)
-	for i := range stores {
-		s, err := postgres.Open(ctx, u)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { s.Close() })
-		if err := s.Migrate(ctx); err != nil {
-			tb.Fatal(err)
-		}
-		stores[i] = s
-	}
-	return stores
-}
 
 // countRows counts the rows of table, those whose column is value when
 // column is set.

@@ -3,8 +3,21 @@ package postgres_test
 import (
 	"testing"
 
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/store/postgres"
+	"github.com/connectd/connectd/store/postgres/pgtest"
 	"github.com/connectd/connectd/store/storetest"
 )
+
+// backend is PostgreSQL for the conformance suite: its hooks read the
+// tables with PostgreSQL's SQL.
+var backend = storetest.Backend{
+	New: func(tb testing.TB) connectd.Store { return pgtest.New(tb) },
+	// Several stores (pools) on one fresh schema, as several server
+	// processes would.
+	Shared: storetest.SharedStores(pgtest.URL, postgres.Open),
+	Count:  countRows, SessionEnd: sessionEnd, Load: bulkLoad, Plans: listPlans,
+}
 
 // TestConformance runs the suite every store passes (backend_test.go).
 func TestConformance(t *testing.T) { storetest.Run(t, backend) }

@@ -3,43 +3,13 @@ package sqlite_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/store/sqlite"
-	"github.com/connectd/connectd/store/sqlite/sqlitetest"
-	"github.com/connectd/connectd/store/storetest"
 )
-
-// backend is SQLite for the conformance suite: its hooks read the tables
-// with SQLite's SQL.
-var backend = storetest.Backend{New: newStore, Shared: sharedStores, Count: countRows, SessionEnd: sessionEnd,
-	Load: bulkLoad, Plans: listPlans}
-
-func newStore(t testing.TB) connectd.Store { return sqlitetest.New(t) }
-
-// sharedStores opens n stores on one database file, as n processes would.
-func sharedStores(tb testing.TB, n int) []connectd.Store {
-	tb.Helper()
-	ctx := context.Background()
-	path := filepath.Join(tb.TempDir(), "shared.db")
-	stores := make([]connectd.Store, n)
-	for i := range stores {
-		s, err := sqlite.Open(ctx, path, sqlite.Options{})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { s.Close() })
-		if err := s.Migrate(ctx); err != nil {
-			tb.Fatal(err)
-		}
-		stores[i] = s
-	}
-	return stores
-}
 
 // countRows counts the rows of table, those whose column is value when
 // column is set.

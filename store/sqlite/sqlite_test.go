@@ -13,6 +13,18 @@ import (
 	"github.com/connectd/connectd/store/storetest"
 )
 
+// backend is SQLite for the conformance suite: its hooks read the tables
+// with SQLite's SQL.
+var backend = storetest.Backend{
+	New: func(t testing.TB) connectd.Store { return sqlitetest.New(t) },
+	// Several stores on one database file, as several processes would.
+	Shared: storetest.SharedStores(func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "shared.db") },
+		func(ctx context.Context, path string) (*sqlite.Store, error) {
+			return sqlite.Open(ctx, path, sqlite.Options{})
+		}),
+	Count: countRows, SessionEnd: sessionEnd, Load: bulkLoad, Plans: listPlans,
+}
+
 // TestConformance runs the suite every store passes (backend_test.go).
 func TestConformance(t *testing.T) { storetest.Run(t, backend) }
 

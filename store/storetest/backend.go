@@ -15,6 +15,36 @@ import (
 
 type backendTest = testOf[Backend]
 
+// Migrator is a store that migrates its database, as both stores do.
+type Migrator interface {
+	connectd.Store
+	Migrate(ctx context.Context) error
+}
+
+// SharedStores makes a Backend.Shared of a backend's Open: fresh returns
+// the name (a file path, a URL) of a fresh database, and open opens a store
+// on it; each of the n stores is migrated, and closed when the test ends.
+func SharedStores[S Migrator](fresh func(testing.TB) string, open func(ctx context.Context, name string) (S, error)) func(testing.TB, int) []connectd.Store {
+	return func(tb testing.TB, n int) []connectd.Store {
+		tb.Helper()
+		ctx := context.Background()
+		name := fresh(tb)
+		stores := make([]connectd.Store, n)
+		for i := range stores {
+			s, err := open(ctx, name)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			tb.Cleanup(func() { s.Close() })
+			if err := s.Migrate(ctx); err != nil {
+				tb.Fatal(err)
+			}
+			stores[i] = s
+		}
+		return stores
+	}
+}
+
 // resourceStore returns a fresh store of b as a ResourceStore.
 func resourceStore(t testing.TB, b Backend) ResourceStore {
 	t.Helper()

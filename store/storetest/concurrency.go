@@ -66,27 +66,13 @@ var concurrencyTests = []test{
 	// one wins.
 	{"ConsumeTokenExactlyOnce", func(t *testing.T, s connectd.Store) {
 		cs, token := sessionAtT0(t, s, "p1", nil)
-		var wins, notFound atomic.Int32
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for range 50 {
-			wg.Go(func() {
-				<-start
-				_, err := s.ConsumeToken(context.Background(), cs.ID, connectd.HashToken(token), t0.Add(time.Minute))
-				switch {
-				case err == nil:
-					wins.Add(1)
-				case errors.Is(err, connectd.ErrNotFound):
-					notFound.Add(1)
-				default:
-					t.Errorf("ConsumeToken: %v", err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
-		if wins.Load() != 1 || notFound.Load() != 49 {
-			t.Fatalf("%d wins and %d ErrNotFound, want 1 and 49", wins.Load(), notFound.Load())
+		errs := parallel(50, func(int) error {
+			_, err := s.ConsumeToken(context.Background(), cs.ID, connectd.HashToken(token), t0.Add(time.Minute))
+			return err
+		})
+		// winners fails on any error but ErrNotFound: the 49 losers get it.
+		if wins := winners(t, "ConsumeToken", errs, connectd.ErrNotFound); wins != 1 {
+			t.Fatalf("%d wins, want 1 (and 49 ErrNotFound)", wins)
 		}
 		got, err := s.GetSession(context.Background(), "p1", cs.ID)
 		if err != nil {
@@ -102,35 +88,21 @@ var concurrencyTests = []test{
 	{"AssociateConcurrent", func(t *testing.T, s connectd.Store) {
 		for range 10 {
 			cs, _ := sessionAtT0(t, s, "p1", nil)
-			var wins, conflicts atomic.Int32
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := range 2 {
-				wg.Go(func() {
-					<-start
-					uid := connectd.NewID(connectd.PrefixUser)
-					_, hash := connectd.NewToken()
-					u := connectd.SessionUpdate{TokenHash: hash, Now: t0.Add(time.Second)}
-					if i == 0 {
-						u.UserID = &uid
-					} else {
-						u.UserDetails = &connectd.UserDetails{Email: "a@example.com"}
-					}
-					_, err := s.UpdateSession(context.Background(), "p1", cs.ID, u)
-					switch {
-					case err == nil:
-						wins.Add(1)
-					case errors.Is(err, connectd.ErrConflict):
-						conflicts.Add(1)
-					default:
-						t.Errorf("UpdateSession: %v", err)
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
-			if wins.Load() != 1 || conflicts.Load() != 1 {
-				t.Fatalf("%d wins and %d conflicts, want 1 and 1", wins.Load(), conflicts.Load())
+			errs := parallel(2, func(i int) error {
+				uid := connectd.NewID(connectd.PrefixUser)
+				_, hash := connectd.NewToken()
+				u := connectd.SessionUpdate{TokenHash: hash, Now: t0.Add(time.Second)}
+				if i == 0 {
+					u.UserID = &uid
+				} else {
+					u.UserDetails = &connectd.UserDetails{Email: "a@example.com"}
+				}
+				_, err := s.UpdateSession(context.Background(), "p1", cs.ID, u)
+				return err
+			})
+			// winners fails on any error but ErrConflict: the loser gets it.
+			if wins := winners(t, "UpdateSession", errs, connectd.ErrConflict); wins != 1 {
+				t.Fatalf("%d wins, want 1 (and 1 ErrConflict)", wins)
 			}
 		}
 	}},
