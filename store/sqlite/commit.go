@@ -163,17 +163,5 @@ func (c *committer) row(ctx context.Context, insert, complete *sql.Stmt, r *crea
 	if _, err := insert.ExecContext(ctx, r.args...); err != nil {
 		return mapErr(op, err)
 	}
-	if r.idem == (connectd.Idem{}) {
-		return nil
-	}
-	res, err := complete.ExecContext(ctx, r.id, r.idem.ProjectID, r.idem.Key, ms(r.idem.ClaimedAt))
-	if err != nil {
-		return mapErr(op, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return mapErr(op, err)
-	} else if n != 1 {
-		return connectd.ErrConflict
-	}
-	return nil
+	return completeIdem(ctx, op, complete.ExecContext, r.idem, r.id)
 }

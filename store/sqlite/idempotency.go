@@ -23,18 +23,32 @@ func (s *Store) withIdem(ctx context.Context, op string, idem connectd.Idem, res
 	if err := insert(tx); err != nil {
 		return mapErr(op, err)
 	}
-	if idem != (connectd.Idem{}) {
-		res, err := tx.ExecContext(ctx, sqlCompleteIdem, resourceID, idem.ProjectID, idem.Key, ms(idem.ClaimedAt))
-		if err != nil {
-			return mapErr(op, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return mapErr(op, err)
-		} else if n != 1 {
-			return connectd.ErrConflict
-		}
+	complete := func(ctx context.Context, args ...any) (sql.Result, error) {
+		return tx.ExecContext(ctx, sqlCompleteIdem, args...)
+	}
+	if err := completeIdem(ctx, op, complete, idem, resourceID); err != nil {
+		return err
 	}
 	return mapErr(op, tx.Commit())
+}
+
+// completeIdem completes claim idem (unless zero) with resourceID by running
+// sqlCompleteIdem through complete (on a transaction, or prepared on one):
+// ErrConflict unless the claim was still the caller's and in flight.
+func completeIdem(ctx context.Context, op string, complete func(context.Context, ...any) (sql.Result, error), idem connectd.Idem, resourceID string) error {
+	if idem == (connectd.Idem{}) {
+		return nil
+	}
+	res, err := complete(ctx, resourceID, idem.ProjectID, idem.Key, ms(idem.ClaimedAt))
+	if err != nil {
+		return mapErr(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return mapErr(op, err)
+	} else if n != 1 {
+		return connectd.ErrConflict
+	}
+	return nil
 }
 
 const idemCols = `project_id, key, request_hash, resource_id, created_at, locked_until`

@@ -37,13 +37,19 @@ func held(t testing.TB, s connectd.Store, projectID, key string, hash []byte, at
 	return rec
 }
 
+// claimed claims a new key of a new project for request req now, and
+// returns them with the request's hash and the time of the claim.
+func claimed(t testing.TB, s connectd.Store, req string) (p *connectd.Project, key string, h []byte, at time.Time) {
+	t.Helper()
+	p, key, h, at = mkProject(t, s), "key-"+uid(), reqHash(req), now()
+	claim(t, s, p.ID, key, h, at)
+	return p, key, h, at
+}
+
 var idempotencyTests = []test{
 	{"ClaimAndReplay", func(t *testing.T, s connectd.Store) {
 		ctx := t.Context()
-		p := mkProject(t, s)
-		key, h := "key-"+uid(), reqHash("POST /v1/connect-sessions {}")
-		at := now()
-		claim(t, s, p.ID, key, h, at)
+		p, key, h, at := claimed(t, s, "POST /v1/connect-sessions {}")
 
 		inFlight := &connectd.IdempotencyRecord{ProjectID: p.ID, Key: key, RequestHash: h, CreatedAt: at, LockedUntil: at.Add(lease)}
 		equal(t, "record in flight", held(t, s, p.ID, key, h, at.Add(time.Second)), inFlight)
@@ -67,19 +73,13 @@ var idempotencyTests = []test{
 	}},
 	{"Release", func(t *testing.T, s connectd.Store) {
 		ctx := t.Context()
-		p := mkProject(t, s)
-		key, h := "key-"+uid(), reqHash("req")
-		at := now()
-		claim(t, s, p.ID, key, h, at)
+		p, key, h, at := claimed(t, s, "req")
 		is(t, "ReleaseIdempotencyKey", s.ReleaseIdempotencyKey(ctx, connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}), nil)
 		claim(t, s, p.ID, key, h, at.Add(time.Second))
 		held(t, s, p.ID, key, h, at.Add(2*time.Second))
 	}},
 	{"LapsedLease", func(t *testing.T, s connectd.Store) {
-		p := mkProject(t, s)
-		key, h := "key-"+uid(), reqHash("req")
-		at := now()
-		claim(t, s, p.ID, key, h, at)
+		p, key, h, at := claimed(t, s, "req")
 		held(t, s, p.ID, key, h, at.Add(lease-time.Millisecond))
 		later := at.Add(lease + time.Second)
 		claim(t, s, p.ID, key, h, later)
@@ -92,10 +92,7 @@ var idempotencyTests = []test{
 		// A request that outlives its lease, whose key a retry took over,
 		// can neither complete nor release the retry's claim.
 		ctx := t.Context()
-		p := mkProject(t, s)
-		key, h := "key-"+uid(), reqHash("req")
-		at := now()
-		claim(t, s, p.ID, key, h, at)
+		p, key, h, at := claimed(t, s, "req")
 		first := connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}
 		later := at.Add(lease + time.Second)
 		claim(t, s, p.ID, key, h, later)
@@ -136,10 +133,7 @@ var idempotencyTests = []test{
 		}
 	}},
 	{"CreateUser", func(t *testing.T, s connectd.Store) {
-		p := mkProject(t, s)
-		key, h := "key-"+uid(), reqHash("POST /v1/users")
-		at := now()
-		claim(t, s, p.ID, key, h, at)
+		p, key, h, at := claimed(t, s, "POST /v1/users")
 		u := &connectd.User{ID: connectd.NewID(connectd.PrefixUser), ProjectID: p.ID, Email: "idem@example.com", CreatedAt: at}
 		is(t, "CreateUser with idem", s.CreateUser(t.Context(), u, connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}), nil)
 		if rec := held(t, s, p.ID, key, h, at); rec.ResourceID != u.ID {
@@ -172,10 +166,7 @@ var idempotencyTests = []test{
 	}},
 	{"Complete", func(t *testing.T, s connectd.Store) {
 		ctx := t.Context()
-		p := mkProject(t, s)
-		key, h := "key-"+uid(), reqHash("POST /v1/other")
-		at := now()
-		claim(t, s, p.ID, key, h, at)
+		p, key, h, at := claimed(t, s, "POST /v1/other")
 		resource := connectd.NewID(connectd.PrefixPayment)
 		is(t, "CompleteIdempotencyKey", s.CompleteIdempotencyKey(ctx, connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}, resource), nil)
 		if rec := held(t, s, p.ID, key, h, at.Add(time.Hour)); rec.ResourceID != resource {

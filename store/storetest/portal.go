@@ -79,9 +79,7 @@ func activeAt(cs *connectd.Session, at time.Time) *connectd.Session {
 var enterSessionTests = []portalTest{
 	{"ExistingUser", func(t *testing.T, s PortalStore) {
 		ctx := t.Context()
-		p := mkProject(t, s)
-		u := mkUser(t, s, p.ID)
-		cs, token := mkSession(t, s, p.ID, func(cs *connectd.Session) { cs.UserID = &u.ID })
+		p, _, cs, token := mkUserSession(t, s)
 		got, err := s.LookupSession(ctx, cs.ID)
 		is(t, "LookupSession", err, nil)
 		equal(t, "LookupSession", got, cs)
@@ -255,9 +253,7 @@ var enterSessionTests = []portalTest{
 		// A session that already names a user gets no other: nothing is
 		// written.
 		ctx := t.Context()
-		p := mkProject(t, s)
-		u := mkUser(t, s, p.ID)
-		cs, token := mkSession(t, s, p.ID, func(cs *connectd.Session) { cs.UserID = &u.ID })
+		p, _, cs, token := mkUserSession(t, s)
 		at := cs.CreatedAt.Add(time.Second)
 		nu := newUserFor(&connectd.UserDetails{Email: "second-" + uid() + "@example.com"}, at)
 		b := newBrowser(at, &nu.ID)
@@ -297,9 +293,7 @@ var browserSessionTests = []portalTest{
 	}},
 	{"RecordReplay", func(t *testing.T, s PortalStore) {
 		ctx := t.Context()
-		p := mkProject(t, s)
-		u := mkUser(t, s, p.ID)
-		cs, token := mkSession(t, s, p.ID, func(cs *connectd.Session) { cs.UserID = &u.ID })
+		p, u, cs, token := mkUserSession(t, s)
 		other, otherToken := mkSession(t, s, p.ID, func(cs *connectd.Session) { cs.UserID = &u.ID })
 		at := cs.CreatedAt.Add(time.Second)
 		entered, b := enter(t, s, cs, token, at)
@@ -326,9 +320,7 @@ var browserSessionTests = []portalTest{
 	}},
 	{"ExpireSessionRevokes", func(t *testing.T, s PortalStore) {
 		ctx := t.Context()
-		p := mkProject(t, s)
-		u := mkUser(t, s, p.ID)
-		cs, token := mkSession(t, s, p.ID, func(cs *connectd.Session) { cs.UserID = &u.ID })
+		p, u, cs, token := mkUserSession(t, s)
 		at := cs.CreatedAt.Add(time.Second)
 		_, b := enter(t, s, cs, token, at)
 		expireAt := at.Add(time.Minute)
@@ -480,9 +472,7 @@ var finishSessionTests = []portalTest{
 	}},
 	{"NotAnOutcome", func(t *testing.T, s PortalStore) {
 		ctx := t.Context()
-		p := mkProject(t, s)
-		u := mkUser(t, s, p.ID)
-		cs, token := mkSession(t, s, p.ID, func(cs *connectd.Session) { cs.UserID = &u.ID })
+		p, _, cs, token := mkUserSession(t, s)
 		entered, _ := enter(t, s, cs, token, cs.CreatedAt.Add(time.Second))
 		for _, status := range []connectd.SessionStatus{connectd.StatusOpen, connectd.StatusActive, connectd.StatusExpired, "", "done"} {
 			_, err := s.FinishSession(ctx, cs.ID, status, now())
@@ -496,18 +486,43 @@ var finishSessionTests = []portalTest{
 
 const maxAttempts = 5
 
+// mkUserSession saves a new project, a user of it, and an open session
+// that names the user.
+func mkUserSession(t testing.TB, s connectd.Store) (*connectd.Project, *connectd.User, *connectd.Session, string) {
+	t.Helper()
+	p := mkProject(t, s)
+	u := mkUser(t, s, p.ID)
+	cs, token := mkSession(t, s, p.ID, func(cs *connectd.Session) { cs.UserID = &u.ID })
+	return p, u, cs, token
+}
+
+// enteredBrowser enters a new session of a new project and returns its
+// browser session and the time it entered at.
+func enteredBrowser(t testing.TB, s PortalStore) (*connectd.BrowserSession, time.Time) {
+	t.Helper()
+	p := mkProject(t, s)
+	cs, token := mkSession(t, s, p.ID)
+	at := cs.CreatedAt.Add(time.Second)
+	_, b := enter(t, s, cs, token, at)
+	return b, at
+}
+
+// loginCode returns an unsaved login code of browser session b, made at at
+// and valid for ten minutes.
+func loginCode(b *connectd.BrowserSession, at time.Time) *connectd.LoginCode {
+	return &connectd.LoginCode{BrowserSessionID: b.ID, Email: "ada@example.com", CodeHash: connectd.HashToken("123456"),
+		CreatedAt: at, ExpiresAt: at.Add(10 * time.Minute)}
+}
+
 var loginCodeTests = []portalTest{
 	{"Attempts", func(t *testing.T, s PortalStore) {
 		ctx := t.Context()
-		p := mkProject(t, s)
-		cs, token := mkSession(t, s, p.ID)
-		at := cs.CreatedAt.Add(time.Second)
-		_, b := enter(t, s, cs, token, at)
+		b, at := enteredBrowser(t, s)
 		_, err := s.AttemptLoginCode(ctx, b.ID, at, maxAttempts)
 		is(t, "AttemptLoginCode without a code", err, connectd.ErrNotFound)
 
-		c := &connectd.LoginCode{BrowserSessionID: b.ID, Email: "ada@example.com", CodeHash: connectd.HashToken("123456"),
-			Attempts: 3, CreatedAt: at, ExpiresAt: at.Add(10 * time.Minute)}
+		c := loginCode(b, at)
+		c.Attempts = 3
 		is(t, "PutLoginCode", s.PutLoginCode(ctx, c), nil)
 		for i := 1; i <= maxAttempts; i++ {
 			got, err := s.AttemptLoginCode(ctx, b.ID, at.Add(time.Duration(i)*time.Second), maxAttempts)
@@ -538,12 +553,8 @@ var loginCodeTests = []portalTest{
 	}},
 	{"Expiry", func(t *testing.T, s PortalStore) {
 		ctx := t.Context()
-		p := mkProject(t, s)
-		cs, token := mkSession(t, s, p.ID)
-		at := cs.CreatedAt.Add(time.Second)
-		_, b := enter(t, s, cs, token, at)
-		c := &connectd.LoginCode{BrowserSessionID: b.ID, Email: "ada@example.com", CodeHash: connectd.HashToken("123456"),
-			CreatedAt: at, ExpiresAt: at.Add(10 * time.Minute)}
+		b, at := enteredBrowser(t, s)
+		c := loginCode(b, at)
 		is(t, "PutLoginCode", s.PutLoginCode(ctx, c), nil)
 		_, err := s.AttemptLoginCode(ctx, b.ID, c.ExpiresAt, maxAttempts)
 		is(t, "AttemptLoginCode at expiry", err, connectd.ErrNotFound)
@@ -559,12 +570,8 @@ var loginCodeTests = []portalTest{
 	}},
 	{"ConcurrentAttempts", func(t *testing.T, s PortalStore) {
 		ctx := t.Context()
-		p := mkProject(t, s)
-		cs, token := mkSession(t, s, p.ID)
-		at := cs.CreatedAt.Add(time.Second)
-		_, b := enter(t, s, cs, token, at)
-		c := &connectd.LoginCode{BrowserSessionID: b.ID, Email: "ada@example.com", CodeHash: connectd.HashToken("123456"),
-			CreatedAt: at, ExpiresAt: at.Add(10 * time.Minute)}
+		b, at := enteredBrowser(t, s)
+		c := loginCode(b, at)
 		is(t, "PutLoginCode", s.PutLoginCode(ctx, c), nil)
 		const n = 30
 		attempts := make([]int, n)
