@@ -25,7 +25,8 @@ var backend = storetest.Backend{
 	Count: countRows, SessionEnd: sessionEnd, Load: bulkLoad, Plans: listPlans,
 }
 
-// TestConformance runs the suite every store passes (backend_test.go).
+// TestConformance runs the suite every store passes; the hooks it reads
+// the tables with are in backend_test.go.
 func TestConformance(t *testing.T) { storetest.Run(t, backend) }
 
 func BenchmarkStore(b *testing.B) { storetest.Bench(b, backend.New) }

@@ -62,50 +62,9 @@ func sessionIDs(p connectd.Page[*connectd.Session]) []string {
 }
 
 var concurrencyTests = []test{
-	// 50 consumers of one token, each on a connection of its own: exactly
-	// one wins.
-	{"ConsumeTokenExactlyOnce", func(t *testing.T, s connectd.Store) {
-		cs, token := sessionAtT0(t, s, "p1", nil)
-		errs := parallel(50, func(int) error {
-			_, err := s.ConsumeToken(context.Background(), cs.ID, connectd.HashToken(token), t0.Add(time.Minute))
-			return err
-		})
-		// winners fails on any error but ErrNotFound: the 49 losers get it.
-		if wins := winners(t, "ConsumeToken", errs, connectd.ErrNotFound); wins != 1 {
-			t.Fatalf("%d wins, want 1 (and 49 ErrNotFound)", wins)
-		}
-		got, err := s.GetSession(context.Background(), "p1", cs.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.StoredStatus != connectd.StatusActive || got.TokenUsedAt == nil || !got.TokenUsedAt.Equal(t0.Add(time.Minute)) {
-			t.Fatalf("after consume: status %s, used at %v", got.StoredStatus, got.TokenUsedAt)
-		}
-	}},
-
-	// Two associations of one session: exactly one wins, the other gets
-	// ErrConflict.
-	{"AssociateConcurrent", func(t *testing.T, s connectd.Store) {
-		for range 10 {
-			cs, _ := sessionAtT0(t, s, "p1", nil)
-			errs := parallel(2, func(i int) error {
-				uid := connectd.NewID(connectd.PrefixUser)
-				_, hash := connectd.NewToken()
-				u := connectd.SessionUpdate{TokenHash: hash, Now: t0.Add(time.Second)}
-				if i == 0 {
-					u.UserID = &uid
-				} else {
-					u.UserDetails = &connectd.UserDetails{Email: "a@example.com"}
-				}
-				_, err := s.UpdateSession(context.Background(), "p1", cs.ID, u)
-				return err
-			})
-			// winners fails on any error but ErrConflict: the loser gets it.
-			if wins := winners(t, "UpdateSession", errs, connectd.ErrConflict); wins != 1 {
-				t.Fatalf("%d wins, want 1 (and 1 ErrConflict)", wins)
-			}
-		}
-	}},
+	// The races of one token (consumeTokenTests' Concurrent) and of two
+	// associations (updateSessionTests' ConcurrentAssociations) are in
+	// their groups.
 
 	// Every column of a session comes back unchanged, times in UTC.
 	{"SessionRoundTrip", func(t *testing.T, s connectd.Store) {

@@ -267,6 +267,10 @@ var consumeTokenTests = []test{
 		if n := winners(t, "ConsumeToken", errs, connectd.ErrNotFound); n != 1 {
 			t.Fatalf("%d of 50 concurrent ConsumeToken calls succeeded, want 1", n)
 		}
+		got := getSession(t, s, p.ID, cs.ID)
+		if got.StoredStatus != connectd.StatusActive || got.TokenUsedAt == nil || !got.TokenUsedAt.Equal(at) {
+			t.Fatalf("after consume: status %s, used at %v", got.StoredStatus, got.TokenUsedAt)
+		}
 	}},
 }
 
