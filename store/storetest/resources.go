@@ -286,13 +286,7 @@ var listResourceTests = []test{
 		}
 		slices.Reverse(all)
 		expect := func(keep func(*connectd.ResourceRecord) bool) []string {
-			var ids []string
-			for _, r := range all {
-				if keep(r) {
-					ids = append(ids, r.ID)
-				}
-			}
-			return ids
+			return idsWhere(all, func(r *connectd.ResourceRecord) string { return r.ID }, keep)
 		}
 		list := func(f connectd.ResourceFilter) []string {
 			t.Helper()

@@ -206,13 +206,7 @@ var listSessionTests = []test{
 		}
 		slices.Reverse(all)
 		expect := func(keep func(*connectd.Session) bool) []string {
-			var ids []string
-			for _, cs := range all {
-				if keep(cs) {
-					ids = append(ids, cs.ID)
-				}
-			}
-			return ids
+			return idsWhere(all, func(cs *connectd.Session) string { return cs.ID }, keep)
 		}
 		list := func(f connectd.SessionFilter) []string {
 			t.Helper()

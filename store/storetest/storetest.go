@@ -157,6 +157,17 @@ func sortedIDs(prefix string, n int) []string {
 	return ids
 }
 
+// idsWhere returns the IDs of the objects of all that keep keeps, in order.
+func idsWhere[T any](all []T, id func(T) string, keep func(T) bool) []string {
+	var ids []string
+	for _, v := range all {
+		if keep(v) {
+			ids = append(ids, id(v))
+		}
+	}
+	return ids
+}
+
 // is fails the test unless errors.Is(err, want); want nil means no error.
 func is(t testing.TB, what string, err, want error) {
 	t.Helper()
