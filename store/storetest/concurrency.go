@@ -53,14 +53,6 @@ func recAtT0(projectID string, kind connectd.ResourceKind, data string) *connect
 	})
 }
 
-func sessionIDs(p connectd.Page[*connectd.Session]) []string {
-	var out []string
-	for _, s := range p.Items {
-		out = append(out, s.ID)
-	}
-	return out
-}
-
 var concurrencyTests = []test{
 	// The races of one token (consumeTokenTests' Concurrent) and of two
 	// associations (updateSessionTests' ConcurrentAssociations) are in
@@ -157,8 +149,8 @@ var concurrencyTests = []test{
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fmt.Sprint(sessionIDs(page)) != fmt.Sprint(c.want) || page.MoreAfter != c.moreAfter || page.MoreBefore != c.moreBefore {
-				t.Fatalf("%s: %v (more after %v, before %v)", c.name, sessionIDs(page), page.MoreAfter, page.MoreBefore)
+			if fmt.Sprint(idsWhere(page.Items, sessionID, every[*connectd.Session])) != fmt.Sprint(c.want) || page.MoreAfter != c.moreAfter || page.MoreBefore != c.moreBefore {
+				t.Fatalf("%s: %v (more after %v, before %v)", c.name, idsWhere(page.Items, sessionID, every[*connectd.Session]), page.MoreAfter, page.MoreBefore)
 			}
 		}
 	}},

@@ -232,18 +232,11 @@ var enterSessionTests = []portalTest{
 		taken.Email = details.Email
 		is(t, "UpdateUser", s.UpdateUser(ctx, taken, now()), nil)
 		at := cs.CreatedAt.Add(time.Second)
-		nu := newUserFor(&connectd.UserDetails{Email: "taken." + details.Email[len("Taken."):]}, at)
-		b := newBrowser(at, &nu.ID)
-		_, err := s.EnterSession(ctx, connectd.EnterParams{SessionID: cs.ID, TokenHash: connectd.HashToken(token), Now: at, Browser: b, NewUser: nu})
-		is(t, "EnterSession with a taken email", err, connectd.ErrConflict)
-		equal(t, "session after the conflict", getSession(t, s, p.ID, cs.ID), cs)
-		noBrowser(t, s, "after the conflict", b)
-		_, err = s.GetUser(ctx, p.ID, nu.ID)
-		is(t, "GetUser of the refused user", err, connectd.ErrNotFound)
+		enterRefused(t, s, cs, token, at, "taken."+details.Email[len("Taken."):], "with a taken email")
 
 		// The token was not consumed: the session can still be entered.
-		nu = newUserFor(&connectd.UserDetails{Email: "free-" + uid() + "@example.com"}, at)
-		b = newBrowser(at, &nu.ID)
+		nu := newUserFor(&connectd.UserDetails{Email: "free-" + uid() + "@example.com"}, at)
+		b := newBrowser(at, &nu.ID)
 		got, err := s.EnterSession(ctx, connectd.EnterParams{SessionID: cs.ID, TokenHash: connectd.HashToken(token), Now: at, Browser: b, NewUser: nu})
 		is(t, "EnterSession after the conflict", err, nil)
 		equal(t, "user after the retry", got.UserID, &nu.ID)
@@ -252,17 +245,9 @@ var enterSessionTests = []portalTest{
 	{"NewUserForSessionWithUser", func(t *testing.T, s PortalStore) {
 		// A session that already names a user gets no other: nothing is
 		// written.
-		ctx := t.Context()
-		p, _, cs, token := mkUserSession(t, s)
+		_, _, cs, token := mkUserSession(t, s)
 		at := cs.CreatedAt.Add(time.Second)
-		nu := newUserFor(&connectd.UserDetails{Email: "second-" + uid() + "@example.com"}, at)
-		b := newBrowser(at, &nu.ID)
-		_, err := s.EnterSession(ctx, connectd.EnterParams{SessionID: cs.ID, TokenHash: connectd.HashToken(token), Now: at, Browser: b, NewUser: nu})
-		is(t, "EnterSession", err, connectd.ErrConflict)
-		equal(t, "session unchanged", getSession(t, s, p.ID, cs.ID), cs)
-		noBrowser(t, s, "after the conflict", b)
-		_, err = s.GetUser(ctx, p.ID, nu.ID)
-		is(t, "GetUser", err, connectd.ErrNotFound)
+		enterRefused(t, s, cs, token, at, "second-"+uid()+"@example.com", "with a new user for a session with one")
 	}},
 	{"DuplicateBrowser", func(t *testing.T, s PortalStore) {
 		// A browser session whose secret is taken writes nothing.
@@ -485,6 +470,21 @@ var finishSessionTests = []portalTest{
 }
 
 const maxAttempts = 5
+
+// enterRefused enters cs at at with a new user of email, and checks that
+// it fails with ErrConflict and writes nothing: the session is unchanged,
+// and neither the browser session nor the user exists.
+func enterRefused(t testing.TB, s PortalStore, cs *connectd.Session, token string, at time.Time, email, what string) {
+	t.Helper()
+	nu := newUserFor(&connectd.UserDetails{Email: email}, at)
+	b := newBrowser(at, &nu.ID)
+	_, err := s.EnterSession(t.Context(), connectd.EnterParams{SessionID: cs.ID, TokenHash: connectd.HashToken(token), Now: at, Browser: b, NewUser: nu})
+	is(t, "EnterSession "+what, err, connectd.ErrConflict)
+	equal(t, "session after the conflict", getSession(t, s, cs.ProjectID, cs.ID), cs)
+	noBrowser(t, s, "after the conflict", b)
+	_, err = s.GetUser(t.Context(), cs.ProjectID, nu.ID)
+	is(t, "GetUser of the refused user", err, connectd.ErrNotFound)
+}
 
 // mkUserSession saves a new project, a user of it, and an open session
 // that names the user.

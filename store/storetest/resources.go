@@ -286,7 +286,7 @@ var listResourceTests = []test{
 		}
 		slices.Reverse(all)
 		expect := func(keep func(*connectd.ResourceRecord) bool) []string {
-			return idsWhere(all, func(r *connectd.ResourceRecord) string { return r.ID }, keep)
+			return idsWhere(all, recordID, keep)
 		}
 		list := func(f connectd.ResourceFilter) []string {
 			t.Helper()
@@ -294,11 +294,7 @@ var listResourceTests = []test{
 			f.Limit = connectd.MaxListLimit
 			page, err := s.ListResources(ctx, p.ID, f)
 			is(t, "ListResources", err, nil)
-			var ids []string
-			for _, r := range page.Items {
-				ids = append(ids, r.ID)
-			}
-			return ids
+			return idsWhere(page.Items, recordID, every[*connectd.ResourceRecord])
 		}
 		for _, f := range []connectd.ResourceFilter{
 			{},

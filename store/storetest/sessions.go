@@ -206,7 +206,7 @@ var listSessionTests = []test{
 		}
 		slices.Reverse(all)
 		expect := func(keep func(*connectd.Session) bool) []string {
-			return idsWhere(all, func(cs *connectd.Session) string { return cs.ID }, keep)
+			return idsWhere(all, sessionID, keep)
 		}
 		list := func(f connectd.SessionFilter) []string {
 			t.Helper()
@@ -214,11 +214,7 @@ var listSessionTests = []test{
 			f.Limit = connectd.MaxListLimit
 			page, err := s.ListSessions(ctx, p.ID, f)
 			is(t, "ListSessions", err, nil)
-			var ids []string
-			for _, cs := range page.Items {
-				ids = append(ids, cs.ID)
-			}
-			return ids
+			return idsWhere(page.Items, sessionID, every[*connectd.Session])
 		}
 		hasUser := func(u *connectd.User) func(*connectd.Session) bool {
 			return func(cs *connectd.Session) bool { return cs.UserID != nil && *cs.UserID == u.ID }

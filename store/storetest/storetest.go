@@ -168,6 +168,12 @@ func idsWhere[T any](all []T, id func(T) string, keep func(T) bool) []string {
 	return ids
 }
 
+// every keeps every object, for idsWhere.
+func every[T any](T) bool { return true }
+
+func sessionID(cs *connectd.Session) string      { return cs.ID }
+func recordID(r *connectd.ResourceRecord) string { return r.ID }
+
 // is fails the test unless errors.Is(err, want); want nil means no error.
 func is(t testing.TB, what string, err, want error) {
 	t.Helper()
