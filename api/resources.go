@@ -195,7 +195,7 @@ func (k kindAPI[T]) list(s *Server, w http.ResponseWriter, r *http.Request, c *c
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, makeList(page, func(v *T) string { return service.ResourceID(v) }, k.render))
+	writeJSON(w, http.StatusOK, makeList(page, func(v *T) string { return any(v).(connectd.Resource).ResourceID() }, k.render))
 	return nil
 }
 
