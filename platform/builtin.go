@@ -202,9 +202,7 @@ func (r resources[T]) update(ctx context.Context, projectID, id string, mutate f
 
 var planSpec = newSpec(spec[connectd.Plan]{
 	fields: func(v *connectd.Plan) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
-	index: func(_ context.Context, _ *refErrors, _ string, v *connectd.Plan) (string, string, string) {
-		return "", "", v.Status
-	},
+	index:  byStatus(func(v *connectd.Plan) string { return v.Status }),
 })
 
 var addonSpec = newSpec(spec[connectd.Addon]{
@@ -219,10 +217,15 @@ var addonSpec = newSpec(spec[connectd.Addon]{
 
 var simSpec = newSpec(spec[connectd.SIM]{
 	fields: func(v *connectd.SIM) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
-	index: func(_ context.Context, _ *refErrors, _ string, v *connectd.SIM) (string, string, string) {
-		return "", "", v.Status
-	},
+	index:  byStatus(func(v *connectd.SIM) string { return v.Status }),
 })
+
+// byStatus is the index of a kind that has no owner and no references.
+func byStatus[T any](status func(*T) string) func(context.Context, *refErrors, string, *T) (string, string, string) {
+	return func(_ context.Context, _ *refErrors, _ string, v *T) (string, string, string) {
+		return "", "", status(v)
+	}
+}
 
 var deviceSpec = newSpec(spec[connectd.Device]{
 	fields: func(v *connectd.Device) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
@@ -308,22 +311,31 @@ var seedRecorders = map[connectd.ResourceKind]interface {
 func (b *Builtin) Plans() connectd.Resources[connectd.Plan] {
 	return resources[connectd.Plan]{b, planSpec}
 }
+
 func (b *Builtin) Addons() connectd.Resources[connectd.Addon] {
 	return resources[connectd.Addon]{b, addonSpec}
 }
-func (b *Builtin) SIMs() connectd.Resources[connectd.SIM] { return resources[connectd.SIM]{b, simSpec} }
+
+func (b *Builtin) SIMs() connectd.Resources[connectd.SIM] {
+	return resources[connectd.SIM]{b, simSpec}
+}
+
 func (b *Builtin) Devices() connectd.Resources[connectd.Device] {
 	return resources[connectd.Device]{b, deviceSpec}
 }
+
 func (b *Builtin) Subscriptions() connectd.Resources[connectd.Subscription] {
 	return resources[connectd.Subscription]{b, subscriptionSpec}
 }
+
 func (b *Builtin) PaymentMethods() connectd.Resources[connectd.PaymentMethod] {
 	return resources[connectd.PaymentMethod]{b, paymentMethodSpec}
 }
+
 func (b *Builtin) Payments() connectd.Resources[connectd.Payment] {
 	return resources[connectd.Payment]{b, paymentSpec}
 }
+
 func (b *Builtin) Portings() connectd.Resources[connectd.Porting] {
 	return resources[connectd.Porting]{b, portingSpec}
 }

@@ -94,39 +94,27 @@ func (r Resources[T]) fail(ctx context.Context, op, id string, err error) error 
 // Create stores v, whose shape package api checked; its ID is generated.
 // With idem, a retry of the same request returns what the first one
 // created.
-func (r Resources[T]) Create(ctx context.Context, projectID string, v *T, idem *Idempotency) (_ *T, err error) {
+func (r Resources[T]) Create(ctx context.Context, projectID string, v *T, idem *Idempotency) (*T, error) {
 	res, err := r.of()
 	if err != nil {
 		return nil, err
 	}
-	if idem != nil {
-		prev, held, cerr := r.s.claim(ctx, projectID, *idem) // cerr: see CreateSession
-		if cerr != nil {
-			return nil, cerr
+	replay := func(id string) (*T, error) { return r.Get(ctx, projectID, id) }
+	return idempotent(ctx, r.s, projectID, idem, replay, func() (*T, string, error) {
+		err := res.Create(ctx, projectID, v)
+		id := resource(v).ResourceID()
+		var ce *connectd.Error
+		switch {
+		case errors.As(err, &ce):
+			return nil, id, ce
+		case errors.Is(err, connectd.ErrConflict):
+			k := r.Kind()
+			return nil, id, connectd.Errorf(connectd.TypeConflict, string(k)+"Exists", "A %s with id %s already exists in this project.", kindNames[k], nameID(k.Prefix(), id))
+		case err != nil:
+			return nil, id, r.s.internal(ctx, "create "+string(r.Kind()), err)
 		}
-		if prev != "" {
-			return r.Get(ctx, projectID, prev)
-		}
-		defer func() {
-			if err != nil {
-				r.s.release(ctx, held)
-			} else {
-				r.s.complete(ctx, held, resource(v).ResourceID())
-			}
-		}()
-	}
-	err = res.Create(ctx, projectID, v)
-	var ce *connectd.Error
-	switch {
-	case errors.As(err, &ce):
-		return nil, ce
-	case errors.Is(err, connectd.ErrConflict):
-		k := r.Kind()
-		return nil, connectd.Errorf(connectd.TypeConflict, string(k)+"Exists", "A %s with id %s already exists in this project.", kindNames[k], nameID(k.Prefix(), resource(v).ResourceID()))
-	case err != nil:
-		return nil, r.s.internal(ctx, "create "+string(r.Kind()), err)
-	}
-	return v, nil
+		return v, id, nil
+	})
 }
 
 // Get returns resource id of the project.
