@@ -65,6 +65,12 @@ func (r rd) checked(name string, required bool, check func(path, s string, fe *c
 	return s, true
 }
 
+func (r rd) setChecked(name string, required bool, check func(path, s string, fe *connectd.FieldErrors) bool, dst *string) {
+	if s, ok := r.checked(name, required, check); ok {
+		*dst = s
+	}
+}
+
 // text reads free text of 1 to max characters without control characters.
 func (r rd) text(name string, max int, required bool) (string, bool) {
 	return r.checked(name, required, func(path, s string, fe *connectd.FieldErrors) bool { return connectd.CheckText(path, s, max, fe) })
@@ -337,9 +343,7 @@ func newSIM() *connectd.SIM { return &connectd.SIM{Status: connectd.SIMAvailable
 func readSIM(r rd, v *connectd.SIM) {
 	if r.create {
 		r.setEnum("type", true, &v.Type, connectd.SIMTypes...)
-		if s, ok := r.checked("iccid", true, connectd.CheckICCID); ok {
-			v.ICCID = s
-		}
+		r.setChecked("iccid", true, connectd.CheckICCID, &v.ICCID)
 	} else {
 		r.immutable("type", "iccid")
 	}
@@ -427,9 +431,7 @@ func readPaymentMethod(r rd, v *connectd.PaymentMethod) {
 		o.whole = r.create // a PATCH changes some members of the card
 		if r.create {
 			o.setEnum("brand", true, &c.Brand, connectd.CardBrands...)
-			if s, ok := o.checked("last4", true, connectd.CheckLast4); ok {
-				c.Last4 = s
-			}
+			o.setChecked("last4", true, connectd.CheckLast4, &c.Last4)
 		} else {
 			o.immutable("brand", "last4")
 		}

@@ -198,12 +198,17 @@ func (r resources[T]) update(ctx context.Context, projectID, id string, mutate f
 	})
 }
 
-// The kinds. Each spec's index holds the kind's reference rules.
+// The kinds: how each is kept, with its reference rules (the spec's
+// index), and the typed access to it.
 
 var planSpec = newSpec(spec[connectd.Plan]{
 	fields: func(v *connectd.Plan) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
 	index:  byStatus(func(v *connectd.Plan) string { return v.Status }),
 })
+
+func (b *Builtin) Plans() connectd.Resources[connectd.Plan] {
+	return resources[connectd.Plan]{b, planSpec}
+}
 
 var addonSpec = newSpec(spec[connectd.Addon]{
 	fields: func(v *connectd.Addon) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
@@ -215,10 +220,18 @@ var addonSpec = newSpec(spec[connectd.Addon]{
 	},
 })
 
+func (b *Builtin) Addons() connectd.Resources[connectd.Addon] {
+	return resources[connectd.Addon]{b, addonSpec}
+}
+
 var simSpec = newSpec(spec[connectd.SIM]{
 	fields: func(v *connectd.SIM) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
 	index:  byStatus(func(v *connectd.SIM) string { return v.Status }),
 })
+
+func (b *Builtin) SIMs() connectd.Resources[connectd.SIM] {
+	return resources[connectd.SIM]{b, simSpec}
+}
 
 // byStatus is the index of a kind that has no owner and no references.
 func byStatus[T any](status func(*T) string) func(context.Context, *refErrors, string, *T) (string, string, string) {
@@ -239,6 +252,10 @@ var deviceSpec = newSpec(spec[connectd.Device]{
 	},
 })
 
+func (b *Builtin) Devices() connectd.Resources[connectd.Device] {
+	return resources[connectd.Device]{b, deviceSpec}
+}
+
 var subscriptionSpec = newSpec(spec[connectd.Subscription]{
 	fields: func(v *connectd.Subscription) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
 	index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Subscription) (string, string, string) {
@@ -257,6 +274,10 @@ var subscriptionSpec = newSpec(spec[connectd.Subscription]{
 	},
 })
 
+func (b *Builtin) Subscriptions() connectd.Resources[connectd.Subscription] {
+	return resources[connectd.Subscription]{b, subscriptionSpec}
+}
+
 var paymentMethodSpec = newSpec(spec[connectd.PaymentMethod]{
 	fields: func(v *connectd.PaymentMethod) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
 	index: func(ctx context.Context, refs *refErrors, p string, v *connectd.PaymentMethod) (string, string, string) {
@@ -264,6 +285,10 @@ var paymentMethodSpec = newSpec(spec[connectd.PaymentMethod]{
 		return v.User, "", ""
 	},
 })
+
+func (b *Builtin) PaymentMethods() connectd.Resources[connectd.PaymentMethod] {
+	return resources[connectd.PaymentMethod]{b, paymentMethodSpec}
+}
 
 var paymentSpec = withStoredForm[connectd.Payment, paymentData](spec[connectd.Payment]{
 	fields: func(v *connectd.Payment) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
@@ -281,6 +306,10 @@ var paymentSpec = withStoredForm[connectd.Payment, paymentData](spec[connectd.Pa
 	},
 })
 
+func (b *Builtin) Payments() connectd.Resources[connectd.Payment] {
+	return resources[connectd.Payment]{b, paymentSpec}
+}
+
 var portingSpec = withStoredForm[connectd.Porting, portingData](spec[connectd.Porting]{
 	fields: func(v *connectd.Porting) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
 	index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Porting) (string, string, string) {
@@ -294,6 +323,10 @@ var portingSpec = withStoredForm[connectd.Porting, portingData](spec[connectd.Po
 	},
 })
 
+func (b *Builtin) Portings() connectd.Resources[connectd.Porting] {
+	return resources[connectd.Porting]{b, portingSpec}
+}
+
 // seedRecorders are the kinds' record makers for SeedRecord, by kind.
 var seedRecorders = map[connectd.ResourceKind]interface {
 	seedRecord(ctx context.Context, b *Builtin, projectID string, v any) (*connectd.ResourceRecord, error)
@@ -306,38 +339,6 @@ var seedRecorders = map[connectd.ResourceKind]interface {
 	connectd.KindPaymentMethod: paymentMethodSpec,
 	connectd.KindPayment:       paymentSpec,
 	connectd.KindPorting:       portingSpec,
-}
-
-func (b *Builtin) Plans() connectd.Resources[connectd.Plan] {
-	return resources[connectd.Plan]{b, planSpec}
-}
-
-func (b *Builtin) Addons() connectd.Resources[connectd.Addon] {
-	return resources[connectd.Addon]{b, addonSpec}
-}
-
-func (b *Builtin) SIMs() connectd.Resources[connectd.SIM] {
-	return resources[connectd.SIM]{b, simSpec}
-}
-
-func (b *Builtin) Devices() connectd.Resources[connectd.Device] {
-	return resources[connectd.Device]{b, deviceSpec}
-}
-
-func (b *Builtin) Subscriptions() connectd.Resources[connectd.Subscription] {
-	return resources[connectd.Subscription]{b, subscriptionSpec}
-}
-
-func (b *Builtin) PaymentMethods() connectd.Resources[connectd.PaymentMethod] {
-	return resources[connectd.PaymentMethod]{b, paymentMethodSpec}
-}
-
-func (b *Builtin) Payments() connectd.Resources[connectd.Payment] {
-	return resources[connectd.Payment]{b, paymentSpec}
-}
-
-func (b *Builtin) Portings() connectd.Resources[connectd.Porting] {
-	return resources[connectd.Porting]{b, portingSpec}
 }
 
 // storedForm is how a kind whose JSON hides a field (json:"-") is kept:
