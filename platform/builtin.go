@@ -1,6 +1,8 @@
 // Package platform is the built-in connectd.Platform: plans, add-ons, SIMs,
 // devices, subscriptions, payment methods, payments and portings, kept in
-// connectd's own database through connectd.ResourceStore.
+// connectd's own database through the few methods of Store. It is one
+// implementation of connectd.Platform, whose interface carries only values
+// (queries and commands), so that another may live across a network.
 package platform
 
 import (
@@ -59,16 +61,6 @@ func newSpec[T any](s spec[T]) spec[T] {
 	return s
 }
 
-func (s spec[T]) id(v *T) *string {
-	id, _ := s.fields(v)
-	return id
-}
-
-func (s spec[T]) createdAt(v *T) *time.Time {
-	_, at := s.fields(v)
-	return at
-}
-
 // seedRecord is record without reference checks, for a v of any kind.
 func (s spec[T]) seedRecord(ctx context.Context, b *Builtin, projectID string, v any) (*connectd.ResourceRecord, error) {
 	t, ok := v.(*T)
@@ -87,7 +79,8 @@ func (r resources[T]) encode(v *T) ([]byte, error) {
 	c := *v
 	// The timestamp lives in its column; keeping it out of the data makes
 	// "same content" comparisons (seed reloads) ignore it.
-	*r.spec.createdAt(&c) = time.Time{}
+	_, createdAt := r.spec.fields(&c)
+	*createdAt = time.Time{}
 	if r.spec.marshal != nil {
 		return r.spec.marshal(&c)
 	}
@@ -110,8 +103,8 @@ func (r resources[T]) decode(rec *connectd.ResourceRecord) (*T, error) {
 	return v, nil
 }
 
-// Record returns the ResourceRecord of v, checking its references; seed
-// loading uses it to write whole files in one transaction.
+// record returns the ResourceRecord of v, checking its references unless
+// checkRefs is off (SeedRecord: a seed batch checks them itself).
 func (r resources[T]) record(ctx context.Context, projectID string, v *T, checkRefs bool) (*connectd.ResourceRecord, error) {
 	id, ca := r.spec.fields(v)
 	if *id == "" {
