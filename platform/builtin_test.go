@@ -409,8 +409,19 @@ func TestSeedRecord(t *testing.T) {
 	if prec.UserID != "user_fromfile" || prec.ParentID != sub.ID || !porting.AccountPinProvided {
 		t.Fatalf("SeedRecord porting: user %q parent %q, PIN provided %v", prec.UserID, prec.ParentID, porting.AccountPinProvided)
 	}
-	if _, err := b.SeedRecord(ctx, f.project, &connectd.User{}); err == nil {
-		t.Fatal("SeedRecord of a user worked")
+	// Every kind has its record maker; anything else is refused.
+	for _, v := range []connectd.Resource{&connectd.Plan{}, &connectd.Addon{}, &connectd.SIM{}, &connectd.Device{},
+		&connectd.Subscription{}, &connectd.PaymentMethod{}, &connectd.Payment{}, &connectd.Porting{}} {
+		rec, err := b.SeedRecord(ctx, f.project, v)
+		check(t, "SeedRecord "+string(v.Kind()), err)
+		if rec.Kind != v.Kind() || rec.ID != v.ResourceID() || !strings.HasPrefix(rec.ID, v.Kind().Prefix()+"_") {
+			t.Fatalf("SeedRecord of a %s: kind %s, ID %s", v.Kind(), rec.Kind, rec.ID)
+		}
+	}
+	for _, v := range []any{&connectd.User{}, connectd.Plan{}, nil} {
+		if _, err := b.SeedRecord(ctx, f.project, v); err == nil {
+			t.Fatalf("SeedRecord of a %T worked", v)
+		}
 	}
 
 	n, err := f.store.ApplySeed(ctx, connectd.SeedBatch{Resources: []*connectd.ResourceRecord{rec, prec}})
