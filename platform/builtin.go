@@ -199,6 +199,7 @@ var planSpec = newSpec(spec[connectd.Plan]{
 	index:  byStatus(func(v *connectd.Plan) string { return v.Status }),
 })
 
+// Plans are kept with their status indexed; they reference nothing.
 func (b *Builtin) Plans() connectd.Resources[connectd.Plan] {
 	return resources[connectd.Plan]{b, planSpec}
 }
@@ -213,6 +214,7 @@ var addonSpec = newSpec(spec[connectd.Addon]{
 	},
 })
 
+// Addons must name plans that exist.
 func (b *Builtin) Addons() connectd.Resources[connectd.Addon] {
 	return resources[connectd.Addon]{b, addonSpec}
 }
@@ -222,6 +224,7 @@ var simSpec = newSpec(spec[connectd.SIM]{
 	index:  byStatus(func(v *connectd.SIM) string { return v.Status }),
 })
 
+// SIMs are kept with their status indexed; they reference nothing.
 func (b *Builtin) SIMs() connectd.Resources[connectd.SIM] {
 	return resources[connectd.SIM]{b, simSpec}
 }
@@ -245,6 +248,7 @@ var deviceSpec = newSpec(spec[connectd.Device]{
 	},
 })
 
+// Devices belong to a user that exists, or to nobody yet.
 func (b *Builtin) Devices() connectd.Resources[connectd.Device] {
 	return resources[connectd.Device]{b, deviceSpec}
 }
@@ -267,6 +271,8 @@ var subscriptionSpec = newSpec(spec[connectd.Subscription]{
 	},
 })
 
+// Subscriptions need their user, plan, SIM and add-ons to exist, and a
+// device that is not another user's.
 func (b *Builtin) Subscriptions() connectd.Resources[connectd.Subscription] {
 	return resources[connectd.Subscription]{b, subscriptionSpec}
 }
@@ -279,6 +285,7 @@ var paymentMethodSpec = newSpec(spec[connectd.PaymentMethod]{
 	},
 })
 
+// PaymentMethods belong to a user that exists.
 func (b *Builtin) PaymentMethods() connectd.Resources[connectd.PaymentMethod] {
 	return resources[connectd.PaymentMethod]{b, paymentMethodSpec}
 }
@@ -299,6 +306,8 @@ var paymentSpec = withStoredForm[connectd.Payment, paymentData](spec[connectd.Pa
 	},
 })
 
+// Payments belong to a user that exists; their subscription and payment
+// method must not be another user's.
 func (b *Builtin) Payments() connectd.Resources[connectd.Payment] {
 	return resources[connectd.Payment]{b, paymentSpec}
 }
@@ -316,6 +325,8 @@ var portingSpec = withStoredForm[connectd.Porting, portingData](spec[connectd.Po
 	},
 })
 
+// Portings need their subscription to exist and belong to its user; they
+// keep the account PIN their JSON hides.
 func (b *Builtin) Portings() connectd.Resources[connectd.Porting] {
 	return resources[connectd.Porting]{b, portingSpec}
 }
