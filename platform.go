@@ -2,6 +2,8 @@ package connectd
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -27,28 +29,39 @@ const (
 // (referenced kinds first).
 var ResourceKinds = []ResourceKind{KindPlan, KindAddon, KindSIM, KindDevice, KindSubscription, KindPaymentMethod, KindPayment, KindPorting}
 
-// Prefix returns the ID prefix of kind k.
-func (k ResourceKind) Prefix() string {
-	switch k {
-	case KindPlan:
-		return PrefixPlan
-	case KindAddon:
-		return PrefixAddon
-	case KindSIM:
-		return PrefixSIM
-	case KindDevice:
-		return PrefixDevice
-	case KindSubscription:
-		return PrefixSubscription
-	case KindPaymentMethod:
-		return PrefixPaymentMethod
-	case KindPayment:
-		return PrefixPayment
-	case KindPorting:
-		return PrefixPorting
-	}
-	return ""
+// kindPrefixes are the ID prefixes of the kinds.
+var kindPrefixes = map[ResourceKind]string{
+	KindPlan:          PrefixPlan,
+	KindAddon:         PrefixAddon,
+	KindSIM:           PrefixSIM,
+	KindDevice:        PrefixDevice,
+	KindSubscription:  PrefixSubscription,
+	KindPaymentMethod: PrefixPaymentMethod,
+	KindPayment:       PrefixPayment,
+	KindPorting:       PrefixPorting,
 }
+
+// Prefix returns the ID prefix of kind k, "" for an unknown kind.
+func (k ResourceKind) Prefix() string { return kindPrefixes[k] }
+
+// Resource is what every platform resource tells of itself, so that code
+// serving all eight kinds needs no switch over their types. Its methods
+// are not named ID because the types keep their ID in a field of that name.
+type Resource interface {
+	ResourceID() string
+	Kind() ResourceKind
+}
+
+var (
+	_ Resource = (*Plan)(nil)
+	_ Resource = (*Addon)(nil)
+	_ Resource = (*SIM)(nil)
+	_ Resource = (*Device)(nil)
+	_ Resource = (*Subscription)(nil)
+	_ Resource = (*PaymentMethod)(nil)
+	_ Resource = (*Payment)(nil)
+	_ Resource = (*Porting)(nil)
+)
 
 // Price is an amount in minor units (cents) of an ISO 4217 currency.
 type Price struct {
@@ -99,6 +112,9 @@ type Plan struct {
 	CreatedAt    time.Time    `json:"createdAt"`
 }
 
+func (p *Plan) ResourceID() string { return p.ID }
+func (*Plan) Kind() ResourceKind   { return KindPlan }
+
 // Addon is an extra that can be bought for subscriptions of its plans.
 type Addon struct {
 	ID         string     `json:"id"`
@@ -109,6 +125,9 @@ type Addon struct {
 	Plans      []string   `json:"plans"`
 	CreatedAt  time.Time  `json:"createdAt"`
 }
+
+func (a *Addon) ResourceID() string { return a.ID }
+func (*Addon) Kind() ResourceKind   { return KindAddon }
 
 // SIM types and statuses.
 const (
@@ -129,6 +148,9 @@ type SIM struct {
 	CreatedAt      time.Time `json:"createdAt"`
 }
 
+func (s *SIM) ResourceID() string { return s.ID }
+func (*SIM) Kind() ResourceKind   { return KindSIM }
+
 // Device is a user's phone.
 type Device struct {
 	ID           string    `json:"id"`
@@ -139,6 +161,9 @@ type Device struct {
 	IMEI         *string   `json:"imei"`
 	CreatedAt    time.Time `json:"createdAt"`
 }
+
+func (d *Device) ResourceID() string { return d.ID }
+func (*Device) Kind() ResourceKind   { return KindDevice }
 
 // Subscription statuses.
 const (
@@ -170,6 +195,9 @@ type Subscription struct {
 	CreatedAt     time.Time  `json:"createdAt"`
 }
 
+func (s *Subscription) ResourceID() string { return s.ID }
+func (*Subscription) Kind() ResourceKind   { return KindSubscription }
+
 // Cancelable reports whether the subscription can be canceled: it renews
 // and has not ended or been set to end.
 func (s *Subscription) Cancelable() bool {
@@ -199,6 +227,9 @@ type PaymentMethod struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+func (m *PaymentMethod) ResourceID() string { return m.ID }
+func (*PaymentMethod) Kind() ResourceKind   { return KindPaymentMethod }
+
 // Payment statuses.
 const (
 	PaymentRequiresConfirmation = "requiresConfirmation"
@@ -224,6 +255,9 @@ type Payment struct {
 	// kept with the payment but not part of its API representation.
 	Pending *PendingPurchase `json:"-"`
 }
+
+func (p *Payment) ResourceID() string { return p.ID }
+func (*Payment) Kind() ResourceKind   { return KindPayment }
 
 // PendingPurchase is the change a payment waiting for confirmation pays
 // for, applied to its subscription when it is confirmed.
@@ -272,6 +306,9 @@ type Porting struct {
 	Address            *Address  `json:"address"`
 	CreatedAt          time.Time `json:"createdAt"`
 }
+
+func (p *Porting) ResourceID() string { return p.ID }
+func (*Porting) Kind() ResourceKind   { return KindPorting }
 
 // WaitingForUser reports whether the porting needs the user: a draft, a
 // request for information, or a decline the user may fix.
@@ -336,19 +373,59 @@ func (e *SeedConflictError) Error() string {
 	return "seed conflicts with existing " + e.Kind + " " + e.ID + ": " + e.Why
 }
 
-// Resources is the typed access to one kind of platform resource.
+// Resources is the typed access to one kind of platform resource. Reads
+// are queries and writes are commands on plain values, with no callbacks,
+// so that an implementation may live across a network: a change is a read
+// of the resource with its version, then a Replace on the condition that
+// the version has not moved on, retried by the caller on ErrConflict.
 type Resources[T any] interface {
 	// Create stores v; its ID is generated when empty. ErrConflict when the
 	// ID is taken; a *Error (422) when a reference does not hold.
 	Create(ctx context.Context, projectID string, v *T) error
 	// Get returns the resource; ErrNotFound when the project has none.
 	Get(ctx context.Context, projectID, id string) (*T, error)
+	// GetVersioned is Get with the resource's version, the condition of a
+	// later Replace.
+	GetVersioned(ctx context.Context, projectID, id string) (*T, int64, error)
 	List(ctx context.Context, projectID string, f PlatformFilter) (Page[*T], error)
-	// Update reads the resource, lets mutate change it, and writes it back
-	// only if nobody wrote it meanwhile (retrying a few times), so that
-	// concurrent actions never overwrite each other. An error from mutate
-	// is returned as is and nothing is written.
-	Update(ctx context.Context, projectID, id string, mutate func(*T) error) (*T, error)
+	// Replace writes v over the stored resource of v's ID only if that is
+	// still at version, so that concurrent writers never overwrite each
+	// other: ErrConflict when somebody wrote it meanwhile, ErrNotFound when
+	// it does not exist, a *Error (422) when a reference does not hold. The
+	// creation time is not the writer's to change and is kept.
+	Replace(ctx context.Context, projectID string, v *T, version int64) error
+}
+
+// maxUpdateAttempts bounds the compare-and-swap retries of UpdateResource.
+const maxUpdateAttempts = 5
+
+// UpdateResource reads resource id of r, lets mutate change it, and
+// replaces it only if nobody wrote it meanwhile, redoing mutate on a fresh
+// copy a few times, so that concurrent writers never overwrite each other.
+// The closure runs on the caller's side of r: only values cross it. An
+// error from mutate is returned as is and nothing is written; after the
+// last attempt a conflict is ErrConflict. mutate must not change the ID.
+func UpdateResource[T any](ctx context.Context, r Resources[T], projectID, id string, mutate func(*T) error) (*T, error) {
+	for attempt := 0; ; attempt++ {
+		v, version, err := r.GetVersioned(ctx, projectID, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := mutate(v); err != nil {
+			return nil, err
+		}
+		if res, ok := any(v).(Resource); ok && res.ResourceID() != id {
+			return nil, fmt.Errorf("update %s %s: mutate changed its ID to %s", res.Kind(), id, res.ResourceID())
+		}
+		err = r.Replace(ctx, projectID, v, version)
+		if errors.Is(err, ErrConflict) && attempt < maxUpdateAttempts {
+			continue // someone wrote it meanwhile: redo on the fresh copy
+		}
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
 }
 
 // PlatformFilter narrows a resource list: UserID for owned resources,

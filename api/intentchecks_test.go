@@ -15,7 +15,6 @@ import (
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/internal/apitest"
-	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/seed"
 )
 
@@ -150,7 +149,7 @@ type icEnv struct {
 func newICEnv(t *testing.T, b apitest.Backend) *icEnv {
 	t.Helper()
 	e := apitest.New(t, apitest.Options{Backend: b})
-	st, ok := e.Store.(platform.Store)
+	st, ok := e.Store.(seed.Store)
 	if !ok {
 		t.Fatalf("the %s store does not implement connectd.ResourceStore", b)
 	}

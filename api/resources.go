@@ -17,8 +17,8 @@ import (
 
 // kindAPI describes how the API serves one kind of resource.
 type kindAPI[T service.PlatformResource] struct {
-	kind connectd.ResourceKind
-	path string // the collection's path segment, such as "paymentMethods"
+	kind connectd.ResourceKind // T's, set by registerKind
+	path string                // the collection's path segment, such as "paymentMethods"
 	// owned kinds filter lists by ?user=, children of a subscription by
 	// ?subscription=, kinds with a status by ?status= (one of statuses).
 	owned, child bool
@@ -34,26 +34,27 @@ type kindAPI[T service.PlatformResource] struct {
 
 // resourceRoutes registers the endpoints of every platform resource kind.
 func (s *Server) resourceRoutes() {
-	registerKind(s, kindAPI[connectd.Plan]{kind: connectd.KindPlan, path: "plans", statuses: connectd.PlanStatuses,
+	registerKind(s, kindAPI[connectd.Plan]{path: "plans", statuses: connectd.PlanStatuses,
 		new: newPlan, read: readPlan, render: renderPlan})
-	registerKind(s, kindAPI[connectd.Addon]{kind: connectd.KindAddon, path: "addons", statuses: connectd.PlanStatuses,
+	registerKind(s, kindAPI[connectd.Addon]{path: "addons", statuses: connectd.PlanStatuses,
 		new: newAddon, read: readAddon, render: renderAddon})
-	registerKind(s, kindAPI[connectd.SIM]{kind: connectd.KindSIM, path: "sims", statuses: connectd.SIMStatuses,
+	registerKind(s, kindAPI[connectd.SIM]{path: "sims", statuses: connectd.SIMStatuses,
 		new: newSIM, read: readSIM, check: checkSIM, render: renderSIM})
-	registerKind(s, kindAPI[connectd.Device]{kind: connectd.KindDevice, path: "devices", owned: true,
+	registerKind(s, kindAPI[connectd.Device]{path: "devices", owned: true,
 		new: newDevice, read: readDevice, render: renderDevice})
-	registerKind(s, kindAPI[connectd.Subscription]{kind: connectd.KindSubscription, path: "subscriptions", owned: true,
+	registerKind(s, kindAPI[connectd.Subscription]{path: "subscriptions", owned: true,
 		statuses: connectd.SubscriptionStatuses, new: newSubscription, read: readSubscription, prepare: prepareSubscription,
 		render: renderSubscription})
-	registerKind(s, kindAPI[connectd.PaymentMethod]{kind: connectd.KindPaymentMethod, path: "paymentMethods", owned: true,
+	registerKind(s, kindAPI[connectd.PaymentMethod]{path: "paymentMethods", owned: true,
 		new: newPaymentMethod, read: readPaymentMethod, render: renderPaymentMethod})
-	registerKind(s, kindAPI[connectd.Payment]{kind: connectd.KindPayment, path: "payments", owned: true, child: true,
+	registerKind(s, kindAPI[connectd.Payment]{path: "payments", owned: true, child: true,
 		statuses: connectd.PaymentStatuses, new: newPayment, read: readPayment, render: renderPayment})
-	registerKind(s, kindAPI[connectd.Porting]{kind: connectd.KindPorting, path: "portings", owned: true, child: true,
+	registerKind(s, kindAPI[connectd.Porting]{path: "portings", owned: true, child: true,
 		statuses: connectd.PortingStatuses, new: newPorting, read: readPorting, check: checkPorting, render: renderPorting})
 }
 
 func registerKind[T service.PlatformResource](s *Server, k kindAPI[T]) {
+	k.kind = service.ResourcesOf[T](s.svc).Kind()
 	s.mux.Handle("/projects/{project}/"+k.path, s.methods(map[string]apiFunc{
 		http.MethodPost: func(w http.ResponseWriter, r *http.Request, c *call) error { return k.create(s, w, r, c) },
 		http.MethodGet:  func(w http.ResponseWriter, r *http.Request, c *call) error { return k.list(s, w, r, c) },
@@ -195,7 +196,7 @@ func (k kindAPI[T]) list(s *Server, w http.ResponseWriter, r *http.Request, c *c
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, makeList(page, func(v *T) string { return service.ResourceID(v) }, k.render))
+	writeJSON(w, http.StatusOK, makeList(page, func(v *T) string { return any(v).(connectd.Resource).ResourceID() }, k.render))
 	return nil
 }
 

@@ -55,16 +55,25 @@ func (r rd) str(name string, required bool) (string, bool) {
 	return s, ok
 }
 
-// text reads free text of 1 to max characters without control characters.
-func (r rd) text(name string, max int, required bool) (string, bool) {
+// checked reads a string member that check, one of package connectd's
+// rules, accepts at the member's path.
+func (r rd) checked(name string, required bool, check func(path, s string, fe *connectd.FieldErrors) bool) (string, bool) {
 	s, ok := r.str(name, required)
-	if !ok {
-		return "", false
-	}
-	if !r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckText(r.path(name), s, max, fe) }) {
+	if !ok || !r.ps.rule(func(fe *connectd.FieldErrors) bool { return check(r.path(name), s, fe) }) {
 		return "", false
 	}
 	return s, true
+}
+
+func (r rd) setChecked(name string, required bool, check func(path, s string, fe *connectd.FieldErrors) bool, dst *string) {
+	if s, ok := r.checked(name, required, check); ok {
+		*dst = s
+	}
+}
+
+// text reads free text of 1 to max characters without control characters.
+func (r rd) text(name string, max int, required bool) (string, bool) {
+	return r.checked(name, required, func(path, s string, fe *connectd.FieldErrors) bool { return connectd.CheckText(path, s, max, fe) })
 }
 
 func (r rd) setText(name string, max int, required bool, dst *string) {
@@ -81,14 +90,7 @@ func (r rd) setOptText(name string, max int, dst **string) {
 
 // enum reads a string that must be one of values.
 func (r rd) enum(name string, required bool, values ...string) (string, bool) {
-	s, ok := r.str(name, required)
-	if !ok {
-		return "", false
-	}
-	if !r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckEnum(r.path(name), s, values, fe) }) {
-		return "", false
-	}
-	return s, true
+	return r.checked(name, required, func(path, s string, fe *connectd.FieldErrors) bool { return connectd.CheckEnum(path, s, values, fe) })
 }
 
 func (r rd) setEnum(name string, required bool, dst *string, values ...string) {
@@ -264,15 +266,11 @@ func (r rd) amount(name string, dst *int64) bool {
 }
 
 func (r rd) currency(name string, dst *string) bool {
-	s, ok := r.str(name, true)
-	if !ok {
-		return false
+	s, ok := r.checked(name, true, connectd.CheckCurrency)
+	if ok {
+		*dst = s
 	}
-	if !r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckCurrency(r.path(name), s, fe) }) {
-		return false
-	}
-	*dst = s
-	return true
+	return ok
 }
 
 func (r rd) allowances(name string, dst *connectd.Allowances) {
@@ -296,14 +294,7 @@ func (r rd) allowances(name string, dst *connectd.Allowances) {
 }
 
 func (r rd) phone(name string, required bool) (string, bool) {
-	s, ok := r.str(name, required)
-	if !ok {
-		return "", false
-	}
-	if !r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckPhoneNumber(r.path(name), s, fe) }) {
-		return "", false
-	}
-	return s, true
+	return r.checked(name, required, connectd.CheckPhoneNumber)
 }
 
 // Plans.
@@ -352,14 +343,12 @@ func newSIM() *connectd.SIM { return &connectd.SIM{Status: connectd.SIMAvailable
 func readSIM(r rd, v *connectd.SIM) {
 	if r.create {
 		r.setEnum("type", true, &v.Type, connectd.SIMTypes...)
-		if s, ok := r.str("iccid", true); ok && r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckICCID("iccid", s, fe) }) {
-			v.ICCID = s
-		}
+		r.setChecked("iccid", true, connectd.CheckICCID, &v.ICCID)
 	} else {
 		r.immutable("type", "iccid")
 	}
 	r.setEnum("status", false, &v.Status, connectd.SIMStatuses...)
-	if s, ok := r.str("activationCode", false); ok && r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckActivationCode("activationCode", s, fe) }) {
+	if s, ok := r.checked("activationCode", false, connectd.CheckActivationCode); ok {
 		v.ActivationCode = &s
 	}
 }
@@ -378,7 +367,7 @@ func readDevice(r rd, v *connectd.Device) {
 	r.setText("manufacturer", connectd.MaxDeviceTextLength, true, &v.Manufacturer)
 	r.setText("model", connectd.MaxDeviceTextLength, true, &v.Model)
 	r.setBool("esimCapable", &v.EsimCapable)
-	if s, ok := r.str("imei", false); ok && r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckIMEI("imei", s, fe) }) {
+	if s, ok := r.checked("imei", false, connectd.CheckIMEI); ok {
 		v.IMEI = &s
 	}
 }
@@ -442,9 +431,7 @@ func readPaymentMethod(r rd, v *connectd.PaymentMethod) {
 		o.whole = r.create // a PATCH changes some members of the card
 		if r.create {
 			o.setEnum("brand", true, &c.Brand, connectd.CardBrands...)
-			if s, ok := o.str("last4", true); ok && r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckLast4(o.path("last4"), s, fe) }) {
-				c.Last4 = s
-			}
+			o.setChecked("last4", true, connectd.CheckLast4, &c.Last4)
 		} else {
 			o.immutable("brand", "last4")
 		}
@@ -500,7 +487,7 @@ func readPorting(r rd, v *connectd.Porting) {
 	if v.Status != oldStatus && oldStatus == connectd.PortingDeclined {
 		v.DeclinedCode = nil // a porting that moves on from declined keeps no stale code
 	}
-	if s, ok := r.str("declinedCode", false); ok && r.ps.rule(func(fe *connectd.FieldErrors) bool { return connectd.CheckDeclinedCode("declinedCode", s, fe) }) {
+	if s, ok := r.checked("declinedCode", false, connectd.CheckDeclinedCode); ok {
 		v.DeclinedCode = &s
 	}
 	r.setOptText("donorProvider", connectd.MaxDonorProviderLength, &v.DonorProvider)

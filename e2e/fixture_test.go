@@ -129,7 +129,7 @@ func (f *fixture) subscription(sim *string) *connectd.Subscription {
 // updateSub changes a subscription behind the portal's back.
 func (f *fixture) updateSub(id string, mutate func(*connectd.Subscription)) {
 	f.t.Helper()
-	_, err := f.e.Service.Platform.Subscriptions().Update(f.ctx, f.e.Project, id, func(s *connectd.Subscription) error {
+	_, err := connectd.UpdateResource(f.ctx, f.e.Service.Platform.Subscriptions(), f.e.Project, id, func(s *connectd.Subscription) error {
 		mutate(s)
 		return nil
 	})

@@ -100,7 +100,7 @@ func (bt *batch) commit(ctx context.Context) error {
 // updateOwned is Update of the user's resource id: ownership is checked on
 // the copy being changed, every attempt, so one read serves both.
 func updateOwned[T any](ctx context.Context, r connectd.Resources[T], projectID, userID, kind, id string, owner func(*T) string, mutate func(*T) error) (*T, error) {
-	v, err := r.Update(ctx, projectID, id, func(v *T) error {
+	v, err := r.(resources[T]).update(ctx, projectID, id, func(v *T) error {
 		if owner(v) != userID {
 			return notYours(kind, id)
 		}

@@ -1,6 +1,8 @@
 // Package platform is the built-in connectd.Platform: plans, add-ons, SIMs,
 // devices, subscriptions, payment methods, payments and portings, kept in
-// connectd's own database through connectd.ResourceStore.
+// connectd's own database through the few methods of Store. It is one
+// implementation of connectd.Platform, whose interface carries only values
+// (queries and commands), so that another may live across a network.
 package platform
 
 import (
@@ -13,9 +15,16 @@ import (
 	"github.com/connectd/connectd"
 )
 
-// Store is what the built-in platform needs of a database: every
-// connectd.Store keeps resources.
-type Store = connectd.Store
+// Store is what the built-in platform needs of a database: its resources,
+// and users to check references against. Both backends' connectd.Store
+// implement it.
+type Store interface {
+	CreateResource(ctx context.Context, r *connectd.ResourceRecord) error
+	GetResource(ctx context.Context, projectID string, kind connectd.ResourceKind, id string) (*connectd.ResourceRecord, error)
+	ListResources(ctx context.Context, projectID string, f connectd.ResourceFilter) (connectd.Page[*connectd.ResourceRecord], error)
+	WriteResources(ctx context.Context, projectID string, writes []connectd.ResourceWrite) error
+	GetUser(ctx context.Context, projectID, id string) (*connectd.User, error)
+}
 
 // Builtin implements connectd.Platform on a Store.
 type Builtin struct {
@@ -31,21 +40,34 @@ func New(store Store) *Builtin { return &Builtin{store: store, Now: time.Now} }
 
 func (b *Builtin) now() time.Time { return b.Now().UTC().Truncate(time.Millisecond) }
 
-// maxUpdateAttempts bounds the compare-and-swap retries of Update.
-const maxUpdateAttempts = 5
-
 // spec says how one kind maps to a ResourceRecord.
 type spec[T any] struct {
-	kind      connectd.ResourceKind
-	id        func(*T) *string
-	createdAt func(*T) *time.Time
+	kind connectd.ResourceKind
+	// fields returns where v keeps its ID and creation time, which the
+	// record keeps in columns.
+	fields func(v *T) (id *string, createdAt *time.Time)
 	// index checks v's references into refs and returns its indexed
 	// columns.
 	index func(ctx context.Context, refs *refErrors, projectID string, v *T) (user, parent, status string)
-	// marshal and unmarshal default to encoding/json; portings override
-	// them to keep their write-only PIN.
+	// marshal and unmarshal default to encoding/json; payments and
+	// portings override them to keep a field their JSON hides.
 	marshal   func(*T) ([]byte, error)
 	unmarshal func([]byte, *T) error
+}
+
+// newSpec completes s with the kind of T.
+func newSpec[T any](s spec[T]) spec[T] {
+	s.kind = any(new(T)).(connectd.Resource).Kind()
+	return s
+}
+
+// seedRecord is record without reference checks, for a v of any kind.
+func (s spec[T]) seedRecord(ctx context.Context, b *Builtin, projectID string, v any) (*connectd.ResourceRecord, error) {
+	t, ok := v.(*T)
+	if !ok {
+		return nil, fmt.Errorf("platform: %T is not a platform resource", v)
+	}
+	return resources[T]{b, s}.record(ctx, projectID, t, false)
 }
 
 type resources[T any] struct {
@@ -57,7 +79,8 @@ func (r resources[T]) encode(v *T) ([]byte, error) {
 	c := *v
 	// The timestamp lives in its column; keeping it out of the data makes
 	// "same content" comparisons (seed reloads) ignore it.
-	*r.spec.createdAt(&c) = time.Time{}
+	_, createdAt := r.spec.fields(&c)
+	*createdAt = time.Time{}
 	if r.spec.marshal != nil {
 		return r.spec.marshal(&c)
 	}
@@ -75,19 +98,18 @@ func (r resources[T]) decode(rec *connectd.ResourceRecord) (*T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", rec.Kind, rec.ID, err)
 	}
-	*r.spec.id(v) = rec.ID
-	*r.spec.createdAt(v) = rec.CreatedAt
+	id, createdAt := r.spec.fields(v)
+	*id, *createdAt = rec.ID, rec.CreatedAt
 	return v, nil
 }
 
-// Record returns the ResourceRecord of v, checking its references; seed
-// loading uses it to write whole files in one transaction.
+// record returns the ResourceRecord of v, checking its references unless
+// checkRefs is off (SeedRecord: a seed batch checks them itself).
 func (r resources[T]) record(ctx context.Context, projectID string, v *T, checkRefs bool) (*connectd.ResourceRecord, error) {
-	id := r.spec.id(v)
+	id, ca := r.spec.fields(v)
 	if *id == "" {
 		*id = connectd.NewID(r.spec.kind.Prefix())
 	}
-	ca := r.spec.createdAt(v)
 	if ca.IsZero() {
 		*ca = r.b.now()
 	}
@@ -113,11 +135,20 @@ func (r resources[T]) Create(ctx context.Context, projectID string, v *T) error 
 }
 
 func (r resources[T]) Get(ctx context.Context, projectID, id string) (*T, error) {
+	v, _, err := r.GetVersioned(ctx, projectID, id)
+	return v, err
+}
+
+func (r resources[T]) GetVersioned(ctx context.Context, projectID, id string) (*T, int64, error) {
 	rec, err := r.b.store.GetResource(ctx, projectID, r.spec.kind, id)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return r.decode(rec)
+	v, err := r.decode(rec)
+	if err != nil {
+		return nil, 0, err
+	}
+	return v, rec.Version, nil
 }
 
 func (r resources[T]) List(ctx context.Context, projectID string, f connectd.PlatformFilter) (connectd.Page[*T], error) {
@@ -137,146 +168,207 @@ func (r resources[T]) List(ctx context.Context, projectID string, f connectd.Pla
 	return out, nil
 }
 
-func (r resources[T]) Update(ctx context.Context, projectID, id string, mutate func(*T) error) (*T, error) {
-	for attempt := 0; ; attempt++ {
-		rec, err := r.b.store.GetResource(ctx, projectID, r.spec.kind, id)
-		if err != nil {
-			return nil, err
+func (r resources[T]) Replace(ctx context.Context, projectID string, v *T, version int64) error {
+	rec, err := r.record(ctx, projectID, v, true)
+	if err != nil {
+		return err
+	}
+	rec.Version = version
+	return r.b.store.WriteResources(ctx, projectID, []connectd.ResourceWrite{{Record: rec}})
+}
+
+// update is connectd.UpdateResource for the built-in platform's own
+// actions, whose read-mutate-write loop stays on this side of
+// connectd.Resources. The ID and creation time are not mutate's to change:
+// they are kept whatever it does.
+func (r resources[T]) update(ctx context.Context, projectID, id string, mutate func(*T) error) (*T, error) {
+	return connectd.UpdateResource(ctx, r, projectID, id, func(v *T) error {
+		vid, createdAt := r.spec.fields(v)
+		kept := *createdAt
+		err := mutate(v)
+		*vid, *createdAt = id, kept
+		return err
+	})
+}
+
+// The kinds: how each is kept, with its reference rules (the spec's
+// index), and the typed access to it.
+
+var planSpec = newSpec(spec[connectd.Plan]{
+	fields: func(v *connectd.Plan) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
+	index:  byStatus(func(v *connectd.Plan) string { return v.Status }),
+})
+
+// Plans are kept with their status indexed; they reference nothing.
+func (b *Builtin) Plans() connectd.Resources[connectd.Plan] {
+	return resources[connectd.Plan]{b, planSpec}
+}
+
+var addonSpec = newSpec(spec[connectd.Addon]{
+	fields: func(v *connectd.Addon) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
+	index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Addon) (string, string, string) {
+		for i, plan := range v.Plans {
+			refs.exists(ctx, p, connectd.KindPlan, fmt.Sprintf("plans[%d]", i), plan)
 		}
-		v, err := r.decode(rec)
-		if err != nil {
-			return nil, err
-		}
-		if err := mutate(v); err != nil {
-			return nil, err
-		}
-		// The ID and creation time are not the mutator's to change.
-		*r.spec.id(v), *r.spec.createdAt(v) = rec.ID, rec.CreatedAt
-		next, err := r.record(ctx, projectID, v, true)
-		if err != nil {
-			return nil, err
-		}
-		next.Version = rec.Version
-		err = r.b.store.WriteResources(ctx, projectID, []connectd.ResourceWrite{{Record: next}})
-		if errors.Is(err, connectd.ErrConflict) && attempt < maxUpdateAttempts {
-			continue // someone wrote it meanwhile: redo on the fresh copy
-		}
-		if err != nil {
-			return nil, err
-		}
-		return v, nil
+		return "", "", v.Status
+	},
+})
+
+// Addons must name plans that exist.
+func (b *Builtin) Addons() connectd.Resources[connectd.Addon] {
+	return resources[connectd.Addon]{b, addonSpec}
+}
+
+var simSpec = newSpec(spec[connectd.SIM]{
+	fields: func(v *connectd.SIM) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
+	index:  byStatus(func(v *connectd.SIM) string { return v.Status }),
+})
+
+// SIMs are kept with their status indexed; they reference nothing.
+func (b *Builtin) SIMs() connectd.Resources[connectd.SIM] {
+	return resources[connectd.SIM]{b, simSpec}
+}
+
+// byStatus is the index of a kind that has no owner and no references.
+func byStatus[T any](status func(*T) string) func(context.Context, *refErrors, string, *T) (string, string, string) {
+	return func(_ context.Context, _ *refErrors, _ string, v *T) (string, string, string) {
+		return "", "", status(v)
 	}
 }
 
-func (b *Builtin) Plans() connectd.Resources[connectd.Plan] {
-	return resources[connectd.Plan]{b, spec[connectd.Plan]{
-		kind: connectd.KindPlan, id: func(v *connectd.Plan) *string { return &v.ID },
-		createdAt: func(v *connectd.Plan) *time.Time { return &v.CreatedAt },
-		index: func(_ context.Context, _ *refErrors, _ string, v *connectd.Plan) (string, string, string) {
-			return "", "", v.Status
-		},
-	}}
-}
+var deviceSpec = newSpec(spec[connectd.Device]{
+	fields: func(v *connectd.Device) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
+	index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Device) (string, string, string) {
+		user := ""
+		if v.User != nil {
+			user = *v.User
+			refs.user(ctx, p, "user", user)
+		}
+		return user, "", ""
+	},
+})
 
-func (b *Builtin) Addons() connectd.Resources[connectd.Addon] {
-	return resources[connectd.Addon]{b, spec[connectd.Addon]{
-		kind: connectd.KindAddon, id: func(v *connectd.Addon) *string { return &v.ID },
-		createdAt: func(v *connectd.Addon) *time.Time { return &v.CreatedAt },
-		index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Addon) (string, string, string) {
-			for i, plan := range v.Plans {
-				refs.exists(ctx, p, connectd.KindPlan, fmt.Sprintf("plans[%d]", i), plan)
-			}
-			return "", "", v.Status
-		},
-	}}
-}
-
-func (b *Builtin) SIMs() connectd.Resources[connectd.SIM] {
-	return resources[connectd.SIM]{b, spec[connectd.SIM]{
-		kind: connectd.KindSIM, id: func(v *connectd.SIM) *string { return &v.ID },
-		createdAt: func(v *connectd.SIM) *time.Time { return &v.CreatedAt },
-		index: func(_ context.Context, _ *refErrors, _ string, v *connectd.SIM) (string, string, string) {
-			return "", "", v.Status
-		},
-	}}
-}
-
+// Devices belong to a user that exists, or to nobody yet.
 func (b *Builtin) Devices() connectd.Resources[connectd.Device] {
-	return resources[connectd.Device]{b, spec[connectd.Device]{
-		kind: connectd.KindDevice, id: func(v *connectd.Device) *string { return &v.ID },
-		createdAt: func(v *connectd.Device) *time.Time { return &v.CreatedAt },
-		index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Device) (string, string, string) {
-			user := ""
-			if v.User != nil {
-				user = *v.User
-				refs.user(ctx, p, "user", user)
-			}
-			return user, "", ""
-		},
-	}}
+	return resources[connectd.Device]{b, deviceSpec}
 }
 
+var subscriptionSpec = newSpec(spec[connectd.Subscription]{
+	fields: func(v *connectd.Subscription) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
+	index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Subscription) (string, string, string) {
+		refs.user(ctx, p, "user", v.User)
+		refs.exists(ctx, p, connectd.KindPlan, "plan", v.Plan)
+		if v.SIM != nil {
+			refs.exists(ctx, p, connectd.KindSIM, "sim", *v.SIM)
+		}
+		if v.Device != nil {
+			refs.owned(ctx, p, connectd.KindDevice, "device", *v.Device, v.User)
+		}
+		for i, a := range v.Addons {
+			refs.exists(ctx, p, connectd.KindAddon, fmt.Sprintf("addons[%d]", i), a)
+		}
+		return v.User, "", v.Status
+	},
+})
+
+// Subscriptions need their user, plan, SIM and add-ons to exist, and a
+// device that is not another user's.
 func (b *Builtin) Subscriptions() connectd.Resources[connectd.Subscription] {
-	return resources[connectd.Subscription]{b, spec[connectd.Subscription]{
-		kind: connectd.KindSubscription, id: func(v *connectd.Subscription) *string { return &v.ID },
-		createdAt: func(v *connectd.Subscription) *time.Time { return &v.CreatedAt },
-		index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Subscription) (string, string, string) {
-			refs.user(ctx, p, "user", v.User)
-			refs.exists(ctx, p, connectd.KindPlan, "plan", v.Plan)
-			if v.SIM != nil {
-				refs.exists(ctx, p, connectd.KindSIM, "sim", *v.SIM)
-			}
-			if v.Device != nil {
-				refs.owned(ctx, p, connectd.KindDevice, "device", *v.Device, v.User)
-			}
-			for i, a := range v.Addons {
-				refs.exists(ctx, p, connectd.KindAddon, fmt.Sprintf("addons[%d]", i), a)
-			}
-			return v.User, "", v.Status
-		},
-	}}
+	return resources[connectd.Subscription]{b, subscriptionSpec}
 }
 
+var paymentMethodSpec = newSpec(spec[connectd.PaymentMethod]{
+	fields: func(v *connectd.PaymentMethod) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
+	index: func(ctx context.Context, refs *refErrors, p string, v *connectd.PaymentMethod) (string, string, string) {
+		refs.user(ctx, p, "user", v.User)
+		return v.User, "", ""
+	},
+})
+
+// PaymentMethods belong to a user that exists.
 func (b *Builtin) PaymentMethods() connectd.Resources[connectd.PaymentMethod] {
-	return resources[connectd.PaymentMethod]{b, spec[connectd.PaymentMethod]{
-		kind: connectd.KindPaymentMethod, id: func(v *connectd.PaymentMethod) *string { return &v.ID },
-		createdAt: func(v *connectd.PaymentMethod) *time.Time { return &v.CreatedAt },
-		index: func(ctx context.Context, refs *refErrors, p string, v *connectd.PaymentMethod) (string, string, string) {
-			refs.user(ctx, p, "user", v.User)
-			return v.User, "", ""
-		},
-	}}
+	return resources[connectd.PaymentMethod]{b, paymentMethodSpec}
 }
 
+var paymentSpec = withStoredForm[connectd.Payment, paymentData](spec[connectd.Payment]{
+	fields: func(v *connectd.Payment) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
+	index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Payment) (string, string, string) {
+		refs.user(ctx, p, "user", v.User)
+		parent := ""
+		if v.Subscription != nil {
+			parent = *v.Subscription
+			refs.owned(ctx, p, connectd.KindSubscription, "subscription", parent, v.User)
+		}
+		if v.PaymentMethod != nil {
+			refs.owned(ctx, p, connectd.KindPaymentMethod, "paymentMethod", *v.PaymentMethod, v.User)
+		}
+		return v.User, parent, v.Status
+	},
+})
+
+// Payments belong to a user that exists; their subscription and payment
+// method must not be another user's.
 func (b *Builtin) Payments() connectd.Resources[connectd.Payment] {
-	return resources[connectd.Payment]{b, spec[connectd.Payment]{
-		kind: connectd.KindPayment, id: func(v *connectd.Payment) *string { return &v.ID },
-		createdAt: func(v *connectd.Payment) *time.Time { return &v.CreatedAt },
-		index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Payment) (string, string, string) {
-			refs.user(ctx, p, "user", v.User)
-			parent := ""
-			if v.Subscription != nil {
-				parent = *v.Subscription
-				refs.owned(ctx, p, connectd.KindSubscription, "subscription", parent, v.User)
-			}
-			if v.PaymentMethod != nil {
-				refs.owned(ctx, p, connectd.KindPaymentMethod, "paymentMethod", *v.PaymentMethod, v.User)
-			}
-			return v.User, parent, v.Status
-		},
-		marshal: func(v *connectd.Payment) ([]byte, error) {
-			return json.Marshal(paymentData{Payment: *v, Pending: v.Pending})
-		},
-		unmarshal: func(data []byte, v *connectd.Payment) error {
-			var d paymentData
-			if err := json.Unmarshal(data, &d); err != nil {
-				return err
-			}
-			*v = d.Payment
-			v.Pending = d.Pending
-			return nil
-		},
-	}}
+	return resources[connectd.Payment]{b, paymentSpec}
+}
+
+var portingSpec = withStoredForm[connectd.Porting, portingData](spec[connectd.Porting]{
+	fields: func(v *connectd.Porting) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
+	index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Porting) (string, string, string) {
+		// The owner is the subscription's user, never taken from the
+		// caller (a seed batch sets it from the file it checks).
+		if sub := refs.exists(ctx, p, connectd.KindSubscription, "subscription", v.Subscription); sub != nil {
+			v.User = sub.UserID
+		}
+		v.AccountPinProvided = v.AccountPin != nil && *v.AccountPin != ""
+		return v.User, v.Subscription, v.Status
+	},
+})
+
+// Portings need their subscription to exist and belong to its user; they
+// keep the account PIN their JSON hides.
+func (b *Builtin) Portings() connectd.Resources[connectd.Porting] {
+	return resources[connectd.Porting]{b, portingSpec}
+}
+
+// seedRecorders are the kinds' record makers for SeedRecord, by kind.
+var seedRecorders = map[connectd.ResourceKind]interface {
+	seedRecord(ctx context.Context, b *Builtin, projectID string, v any) (*connectd.ResourceRecord, error)
+}{
+	connectd.KindPlan:          planSpec,
+	connectd.KindAddon:         addonSpec,
+	connectd.KindSIM:           simSpec,
+	connectd.KindDevice:        deviceSpec,
+	connectd.KindSubscription:  subscriptionSpec,
+	connectd.KindPaymentMethod: paymentMethodSpec,
+	connectd.KindPayment:       paymentSpec,
+	connectd.KindPorting:       portingSpec,
+}
+
+// storedForm is how a kind whose JSON hides a field (json:"-") is kept:
+// the resource with that field, so that the database has it.
+type storedForm[T any, S any] interface {
+	*S
+	from(v *T) // fills the stored form from v
+	into(v *T) // sets v from the stored form
+}
+
+// withStoredForm is newSpec for a kind kept in the stored form S.
+func withStoredForm[T any, S any, PS storedForm[T, S]](s spec[T]) spec[T] {
+	s.marshal = func(v *T) ([]byte, error) {
+		var d S
+		PS(&d).from(v)
+		return json.Marshal(&d)
+	}
+	s.unmarshal = func(data []byte, v *T) error {
+		var d S
+		if err := json.Unmarshal(data, &d); err != nil {
+			return err
+		}
+		PS(&d).into(v)
+		return nil
+	}
+	return newSpec(s)
 }
 
 // paymentData is how a payment is stored: with what a pending one buys,
@@ -286,6 +378,9 @@ type paymentData struct {
 	Pending *connectd.PendingPurchase `json:"pending,omitempty"`
 }
 
+func (d *paymentData) from(v *connectd.Payment) { d.Payment, d.Pending = *v, v.Pending }
+func (d *paymentData) into(v *connectd.Payment) { *v, v.Pending = d.Payment, d.Pending }
+
 // portingData is how a porting is stored: with its write-only PIN, which
 // the API representation never shows.
 type portingData struct {
@@ -293,33 +388,8 @@ type portingData struct {
 	Pin *string `json:"accountPin"`
 }
 
-func (b *Builtin) Portings() connectd.Resources[connectd.Porting] {
-	return resources[connectd.Porting]{b, spec[connectd.Porting]{
-		kind: connectd.KindPorting, id: func(v *connectd.Porting) *string { return &v.ID },
-		createdAt: func(v *connectd.Porting) *time.Time { return &v.CreatedAt },
-		index: func(ctx context.Context, refs *refErrors, p string, v *connectd.Porting) (string, string, string) {
-			// The owner is the subscription's user, never taken from the
-			// caller (a seed batch sets it from the file it checks).
-			if sub := refs.exists(ctx, p, connectd.KindSubscription, "subscription", v.Subscription); sub != nil {
-				v.User = sub.UserID
-			}
-			v.AccountPinProvided = v.AccountPin != nil && *v.AccountPin != ""
-			return v.User, v.Subscription, v.Status
-		},
-		marshal: func(v *connectd.Porting) ([]byte, error) {
-			return json.Marshal(portingData{Porting: *v, Pin: v.AccountPin})
-		},
-		unmarshal: func(data []byte, v *connectd.Porting) error {
-			var d portingData
-			if err := json.Unmarshal(data, &d); err != nil {
-				return err
-			}
-			*v = d.Porting
-			v.AccountPin = d.Pin
-			return nil
-		},
-	}}
-}
+func (d *portingData) from(v *connectd.Porting) { d.Porting, d.Pin = *v, v.AccountPin }
+func (d *portingData) into(v *connectd.Porting) { *v, v.AccountPin = d.Porting, d.Pin }
 
 // refErrors collects reference problems as 422 field details. With skip
 // set it checks nothing (a seed batch checks its references itself).
@@ -377,23 +447,10 @@ func (r *refErrors) user(ctx context.Context, projectID, field, id string) {
 // without checking references: a seed batch checks those against the file
 // and the database itself, and writes everything in one transaction.
 func (b *Builtin) SeedRecord(ctx context.Context, projectID string, v any) (*connectd.ResourceRecord, error) {
-	switch v := v.(type) {
-	case *connectd.Plan:
-		return b.Plans().(resources[connectd.Plan]).record(ctx, projectID, v, false)
-	case *connectd.Addon:
-		return b.Addons().(resources[connectd.Addon]).record(ctx, projectID, v, false)
-	case *connectd.SIM:
-		return b.SIMs().(resources[connectd.SIM]).record(ctx, projectID, v, false)
-	case *connectd.Device:
-		return b.Devices().(resources[connectd.Device]).record(ctx, projectID, v, false)
-	case *connectd.Subscription:
-		return b.Subscriptions().(resources[connectd.Subscription]).record(ctx, projectID, v, false)
-	case *connectd.PaymentMethod:
-		return b.PaymentMethods().(resources[connectd.PaymentMethod]).record(ctx, projectID, v, false)
-	case *connectd.Payment:
-		return b.Payments().(resources[connectd.Payment]).record(ctx, projectID, v, false)
-	case *connectd.Porting:
-		return b.Portings().(resources[connectd.Porting]).record(ctx, projectID, v, false)
+	if r, ok := v.(connectd.Resource); ok {
+		if sr, ok := seedRecorders[r.Kind()]; ok {
+			return sr.seedRecord(ctx, b, projectID, v)
+		}
 	}
 	return nil, fmt.Errorf("platform: %T is not a platform resource", v)
 }

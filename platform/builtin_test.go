@@ -19,7 +19,7 @@ func ptr[T any](v T) *T { return &v }
 
 // fixture is a platform on a fresh store, with a project and two users.
 type fixture struct {
-	store   platform.Store
+	store   connectd.Store
 	b       *platform.Builtin
 	project string
 	u, v    *connectd.User
@@ -45,6 +45,14 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 	return f
+}
+
+// plan creates a plan of the given status.
+func (f *fixture) plan(t *testing.T, status string) *connectd.Plan {
+	t.Helper()
+	p := &connectd.Plan{Name: "Basic", Status: status}
+	check(t, "Create plan", f.b.Plans().Create(t.Context(), f.project, p))
+	return p
 }
 
 func check(t testing.TB, what string, err error) {
@@ -87,14 +95,21 @@ func crud[T any](t *testing.T, f *fixture, r connectd.Resources[T], v *T, id fun
 	}
 	same(t, "List", page.Items[0], v)
 
+	// A Replace of a version that moved on writes nothing.
+	stale, version, err := r.GetVersioned(ctx, f.project, id(v))
+	check(t, "GetVersioned", err)
+	same(t, "GetVersioned", stale, v)
 	want := *v
 	mutate(&want)
-	updated, err := r.Update(ctx, f.project, id(v), func(x *T) error { mutate(x); return nil })
-	check(t, "Update", err)
-	same(t, "Update's result", updated, &want)
+	updated, err := connectd.UpdateResource(ctx, r, f.project, id(v), func(x *T) error { mutate(x); return nil })
+	check(t, "UpdateResource", err)
+	same(t, "UpdateResource's result", updated, &want)
+	if err := r.Replace(ctx, f.project, stale, version); !errors.Is(err, connectd.ErrConflict) {
+		t.Fatalf("Replace of a stale version: %v, want ErrConflict", err)
+	}
 	got, err = r.Get(ctx, f.project, id(v))
 	check(t, "Get", err)
-	same(t, "Get after Update", got, &want)
+	same(t, "Get after UpdateResource", got, &want)
 	return got
 }
 
@@ -214,8 +229,7 @@ func TestReferences(t *testing.T) {
 	f := newFixture(t)
 	b := f.b
 	ctx := t.Context()
-	plan := &connectd.Plan{Name: "Basic", Status: connectd.PlanActive}
-	check(t, "Create plan", b.Plans().Create(ctx, f.project, plan))
+	plan := f.plan(t, connectd.PlanActive)
 
 	err := b.Subscriptions().Create(ctx, f.project, &connectd.Subscription{User: f.u.ID, Plan: connectd.NewID(connectd.PrefixPlan), Status: connectd.SubscriptionPending})
 	wantDetail(t, "subscription with an unknown plan", err, "plan", "notFound")
@@ -267,7 +281,7 @@ func TestReferences(t *testing.T) {
 	}
 	// An update cannot move the porting to another user either, and
 	// clearing the PIN clears AccountPinProvided.
-	got, err = b.Portings().Update(ctx, f.project, p.ID, func(p *connectd.Porting) error {
+	got, err = connectd.UpdateResource(ctx, b.Portings(), f.project, p.ID, func(p *connectd.Porting) error {
 		p.User, p.AccountPin = f.v.ID, nil
 		return nil
 	})
@@ -276,7 +290,7 @@ func TestReferences(t *testing.T) {
 		t.Fatalf("updated porting: user %s, PIN provided %v", got.User, got.AccountPinProvided)
 	}
 	// An update whose references fail writes nothing.
-	_, err = b.Subscriptions().Update(ctx, f.project, sub.ID, func(s *connectd.Subscription) error {
+	_, err = connectd.UpdateResource(ctx, b.Subscriptions(), f.project, sub.ID, func(s *connectd.Subscription) error {
 		s.Plan = "plan_gone"
 		return nil
 	})
@@ -290,45 +304,54 @@ func TestUpdate(t *testing.T) {
 	f := newFixture(t)
 	b := f.b
 	ctx := t.Context()
-	plan := &connectd.Plan{Name: "Counter", Status: connectd.PlanDraft}
-	check(t, "Create plan", b.Plans().Create(ctx, f.project, plan))
+	plan := f.plan(t, connectd.PlanDraft)
+	plans := b.Plans()
+	increment := func(p *connectd.Plan) error { p.Price.Amount++; return nil }
 
-	// mutate's error comes back as is, and nothing is written; ID and
-	// CreatedAt are not the mutator's.
+	// mutate's error comes back as is, and nothing is written.
 	boom := errors.New("boom")
-	_, err := b.Plans().Update(ctx, f.project, plan.ID, func(p *connectd.Plan) error { p.Name = "Changed"; return boom })
+	_, err := connectd.UpdateResource(ctx, plans, f.project, plan.ID, func(p *connectd.Plan) error { p.Name = "Changed"; return boom })
 	if err != boom {
-		t.Fatalf("Update: %v, want the mutator's error", err)
+		t.Fatalf("UpdateResource: %v, want the mutator's error", err)
 	}
-	got, err := b.Plans().Update(ctx, f.project, plan.ID, func(p *connectd.Plan) error {
+	_, err = connectd.UpdateResource(ctx, plans, f.project, connectd.NewID(connectd.PrefixPlan), increment)
+	if !errors.Is(err, connectd.ErrNotFound) {
+		t.Fatalf("UpdateResource of an unknown plan: %v, want ErrNotFound", err)
+	}
+	// Replace names the resource by v's ID, so a mutator may not change it.
+	_, err = connectd.UpdateResource(ctx, plans, f.project, plan.ID, func(p *connectd.Plan) error { p.ID = "plan_other"; return nil })
+	if err == nil {
+		t.Fatal("UpdateResource let the mutator change the ID")
+	}
+	// The built-in's own update (its actions') keeps ID and CreatedAt,
+	// whatever the mutator does.
+	got, err := platform.Update(ctx, plans, f.project, plan.ID, func(p *connectd.Plan) error {
 		p.ID, p.CreatedAt = "plan_other", time.Time{}
 		return nil
 	})
-	check(t, "Update", err)
-	same(t, "Update changing ID and CreatedAt", got, plan)
-	_, err = b.Plans().Update(ctx, f.project, connectd.NewID(connectd.PrefixPlan), func(*connectd.Plan) error { return nil })
-	if !errors.Is(err, connectd.ErrNotFound) {
-		t.Fatalf("Update of an unknown plan: %v, want ErrNotFound", err)
-	}
+	check(t, "update", err)
+	same(t, "update changing ID and CreatedAt", got, plan)
+	stored, err := plans.Get(ctx, f.project, plan.ID)
+	check(t, "Get", err)
+	same(t, "stored plan", stored, plan)
 
-	// A write between Update's read and its write makes it redo mutate on
-	// the fresh copy: both increments land.
+	// A write between UpdateResource's read and its write makes it redo
+	// mutate on the fresh copy: both increments land.
 	calls := 0
-	got, err = b.Plans().Update(ctx, f.project, plan.ID, func(p *connectd.Plan) error {
+	got, err = connectd.UpdateResource(ctx, plans, f.project, plan.ID, func(p *connectd.Plan) error {
 		calls++
 		if calls == 1 {
-			_, err := b.Plans().Update(ctx, f.project, plan.ID, func(p *connectd.Plan) error { p.Price.Amount += 100; return nil })
-			check(t, "Update in between", err)
+			_, err := connectd.UpdateResource(ctx, plans, f.project, plan.ID, func(p *connectd.Plan) error { p.Price.Amount += 100; return nil })
+			check(t, "UpdateResource in between", err)
 		}
-		p.Price.Amount++
-		return nil
+		return increment(p)
 	})
-	check(t, "Update", err)
+	check(t, "UpdateResource", err)
 	if calls != 2 || got.Price.Amount != 101 {
-		t.Fatalf("Update with a write in between: %d mutate calls, amount %d; want 2 calls and 101", calls, got.Price.Amount)
+		t.Fatalf("UpdateResource with a write in between: %d mutate calls, amount %d; want 2 calls and 101", calls, got.Price.Amount)
 	}
 
-	// Concurrent increments through Update: none is lost. Update gives up
+	// Concurrent increments through UpdateResource: none is lost. It gives up
 	// with ErrConflict after a few attempts (the service answers a
 	// retryable 409), which a writer that keeps winning can cause; an
 	// increment is then not made, and reported as such.
@@ -342,10 +365,7 @@ func TestUpdate(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < increments; i++ {
-				_, err := b.Plans().Update(context.Background(), f.project, plan.ID, func(p *connectd.Plan) error {
-					p.Price.Amount++
-					return nil
-				})
+				_, err := connectd.UpdateResource(context.Background(), plans, f.project, plan.ID, increment)
 				mu.Lock()
 				switch {
 				case err == nil:
@@ -360,14 +380,14 @@ func TestUpdate(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	check(t, "concurrent Update", fault)
-	got, err = b.Plans().Get(ctx, f.project, plan.ID)
+	check(t, "concurrent UpdateResource", fault)
+	got, err = plans.Get(ctx, f.project, plan.ID)
 	check(t, "Get", err)
 	if want := int64(101 + done); got.Price.Amount != want {
 		t.Fatalf("after %d successful concurrent increments the amount is %d, want %d", done, got.Price.Amount, want)
 	}
 	if conflicts > 0 {
-		t.Logf("%d of %d concurrent Updates gave up with ErrConflict", conflicts, workers*increments)
+		t.Logf("%d of %d concurrent UpdateResources gave up with ErrConflict", conflicts, workers*increments)
 	}
 }
 
@@ -389,8 +409,19 @@ func TestSeedRecord(t *testing.T) {
 	if prec.UserID != "user_fromfile" || prec.ParentID != sub.ID || !porting.AccountPinProvided {
 		t.Fatalf("SeedRecord porting: user %q parent %q, PIN provided %v", prec.UserID, prec.ParentID, porting.AccountPinProvided)
 	}
-	if _, err := b.SeedRecord(ctx, f.project, &connectd.User{}); err == nil {
-		t.Fatal("SeedRecord of a user worked")
+	// Every kind has its record maker; anything else is refused.
+	for _, v := range []connectd.Resource{&connectd.Plan{}, &connectd.Addon{}, &connectd.SIM{}, &connectd.Device{},
+		&connectd.Subscription{}, &connectd.PaymentMethod{}, &connectd.Payment{}, &connectd.Porting{}} {
+		rec, err := b.SeedRecord(ctx, f.project, v)
+		check(t, "SeedRecord "+string(v.Kind()), err)
+		if rec.Kind != v.Kind() || rec.ID != v.ResourceID() || !strings.HasPrefix(rec.ID, v.Kind().Prefix()+"_") {
+			t.Fatalf("SeedRecord of a %s: kind %s, ID %s", v.Kind(), rec.Kind, rec.ID)
+		}
+	}
+	for _, v := range []any{&connectd.User{}, connectd.Plan{}, nil} {
+		if _, err := b.SeedRecord(ctx, f.project, v); err == nil {
+			t.Fatalf("SeedRecord of a %T worked", v)
+		}
 	}
 
 	n, err := f.store.ApplySeed(ctx, connectd.SeedBatch{Resources: []*connectd.ResourceRecord{rec, prec}})

@@ -81,7 +81,7 @@ func TestCheckoutAddonNoLongerAvailable(t *testing.T) {
 	t.Parallel()
 	f := newSubFixture(t, nil)
 	b, _ := f.open("checkoutAddon", map[string]any{"subscription": f.sub.ID, "addons": []string{f.gb5.ID}}, "/portal/addons")
-	_, err := f.e.Service.Platform.Addons().Update(f.ctx, f.e.Project, f.gb5.ID, func(a *connectd.Addon) error {
+	_, err := connectd.UpdateResource(f.ctx, f.e.Service.Platform.Addons(), f.e.Project, f.gb5.ID, func(a *connectd.Addon) error {
 		a.Status = connectd.PlanArchived
 		return nil
 	})

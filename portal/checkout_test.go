@@ -225,14 +225,14 @@ func TestCheckoutNoLongerAvailable(t *testing.T) {
 		want   string
 	}{
 		{"plan archived", func(f *subFixture) {
-			_, err := f.e.Service.Platform.Plans().Update(f.ctx, f.e.Project, f.plus.ID, func(p *connectd.Plan) error {
+			_, err := connectd.UpdateResource(f.ctx, f.e.Service.Platform.Plans(), f.e.Project, f.plus.ID, func(p *connectd.Plan) error {
 				p.Status = connectd.PlanArchived
 				return nil
 			})
 			must(f.t, err)
 		}, "This plan is no longer available."},
 		{"SIM assigned", func(f *subFixture) {
-			_, err := f.e.Service.Platform.SIMs().Update(f.ctx, f.e.Project, f.esim.ID, func(s *connectd.SIM) error {
+			_, err := connectd.UpdateResource(f.ctx, f.e.Service.Platform.SIMs(), f.e.Project, f.esim.ID, func(s *connectd.SIM) error {
 				s.Status = connectd.SIMAssigned
 				return nil
 			})

@@ -15,7 +15,7 @@ import (
 func (f *acctFixture) pendingPayment(user string) (*connectd.Payment, *connectd.Subscription) {
 	f.t.Helper()
 	sub := f.subscription(user, nil)
-	_, err := f.e.Service.Platform.Subscriptions().Update(f.ctx, f.e.Project, sub.ID, func(s *connectd.Subscription) error {
+	_, err := connectd.UpdateResource(f.ctx, f.e.Service.Platform.Subscriptions(), f.e.Project, sub.ID, func(s *connectd.Subscription) error {
 		s.Status, s.CurrentPeriod = connectd.SubscriptionPending, nil
 		return nil
 	})

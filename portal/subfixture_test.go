@@ -84,7 +84,7 @@ func (f *subFixture) newSubscription(user, plan string, sim *string) *connectd.S
 // setSub changes the fixture subscription behind the portal's back.
 func (f *subFixture) setSub(mutate func(*connectd.Subscription)) {
 	f.t.Helper()
-	_, err := f.e.Service.Platform.Subscriptions().Update(f.ctx, f.e.Project, f.sub.ID, func(s *connectd.Subscription) error {
+	_, err := connectd.UpdateResource(f.ctx, f.e.Service.Platform.Subscriptions(), f.e.Project, f.sub.ID, func(s *connectd.Subscription) error {
 		mutate(s)
 		return nil
 	})

@@ -155,7 +155,7 @@ func TestSubscriptionsOverview(t *testing.T) {
 	second := f.newSubscription(f.user, f.plus.ID, nil)
 	_ = second
 	theirs := f.newSubscription(f.other, f.plus.ID, nil)
-	_, err := f.e.Service.Platform.Subscriptions().Update(f.ctx, f.e.Project, theirs.ID, func(s *connectd.Subscription) error {
+	_, err := connectd.UpdateResource(f.ctx, f.e.Service.Platform.Subscriptions(), f.e.Project, theirs.ID, func(s *connectd.Subscription) error {
 		p := "+15550109999"
 		s.PhoneNumber = &p
 		return nil

@@ -65,7 +65,7 @@ const (
 )
 
 // LoadDemo loads the demo seed file into st (pf nil: platform.New(st)).
-func LoadDemo(ctx context.Context, st platform.Store, pf *platform.Builtin) (Result, error) {
+func LoadDemo(ctx context.Context, st Store, pf *platform.Builtin) (Result, error) {
 	return Load(ctx, st, pf, bytes.NewReader(demoFile))
 }
 
@@ -73,7 +73,7 @@ func LoadDemo(ctx context.Context, st platform.Store, pf *platform.Builtin) (Res
 // exist yet. It reports whether it created anything. The store must keep
 // platform resources (connectd.ResourceStore).
 func Demo(ctx context.Context, store connectd.Store) (created bool, err error) {
-	st, ok := store.(platform.Store)
+	st, ok := store.(Store)
 	if !ok {
 		return false, errors.New("the demo needs a store that keeps platform resources, and this one does not")
 	}

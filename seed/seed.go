@@ -167,12 +167,20 @@ type portingIn struct {
 	AccountPin *string `json:"accountPin"`
 }
 
+// Store is what loading a seed file needs of a database: what the built-in
+// platform needs to check references and make records, and ApplySeed to
+// write the whole file.
+type Store interface {
+	platform.Store
+	ApplySeed(ctx context.Context, b connectd.SeedBatch) (created int, err error)
+}
+
 // Load reads a seed file from r and writes it to st in one transaction.
 // pf turns typed resources into records; nil means platform.New(st).
 // Errors: *InvalidError for a file that cannot be loaded as it is,
 // *ConflictError when an object exists with other content (nothing is
 // written then), anything else for database faults.
-func Load(ctx context.Context, st platform.Store, pf *platform.Builtin, r io.Reader) (Result, error) {
+func Load(ctx context.Context, st Store, pf *platform.Builtin, r io.Reader) (Result, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
 		return Result{}, fmt.Errorf("read seed file: %w", err)

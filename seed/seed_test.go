@@ -21,7 +21,7 @@ import (
 // env is a running API server whose store keeps platform resources.
 type env struct {
 	*apitest.Env
-	st platform.Store
+	st connectd.Store
 	pf *platform.Builtin
 }
 
@@ -33,7 +33,7 @@ func newEnv(t *testing.T, b apitest.Backend) *env {
 	if _, ok := e.Store.(connectd.ResourceStore); !ok {
 		t.Skipf("the %s store does not implement connectd.ResourceStore yet", b)
 	}
-	st := e.Store.(platform.Store)
+	st := e.Store
 	return &env{Env: e, st: st, pf: platform.New(st)}
 }
 

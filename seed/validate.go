@@ -15,7 +15,7 @@ import (
 // loader validates a parsed file and turns it into one SeedBatch.
 type loader struct {
 	ctx context.Context
-	st  platform.Store
+	st  Store
 	pf  *platform.Builtin
 	now time.Time
 	ps  problems

@@ -23,53 +23,11 @@ type Resources[T PlatformResource] struct{ s *Service }
 // type T.
 func ResourcesOf[T PlatformResource](s *Service) Resources[T] { return Resources[T]{s} }
 
+// resource is v as the connectd.Resource every PlatformResource is.
+func resource[T PlatformResource](v *T) connectd.Resource { return any(v).(connectd.Resource) }
+
 // Kind returns the kind of T.
-func (r Resources[T]) Kind() connectd.ResourceKind { return kindOf(new(T)) }
-
-func kindOf(v any) connectd.ResourceKind {
-	switch v.(type) {
-	case *connectd.Plan:
-		return connectd.KindPlan
-	case *connectd.Addon:
-		return connectd.KindAddon
-	case *connectd.SIM:
-		return connectd.KindSIM
-	case *connectd.Device:
-		return connectd.KindDevice
-	case *connectd.Subscription:
-		return connectd.KindSubscription
-	case *connectd.PaymentMethod:
-		return connectd.KindPaymentMethod
-	case *connectd.Payment:
-		return connectd.KindPayment
-	case *connectd.Porting:
-		return connectd.KindPorting
-	}
-	panic(fmt.Sprintf("service: %T is not a platform resource", v))
-}
-
-// ResourceID returns the ID of a platform resource.
-func ResourceID(v any) string {
-	switch v := v.(type) {
-	case *connectd.Plan:
-		return v.ID
-	case *connectd.Addon:
-		return v.ID
-	case *connectd.SIM:
-		return v.ID
-	case *connectd.Device:
-		return v.ID
-	case *connectd.Subscription:
-		return v.ID
-	case *connectd.PaymentMethod:
-		return v.ID
-	case *connectd.Payment:
-		return v.ID
-	case *connectd.Porting:
-		return v.ID
-	}
-	panic(fmt.Sprintf("service: %T is not a platform resource", v))
-}
+func (r Resources[T]) Kind() connectd.ResourceKind { return resource(new(T)).Kind() }
 
 // kindNames are the kinds in words, for messages.
 var kindNames = map[connectd.ResourceKind]string{
@@ -94,32 +52,24 @@ func (s *Service) CheckPlatform() error {
 	return nil
 }
 
+// platformResources pick a platform's typed access to each kind.
+var platformResources = map[connectd.ResourceKind]func(connectd.Platform) any{
+	connectd.KindPlan:          func(p connectd.Platform) any { return p.Plans() },
+	connectd.KindAddon:         func(p connectd.Platform) any { return p.Addons() },
+	connectd.KindSIM:           func(p connectd.Platform) any { return p.SIMs() },
+	connectd.KindDevice:        func(p connectd.Platform) any { return p.Devices() },
+	connectd.KindSubscription:  func(p connectd.Platform) any { return p.Subscriptions() },
+	connectd.KindPaymentMethod: func(p connectd.Platform) any { return p.PaymentMethods() },
+	connectd.KindPayment:       func(p connectd.Platform) any { return p.Payments() },
+	connectd.KindPorting:       func(p connectd.Platform) any { return p.Portings() },
+}
+
 // of returns the platform's typed access to T.
 func (r Resources[T]) of() (connectd.Resources[T], error) {
 	if err := r.s.CheckPlatform(); err != nil {
 		return nil, err
 	}
-	pf := r.s.Platform
-	var res any
-	switch any(new(T)).(type) {
-	case *connectd.Plan:
-		res = pf.Plans()
-	case *connectd.Addon:
-		res = pf.Addons()
-	case *connectd.SIM:
-		res = pf.SIMs()
-	case *connectd.Device:
-		res = pf.Devices()
-	case *connectd.Subscription:
-		res = pf.Subscriptions()
-	case *connectd.PaymentMethod:
-		res = pf.PaymentMethods()
-	case *connectd.Payment:
-		res = pf.Payments()
-	case *connectd.Porting:
-		res = pf.Portings()
-	}
-	return res.(connectd.Resources[T]), nil
+	return platformResources[r.Kind()](r.s.Platform).(connectd.Resources[T]), nil
 }
 
 func (r Resources[T]) notFound(id string) error {
@@ -144,39 +94,27 @@ func (r Resources[T]) fail(ctx context.Context, op, id string, err error) error 
 // Create stores v, whose shape package api checked; its ID is generated.
 // With idem, a retry of the same request returns what the first one
 // created.
-func (r Resources[T]) Create(ctx context.Context, projectID string, v *T, idem *Idempotency) (_ *T, err error) {
+func (r Resources[T]) Create(ctx context.Context, projectID string, v *T, idem *Idempotency) (*T, error) {
 	res, err := r.of()
 	if err != nil {
 		return nil, err
 	}
-	if idem != nil {
-		prev, held, cerr := r.s.claim(ctx, projectID, *idem) // cerr: see CreateSession
-		if cerr != nil {
-			return nil, cerr
+	replay := func(id string) (*T, error) { return r.Get(ctx, projectID, id) }
+	return idempotent(ctx, r.s, projectID, idem, replay, func() (*T, string, error) {
+		err := res.Create(ctx, projectID, v)
+		id := resource(v).ResourceID()
+		var ce *connectd.Error
+		switch {
+		case errors.As(err, &ce):
+			return nil, id, ce
+		case errors.Is(err, connectd.ErrConflict):
+			k := r.Kind()
+			return nil, id, connectd.Errorf(connectd.TypeConflict, string(k)+"Exists", "A %s with id %s already exists in this project.", kindNames[k], nameID(k.Prefix(), id))
+		case err != nil:
+			return nil, id, r.s.internal(ctx, "create "+string(r.Kind()), err)
 		}
-		if prev != "" {
-			return r.Get(ctx, projectID, prev)
-		}
-		defer func() {
-			if err != nil {
-				r.s.release(ctx, held)
-			} else {
-				r.s.complete(ctx, held, ResourceID(v))
-			}
-		}()
-	}
-	err = res.Create(ctx, projectID, v)
-	var ce *connectd.Error
-	switch {
-	case errors.As(err, &ce):
-		return nil, ce
-	case errors.Is(err, connectd.ErrConflict):
-		k := r.Kind()
-		return nil, connectd.Errorf(connectd.TypeConflict, string(k)+"Exists", "A %s with id %s already exists in this project.", kindNames[k], nameID(k.Prefix(), ResourceID(v)))
-	case err != nil:
-		return nil, r.s.internal(ctx, "create "+string(r.Kind()), err)
-	}
-	return v, nil
+		return v, id, nil
+	})
 }
 
 // Get returns resource id of the project.
@@ -206,15 +144,16 @@ func (r Resources[T]) List(ctx context.Context, projectID string, f connectd.Pla
 }
 
 // Update lets mutate change resource id and writes it back without
-// overwriting a concurrent write. An error from mutate (a *connectd.Error)
-// is returned as is and nothing is written. Rules on state transitions
-// (a payment in a final status keeps it) are checked here.
+// overwriting a concurrent write (connectd.UpdateResource). An error from
+// mutate (a *connectd.Error) is returned as is and nothing is written.
+// Rules on state transitions (a payment in a final status keeps it) are
+// checked here, between the version read and the one written.
 func (r Resources[T]) Update(ctx context.Context, projectID, id string, mutate func(*T) error) (*T, error) {
 	res, err := r.of()
 	if err != nil {
 		return nil, err
 	}
-	v, err := res.Update(ctx, projectID, id, func(v *T) error {
+	v, err := connectd.UpdateResource(ctx, res, projectID, id, func(v *T) error {
 		before := *v
 		if err := mutate(v); err != nil {
 			return err

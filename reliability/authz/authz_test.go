@@ -500,12 +500,12 @@ func (m *matrix) victimsTouched() bool {
 func (m *matrix) resetMine() {
 	a := m.p[0]
 	me := a.u[0]
-	_, err := m.e.Service.Platform.Subscriptions().Update(m.ctx, a.id, me.sub, func(s *connectd.Subscription) error {
+	_, err := connectd.UpdateResource(m.ctx, m.e.Service.Platform.Subscriptions(), a.id, me.sub, func(s *connectd.Subscription) error {
 		s.EndedAt, s.Recurring, s.Status = nil, true, connectd.SubscriptionActive
 		return nil
 	})
 	m.must(err)
-	_, err = m.e.Service.Platform.Payments().Update(m.ctx, a.id, me.payment, func(p *connectd.Payment) error {
+	_, err = connectd.UpdateResource(m.ctx, m.e.Service.Platform.Payments(), a.id, me.payment, func(p *connectd.Payment) error {
 		p.Status = connectd.PaymentRequiresConfirmation
 		return nil
 	})

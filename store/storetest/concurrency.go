@@ -263,7 +263,7 @@ var concurrencyTests = []test{
 		for range workers {
 			wg.Go(func() {
 				for range increments {
-					_, err := b.Plans().Update(context.Background(), p, plan.ID, func(v *connectd.Plan) error { v.Price.Amount++; return nil })
+					_, err := connectd.UpdateResource(context.Background(), b.Plans(), p, plan.ID, func(v *connectd.Plan) error { v.Price.Amount++; return nil })
 					switch {
 					case err == nil:
 						applied.Add(1)
