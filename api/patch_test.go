@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,11 +171,9 @@ func TestPatchAfterTTL(t *testing.T) {
 		s := connectd.DefaultProjectSettings()
 		s.SessionTTL = connectd.Duration(time.Minute)
 		e := apitest.New(t, apitest.Options{Backend: b, Settings: &s})
-		var offset atomic.Int64
-		e.Service.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 		user := e.CreateUser("jerry@example.com")
 		id := createSession(t, e, obj{"intent": plainIntent()})["id"].(string)
-		offset.Store(int64(2 * time.Minute))
+		e.Clock.Advance(2 * time.Minute)
 		if g := wantStatus(t, e.Get("/connectSessions/"+id), http.StatusOK); g["status"] != "expired" {
 			t.Errorf("status = %v, want expired", g["status"])
 		}
