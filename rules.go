@@ -39,6 +39,13 @@ const (
 	MaxAddressStateLength   = 100
 )
 
+// MaxEchoedNameLength bounds what a client names and the server logs or
+// echoes back as is: a caller's X-Request-Id, a field or parameter name in
+// an error detail. Session tokens and API keys are 43 characters and more,
+// so a secret sent there by mistake is never logged nor echoed; a UUID (36)
+// still fits.
+const MaxEchoedNameLength = 40
+
 // The values of each enumerated field.
 var (
 	PlanStatuses         = []string{PlanDraft, PlanActive, PlanArchived} // add-ons use the same

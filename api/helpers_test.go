@@ -55,11 +55,7 @@ const (
 	prtID      = "prt_0U32VAxJ0Z7P8Y40mBAnOP9LPort"
 )
 
-// hasPlatform reports whether the server checks intents against platform
-// resources (the store keeps them).
-func hasPlatform(e *apitest.Env) bool { return e.Service.Platform != nil }
-
-// seedWorld creates, when the server has a platform, the resources the
+// seedWorld creates the resources the
 // tests reference, owned by user: an active recurring subscription subID on
 // plan plnID with an eSIM, a waiting porting and a payment to confirm; an
 // ended one (subEndedID) to resume; an available SIM, a device, another
@@ -67,9 +63,6 @@ func hasPlatform(e *apitest.Env) bool { return e.Service.Platform != nil }
 func seedWorld(t *testing.T, e *apitest.Env, user string) {
 	t.Helper()
 	pf := e.Service.Platform
-	if pf == nil {
-		return
-	}
 	ctx := context.Background()
 	p := e.Project
 	now := time.Now().UTC().Truncate(time.Millisecond)

@@ -170,3 +170,13 @@ func TestUsersList(t *testing.T) {
 		want422(t, e.Get("/users?after=csn_0000000000000000000000000000"), detail{"after", "invalidId"})
 	})
 }
+
+// TestBirthdayInTheFutureByTheServersClock: "not in the future" is judged by
+// the server's one clock, not the machine's.
+func TestBirthdayInTheFutureByTheServersClock(t *testing.T) {
+	e := apitest.New(t, apitest.Options{})
+	inThreeDays := time.Now().UTC().Add(72 * time.Hour).Format(time.DateOnly)
+	want422(t, e.Post("/users", obj{"email": "a@example.com", "birthday": inThreeDays}), detail{"birthday", "inFuture"})
+	e.Clock.Advance(96 * time.Hour)
+	wantStatus(t, e.Post("/users", obj{"email": "a@example.com", "birthday": inThreeDays}), http.StatusCreated)
+}
