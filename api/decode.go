@@ -73,11 +73,7 @@ func decodeCreateSession(body []byte, p *connectd.Project, today string) (servic
 	if a := root.Object("appearance"); a != nil {
 		in.Appearance = readAppearance(a, &ps)
 	}
-	in.UserID = readUserRef(root, &ps)
-	in.UserDetails = readUserDetails(root, &ps, today)
-	if in.UserID != nil && root.Has("userDetails") {
-		ps.Add("userDetails", "conflictsWithUser", "give at most one of user and userDetails")
-	}
+	in.UserID, in.UserDetails = readSessionUser(root, &ps, today)
 	root.Done()
 	return in, ps.err()
 }
@@ -92,16 +88,23 @@ func decodeUpdateSession(body []byte, p *connectd.Project, today string) (servic
 	var ps problems
 	root := jsonv.Root(v, &ps.Problems)
 	in.CallbackURL = readCallbackURL(root, p, &ps)
-	in.UserID = readUserRef(root, &ps)
-	in.UserDetails = readUserDetails(root, &ps, today)
-	if in.UserID != nil && root.Has("userDetails") {
-		ps.Add("userDetails", "conflictsWithUser", "give at most one of user and userDetails")
-	}
+	in.UserID, in.UserDetails = readSessionUser(root, &ps, today)
 	if root.Get("intent") != nil {
 		ps.Add("intent", "immutable", "the intent of a session cannot be changed; create a new session instead")
 	}
 	root.Done()
 	return in, ps.err()
+}
+
+// readSessionUser reads a session's user: an existing one (user) or a new
+// one (userDetails), at most one of them.
+func readSessionUser(root *jsonv.Obj, ps *problems, today string) (*string, *connectd.UserDetails) {
+	id := readUserRef(root, ps)
+	details := readUserDetails(root, ps, today)
+	if id != nil && root.Has("userDetails") {
+		ps.Add("userDetails", "conflictsWithUser", "give at most one of user and userDetails")
+	}
+	return id, details
 }
 
 func readCallbackURL(o *jsonv.Obj, p *connectd.Project, ps *problems) *string {
