@@ -60,8 +60,7 @@ func intentBody(typ string, payload any) obj {
 func TestIntents(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
 		e := newEnv(t, b)
-		user := e.CreateUser("jerry@example.com")
-		seedWorld(t, e, user)
+		user := seedJerry(t, e)
 
 		t.Run("all_13_payload_shapes_are_accepted_and_echoed", func(t *testing.T) {
 			if len(connectd.IntentTypes) != 13 {
@@ -346,8 +345,7 @@ func TestIntentsLenientMode(t *testing.T) {
 		s := connectd.DefaultProjectSettings()
 		s.IntentValidation = connectd.IntentValidationLenient
 		e := apitest.New(t, apitest.Options{Backend: b, Settings: &s})
-		user := e.CreateUser("jerry@example.com")
-		seedWorld(t, e, user)
+		user := seedJerry(t, e)
 		// States are not checked, as by the documented service...
 		createSession(t, e, obj{"intent": obj{"type": "cancelSubscription", "cancelSubscription": obj{"subscription": subEndedID}}, "user": user})
 		createSession(t, e, obj{"intent": obj{"type": "resumeSubscription", "resumeSubscription": obj{"subscription": subID}}, "user": user})
