@@ -234,9 +234,7 @@ func (e *Env) Do(req Request) *Response {
 		}
 		body = bytes.NewReader(j)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, req.Method, e.URL+req.Path, body)
+	hr, err := http.NewRequest(req.Method, e.URL+req.Path, body)
 	if err != nil {
 		e.T.Fatalf("new request: %v", err)
 	}
@@ -253,14 +251,23 @@ func (e *Env) Do(req Request) *Response {
 	for k, v := range req.Header {
 		hr.Header.Set(k, v)
 	}
-	resp, err := e.Client.Do(hr)
+	return Send(e.T, e.Client, hr)
+}
+
+// Send sends req with client, within 30 seconds, and reads the whole
+// answer; a request that gets no answer fails t.
+func Send(t testing.TB, client *http.Client, req *http.Request) *Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(req.Context(), 30*time.Second)
+	defer cancel()
+	resp, err := client.Do(req.WithContext(ctx))
 	if err != nil {
-		e.T.Fatalf("%s %s: %v", req.Method, req.Path, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		e.T.Fatalf("read body: %v", err)
+		t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }

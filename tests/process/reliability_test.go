@@ -298,6 +298,25 @@ func sessionBody(user string) string {
 	return `{"callbackUrl":"` + relCallback + `","intent":{"type":"` + relIntent + `"},"user":"` + user + `"}`
 }
 
+// atOnce runs f(k) for k in [0, n) on n goroutines released together, as
+// contenders for one thing, and returns their answers.
+func atOnce(n int, f func(k int) answer) []answer {
+	answers := make([]answer, n)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for k := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			answers[k] = f(k)
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	return answers
+}
+
 // parallel runs f(i) for i in [0, n) on at most workers goroutines.
 func parallel(n, workers int, f func(i int)) {
 	var next atomic.Int64
@@ -494,19 +513,9 @@ func associateOnce(t *testing.T, bases []string, key string) {
 			problem("create: " + created.String())
 			return
 		}
-		answers := make([]answer, contenders)
-		var wg sync.WaitGroup
-		gate := make(chan struct{})
-		for k := range answers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-gate
-				answers[k] = call(api, "PATCH", bases[k%len(bases)]+"/projects/"+relProject+"/connectSessions/"+id, key, `{"user":"`+users[k]+`"}`, nil)
-			}()
-		}
-		close(gate)
-		wg.Wait()
+		answers := atOnce(contenders, func(k int) answer {
+			return call(api, "PATCH", bases[k%len(bases)]+"/projects/"+relProject+"/connectSessions/"+id, key, `{"user":"`+users[k]+`"}`, nil)
+		})
 		winner := -1
 		for k, a := range answers {
 			switch a.status {
@@ -566,19 +575,9 @@ func idempotentOnce(t *testing.T, bases []string, key string) {
 	for r := 0; r < rounds; r++ {
 		user := createUser(t, api, bases[0], key, fmt.Sprintf("idem-%d-%s@example.com", r, proctest.RandomString(6)))
 		hdr := map[string]string{"Idempotency-Key": "order-" + proctest.RandomString(12)}
-		answers := make([]answer, dups)
-		var wg sync.WaitGroup
-		gate := make(chan struct{})
-		for k := range answers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-gate
-				answers[k] = call(api, "POST", bases[k%len(bases)]+"/projects/"+relProject+"/connectSessions", key, sessionBody(user), hdr)
-			}()
-		}
-		close(gate)
-		wg.Wait()
+		answers := atOnce(dups, func(k int) answer {
+			return call(api, "POST", bases[k%len(bases)]+"/projects/"+relProject+"/connectSessions", key, sessionBody(user), hdr)
+		})
 		id := ""
 		for _, a := range answers {
 			switch {
