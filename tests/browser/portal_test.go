@@ -452,33 +452,33 @@ func TestIntentsExit(t *testing.T) {
 	}
 }
 
-// A link opened after the project's sessionTTL links back with
-// auth_expired.
+// An expired link links back with auth_expired, whether the project's
+// sessionTTL passed or the application expired it through the API.
 func TestExpiredLink(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func() *connectd.ProjectSettings {
-		s := connectd.DefaultProjectSettings()
-		s.SessionTTL = connectd.Duration(time.Minute)
-		return &s
-	}())
-	id, u := f.session("viewSubscriptions", nil)
-	f.advance(2 * time.Minute)
-	b := newTab(t)
-	b.open(u)
-	f.linkedBack(b, id, "auth_expired", "expired")
-}
-
-// A link expired through the API links back with auth_expired.
-func TestExpiredThroughAPI(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, nil)
-	id, u := f.session("updateUserFullName", nil)
-	if r := f.e.Post("/connectSessions/"+id+"/expire", nil); r.Status != http.StatusOK {
-		t.Fatalf("expire: %d %s", r.Status, r.Body)
+	for _, c := range []struct {
+		name, intent string
+		expire       func(t *testing.T, f *fixture, id string)
+	}{
+		{"ttl_passed", "viewSubscriptions", func(t *testing.T, f *fixture, id string) { f.advance(2 * time.Minute) }},
+		{"expired_through_the_api", "updateUserFullName", func(t *testing.T, f *fixture, id string) {
+			if r := f.e.Post("/connectSessions/"+id+"/expire", nil); r.Status != http.StatusOK {
+				t.Fatalf("expire: %d %s", r.Status, r.Body)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			s := connectd.DefaultProjectSettings()
+			s.SessionTTL = connectd.Duration(time.Minute)
+			f := newFixture(t, &s)
+			id, u := f.session(c.intent, nil)
+			c.expire(t, f, id)
+			b := newTab(t)
+			b.open(u)
+			f.linkedBack(b, id, "auth_expired", "expired")
+		})
 	}
-	b := newTab(t)
-	b.open(u)
-	f.linkedBack(b, id, "auth_expired", "expired")
 }
 
 // The link opened in a second browser after the first entered it is a

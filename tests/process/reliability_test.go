@@ -302,15 +302,10 @@ func sessionBody(user string) string {
 // contenders for one thing, and returns their answers.
 func atOnce(n int, f func(k int) answer) []answer {
 	answers := make([]answer, n)
-	var wg sync.WaitGroup
 	gate := make(chan struct{})
+	var wg sync.WaitGroup
 	for k := range answers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			answers[k] = f(k)
-		}()
+		wg.Go(func() { <-gate; answers[k] = f(k) })
 	}
 	close(gate)
 	wg.Wait()
