@@ -284,20 +284,27 @@ func projectPath(project, rest string) string { return "/projects/" + project + 
 // sessionFields are the fields every session object has, always.
 var sessionFields = []string{"object", "id", "callbackUrl", "intent", "url", "user", "appearance", "status", "createdAt", "expiresAt"}
 
+// checkObject checks that o has exactly the documented fields and is the
+// object named kind.
+func checkObject(t *testing.T, o obj, kind string, fields []string) {
+	t.Helper()
+	for _, f := range fields {
+		if _, ok := o[f]; !ok {
+			t.Errorf("%s lacks field %q: %v", kind, f, o)
+		}
+	}
+	if len(o) != len(fields) {
+		t.Errorf("%s has %d fields, want exactly %v: %v", kind, len(o), fields, o)
+	}
+	if o["object"] != kind {
+		t.Errorf("object = %v, want %s", o["object"], kind)
+	}
+}
+
 // checkSessionShape checks the documented shape of a session object.
 func checkSessionShape(t *testing.T, s obj) {
 	t.Helper()
-	for _, f := range sessionFields {
-		if _, ok := s[f]; !ok {
-			t.Errorf("session lacks field %q: %v", f, s)
-		}
-	}
-	if len(s) != len(sessionFields) {
-		t.Errorf("session has %d fields, want exactly %v: %v", len(s), sessionFields, s)
-	}
-	if s["object"] != "connectSession" {
-		t.Errorf("object = %v", s["object"])
-	}
+	checkObject(t, s, "connectSession", sessionFields)
 	id, _ := s["id"].(string)
 	if !sessionIDRe.MatchString(id) {
 		t.Errorf("id %q is not csn_ + 28 base62 characters", id)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -201,23 +200,13 @@ func TestPatchConcurrentAssociation(t *testing.T) {
 			s := createSession(t, e, obj{"intent": plainIntent()})
 			id := s["id"].(string)
 			firstTok := entryToken(t, e, s["url"], id)
-			results := make([]*apitest.Response, racers)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := 0; i < racers; i++ {
-				wg.Add(1)
-				go func(i int) {
-					defer wg.Done()
-					<-start
-					body := obj{"user": users[i]}
-					if i%2 == 1 {
-						body = obj{"userDetails": obj{"email": fmt.Sprintf("new%d-%d@example.com", round, i)}}
-					}
-					results[i] = e.Patch("/connectSessions/"+id, body)
-				}(i)
-			}
-			close(start)
-			wg.Wait()
+			results := apitest.AtOnce(racers, func(i int) *apitest.Response {
+				body := obj{"user": users[i]}
+				if i%2 == 1 {
+					body = obj{"userDetails": obj{"email": fmt.Sprintf("new%d-%d@example.com", round, i)}}
+				}
+				return e.Patch("/connectSessions/"+id, body)
+			})
 			winners := 0
 			var winner obj
 			for i, r := range results {

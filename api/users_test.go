@@ -13,17 +13,7 @@ var userFields = []string{"object", "id", "email", "fullName", "birthday", "pref
 
 func checkUserShape(t *testing.T, u obj) {
 	t.Helper()
-	for _, f := range userFields {
-		if _, ok := u[f]; !ok {
-			t.Errorf("user lacks %q: %v", f, u)
-		}
-	}
-	if len(u) != len(userFields) {
-		t.Errorf("user has fields %v, want %v", u, userFields)
-	}
-	if u["object"] != "user" {
-		t.Errorf("object = %v", u["object"])
-	}
+	checkObject(t, u, "user", userFields)
 	if id, _ := u["id"].(string); !userIDRe.MatchString(id) {
 		t.Errorf("id = %q", id)
 	}

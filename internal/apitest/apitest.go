@@ -340,3 +340,17 @@ func (m *CaptureMailer) Code(email string) string {
 	defer m.mu.Unlock()
 	return m.codes[email]
 }
+
+// AtOnce runs f(i) for i in [0, n) on n goroutines released together, as
+// contenders for one thing, and returns their results in order.
+func AtOnce[T any](n int, f func(i int) T) []T {
+	results := make([]T, n)
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { <-gate; results[i] = f(i) })
+	}
+	close(gate)
+	wg.Wait()
+	return results
+}

@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectd/connectd/internal/apitest"
 	"github.com/connectd/connectd/internal/proctest"
 	"github.com/connectd/connectd/store/postgres/pgtest"
 )
@@ -298,20 +299,6 @@ func sessionBody(user string) string {
 	return `{"callbackUrl":"` + relCallback + `","intent":{"type":"` + relIntent + `"},"user":"` + user + `"}`
 }
 
-// atOnce runs f(k) for k in [0, n) on n goroutines released together, as
-// contenders for one thing, and returns their answers.
-func atOnce(n int, f func(k int) answer) []answer {
-	answers := make([]answer, n)
-	gate := make(chan struct{})
-	var wg sync.WaitGroup
-	for k := range answers {
-		wg.Go(func() { <-gate; answers[k] = f(k) })
-	}
-	close(gate)
-	wg.Wait()
-	return answers
-}
-
 // parallel runs f(i) for i in [0, n) on at most workers goroutines.
 func parallel(n, workers int, f func(i int)) {
 	var next atomic.Int64
@@ -413,22 +400,15 @@ func entryOnce(t *testing.T, bases []string, key string) {
 	var problems sync.Map // session index -> description
 	for w := 0; w < tokens; w += wave {
 		end := min(w+wave, tokens)
+		// Every attempt on every token of the wave, released together.
+		flat := apitest.AtOnce((end-w)*attempts, func(k int) answer {
+			i, j := w+k/attempts, k%attempts
+			return enter(browsers, bases[j%len(bases)], sessions[i].id, sessions[i].token)
+		})
 		results := make([][]answer, tokens)
-		var wg sync.WaitGroup
-		gate := make(chan struct{})
 		for i := w; i < end; i++ {
-			results[i] = make([]answer, attempts)
-			for j := 0; j < attempts; j++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-gate
-					results[i][j] = enter(browsers, bases[j%len(bases)], sessions[i].id, sessions[i].token)
-				}()
-			}
+			results[i] = flat[(i-w)*attempts : (i-w+1)*attempts]
 		}
-		close(gate)
-		wg.Wait()
 		for i := w; i < end; i++ {
 			won := 0
 			for _, a := range results[i] {
@@ -508,7 +488,7 @@ func associateOnce(t *testing.T, bases []string, key string) {
 			problem("create: " + created.String())
 			return
 		}
-		answers := atOnce(contenders, func(k int) answer {
+		answers := apitest.AtOnce(contenders, func(k int) answer {
 			return call(api, "PATCH", bases[k%len(bases)]+"/projects/"+relProject+"/connectSessions/"+id, key, `{"user":"`+users[k]+`"}`, nil)
 		})
 		winner := -1
@@ -570,7 +550,7 @@ func idempotentOnce(t *testing.T, bases []string, key string) {
 	for r := 0; r < rounds; r++ {
 		user := createUser(t, api, bases[0], key, fmt.Sprintf("idem-%d-%s@example.com", r, proctest.RandomString(6)))
 		hdr := map[string]string{"Idempotency-Key": "order-" + proctest.RandomString(12)}
-		answers := atOnce(dups, func(k int) answer {
+		answers := apitest.AtOnce(dups, func(k int) answer {
 			return call(api, "POST", bases[k%len(bases)]+"/projects/"+relProject+"/connectSessions", key, sessionBody(user), hdr)
 		})
 		id := ""
