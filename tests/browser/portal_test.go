@@ -400,6 +400,18 @@ func (c intentCase) fixture(t *testing.T) (*fixture, map[string]any) {
 	return f, c.setup(f)
 }
 
+// open creates the case's session, enters it in a new tab (shot: with
+// screenshots of the entry) and waits for the intent's page.
+func (c intentCase) open(t *testing.T, shot bool) (*fixture, string, *tab) {
+	t.Helper()
+	f, payload := c.fixture(t)
+	id, u := f.session(c.intent, payload)
+	b := newTab(t)
+	f.enter(b, u, shot)
+	b.at(c.dest)
+	return f, id, b
+}
+
 // Each intent, done for real in a browser: entry, destination, action,
 // changed data, continue, link back with success.
 func TestIntents(t *testing.T) {
@@ -407,11 +419,7 @@ func TestIntents(t *testing.T) {
 	for _, c := range intentCases() {
 		t.Run(c.intent, func(t *testing.T) {
 			t.Parallel()
-			f, payload := c.fixture(t)
-			id, u := f.session(c.intent, payload)
-			b := newTab(t)
-			f.enter(b, u, c.intent == "cancelSubscription")
-			b.at(c.dest)
+			f, id, b := c.open(t, c.intent == "cancelSubscription")
 			if !b.has(`[data-testid="exit"]`) {
 				t.Fatalf("destination has no way out\n%s", b.text())
 			}
@@ -438,11 +446,7 @@ func TestIntentsExit(t *testing.T) {
 	for _, c := range intentCases() {
 		t.Run(c.intent, func(t *testing.T) {
 			t.Parallel()
-			f, payload := c.fixture(t)
-			id, u := f.session(c.intent, payload)
-			b := newTab(t)
-			f.enter(b, u, false)
-			b.at(c.dest)
+			f, id, b := c.open(t, false)
 			b.click("exit")
 			f.linkedBack(b, id, "user_aborted", "aborted")
 			if c.unchanged != nil {
