@@ -515,19 +515,28 @@ func TestReplayInAnotherBrowser(t *testing.T) {
 	}
 }
 
+// enterDeclinedPorting starts a project with porting retries on and a
+// porting of f.sub declined with code, and enters a completePorting
+// session for it in a new tab.
+func enterDeclinedPorting(t *testing.T, code string, address *connectd.Address) (f *fixture, pt *connectd.Porting, id string, b *tab) {
+	t.Helper()
+	s := connectd.DefaultProjectSettings()
+	retrySettings(&s)
+	f = newFixture(t, &s)
+	pt = f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp(code),
+		DonorProvider: strp(donorName), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: address})
+	id, u := f.session("completePorting", map[string]any{"subscription": f.sub.ID})
+	b = newTab(t)
+	f.enter(b, u, false)
+	return f, pt, id, b
+}
+
 // A porting declined with a code the user can fix: the page asks for the
 // fix, a wrong answer is refused, the fixed one is sent again.
 func TestPortingRetry(t *testing.T) {
 	t.Parallel()
-	s := connectd.DefaultProjectSettings()
-	s.PortingRetry = true
-	f := newFixture(t, &s)
-	pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp("portingAccountPinRequiredOrInvalid"),
-		DonorProvider: strp(donorName), AccountNumber: strp("A-1"), AccountPin: strp("1111"),
-		Address: &connectd.Address{Line1: "1 Donor Way", City: "Springfield", PostalCode: "12345", Country: "US"}})
-	id, u := f.session("completePorting", map[string]any{"subscription": f.sub.ID})
-	b := newTab(t)
-	f.enter(b, u, false)
+	f, pt, id, b := enterDeclinedPorting(t, "portingAccountPinRequiredOrInvalid",
+		&connectd.Address{Line1: "1 Donor Way", City: "Springfield", PostalCode: "12345", Country: "US"})
 	b.at("/portal/porting")
 	b.shows("account PIN is wrong")
 	if !b.has(`[data-testid="declined"]`) || !b.has("#account_pin") || b.has("#account_number") {
@@ -553,14 +562,7 @@ func TestPortingRetry(t *testing.T) {
 // bad_configuration.
 func TestPortingNotRetryable(t *testing.T) {
 	t.Parallel()
-	s := connectd.DefaultProjectSettings()
-	s.PortingRetry = true
-	f := newFixture(t, &s)
-	pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp("portingNumberNotEligible"),
-		DonorProvider: strp(donorName), AccountNumber: strp("A-1"), AccountPin: strp("1111")})
-	id, u := f.session("completePorting", map[string]any{"subscription": f.sub.ID})
-	b := newTab(t)
-	f.enter(b, u, false)
+	f, pt, id, b := enterDeclinedPorting(t, "portingNumberNotEligible", nil)
 	f.linkedBack(b, id, "bad_configuration", "failed")
 	if got := f.getPorting(pt.ID); got.Status != connectd.PortingDeclined {
 		t.Fatalf("porting %s", got.Status)
