@@ -39,6 +39,22 @@ const (
 	MaxAddressStateLength   = 100
 )
 
+// check adds the problem code/msg at path unless ok, and returns ok: the
+// body of every Check function below.
+func check(ok bool, path, code, msg string, fe *FieldErrors) bool {
+	if !ok {
+		fe.Add(path, code, "%s", msg)
+	}
+	return ok
+}
+
+// MaxEchoedNameLength bounds what a client names and the server logs or
+// echoes back as is: a caller's X-Request-Id, a field or parameter name in
+// an error detail. Session tokens and API keys are 43 characters and more,
+// so a secret sent there by mistake is never logged nor echoed; a UUID (36)
+// still fits.
+const MaxEchoedNameLength = 40
+
 // The values of each enumerated field.
 var (
 	PlanStatuses         = []string{PlanDraft, PlanActive, PlanArchived} // add-ons use the same
@@ -159,11 +175,7 @@ func CheckRange(path string, n, min, max int64, fe *FieldErrors) bool {
 
 // CheckCurrency checks an ISO 4217 code.
 func CheckCurrency(path, s string, fe *FieldErrors) bool {
-	if len(s) != 3 || !isUpper(s) {
-		fe.Add(path, "invalidCurrency", "must be an ISO 4217 code of 3 upper-case letters such as USD")
-		return false
-	}
-	return true
+	return check(len(s) == 3 && isUpper(s), path, "invalidCurrency", "must be an ISO 4217 code of 3 upper-case letters such as USD", fe)
 }
 
 // CheckAmount checks an amount in minor units.
@@ -208,11 +220,7 @@ func ValidPhoneNumber(s string) bool {
 
 // CheckPhoneNumber checks an E.164 phone number.
 func CheckPhoneNumber(path, s string, fe *FieldErrors) bool {
-	if !ValidPhoneNumber(s) {
-		fe.Add(path, "invalidPhoneNumber", "must be an E.164 number: + then 8 to 15 digits, such as +14155550123")
-		return false
-	}
-	return true
+	return check(ValidPhoneNumber(s), path, "invalidPhoneNumber", "must be an E.164 number: + then 8 to 15 digits, such as +14155550123", fe)
 }
 
 // ValidActivationCode reports whether s is an eSIM activation code
@@ -261,11 +269,7 @@ func validSMDPHost(h string) bool {
 
 // CheckActivationCode checks the form of an eSIM activation code.
 func CheckActivationCode(path, s string, fe *FieldErrors) bool {
-	if !ValidActivationCode(s) {
-		fe.Add(path, "invalidActivationCode", "must be LPA:1$<SM-DP+ address>$<matching ID>, such as LPA:1$smdp.example.com$K2-1ABCD-EFGH")
-		return false
-	}
-	return true
+	return check(ValidActivationCode(s), path, "invalidActivationCode", "must be LPA:1$<SM-DP+ address>$<matching ID>, such as LPA:1$smdp.example.com$K2-1ABCD-EFGH", fe)
 }
 
 // CheckICCID checks a SIM's ICCID: 18 to 22 digits.
@@ -279,20 +283,12 @@ func CheckICCID(path, s string, fe *FieldErrors) bool {
 
 // CheckIMEI checks a device's IMEI.
 func CheckIMEI(path, s string, fe *FieldErrors) bool {
-	if !ValidIMEI(s) {
-		fe.Add(path, "invalidImei", "must be 15 digits ending in a valid Luhn check digit")
-		return false
-	}
-	return true
+	return check(ValidIMEI(s), path, "invalidImei", "must be 15 digits ending in a valid Luhn check digit", fe)
 }
 
 // CheckLast4 checks the last 4 digits of a card number.
 func CheckLast4(path, s string, fe *FieldErrors) bool {
-	if len(s) != 4 || !allDigits(s) {
-		fe.Add(path, "invalid", "must be the last 4 digits of the card number")
-		return false
-	}
-	return true
+	return check(len(s) == 4 && allDigits(s), path, "invalid", "must be the last 4 digits of the card number", fe)
 }
 
 // ValidDeclinedCode reports whether s is a declined code: 1 to
@@ -323,11 +319,7 @@ func ValidCountry(s string) bool { return len(s) == 2 && isUpper(s) }
 
 // CheckCountry checks an ISO 3166-1 alpha-2 country code.
 func CheckCountry(path, s string, fe *FieldErrors) bool {
-	if !ValidCountry(s) {
-		fe.Add(path, "invalidCountry", "must be an ISO 3166-1 alpha-2 code such as US")
-		return false
-	}
-	return true
+	return check(ValidCountry(s), path, "invalidCountry", "must be an ISO 3166-1 alpha-2 code such as US", fe)
 }
 
 // AddressField is one text field of an address, with its rule; country is

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -59,73 +58,15 @@ func newBenchEnv(b *testing.B, backend apitest.Backend) *benchEnv {
 	b.Cleanup(tr.CloseIdleConnections)
 	be := &benchEnv{Env: e, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 	be.user = e.CreateUser("bench.user@example.com")
-	w := benchSeedWorld(b, e, be.user)
+	w := seedWorldOf(b, e, be.user, freshWorld())
 	be.bodies = benchCreateBodies(b, w, be.user)
 	return be
-}
-
-// benchWorld holds the IDs of the seeded resources.
-type benchWorld struct {
-	plan, plan2, addon, addon2, sim, device string
-	sub, subEnded, payment                  string
-}
-
-// benchSeedWorld creates, when the server has a platform, what the intents
-// reference, so that every create passes the platform's existence,
-// ownership and strict-state checks: an active recurring subscription on an
-// eSIM with a waiting porting and a payment to confirm, an ended one to
-// resume, an available SIM, a device, two active plans and two add-ons.
-func benchSeedWorld(tb testing.TB, e *apitest.Env, user string) benchWorld {
-	tb.Helper()
-	w := benchWorld{
-		plan: connectd.NewID(connectd.PrefixPlan), plan2: connectd.NewID(connectd.PrefixPlan),
-		addon: connectd.NewID(connectd.PrefixAddon), addon2: connectd.NewID(connectd.PrefixAddon),
-		sim: connectd.NewID(connectd.PrefixSIM), device: connectd.NewID(connectd.PrefixDevice),
-		sub: connectd.NewID(connectd.PrefixSubscription), subEnded: connectd.NewID(connectd.PrefixSubscription),
-		payment: connectd.NewID(connectd.PrefixPayment),
-	}
-	pf := e.Service.Platform
-	if pf == nil {
-		return w // IDs are checked for format only
-	}
-	ctx := context.Background()
-	p := e.Project
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	must := func(what string, err error) {
-		tb.Helper()
-		if err != nil {
-			tb.Fatalf("seed %s: %v", what, err)
-		}
-	}
-	str := func(s string) *string { return &s }
-	esim := connectd.NewID(connectd.PrefixSIM)
-	price := connectd.Price{Amount: 1500, Currency: "USD"}
-	recurring := connectd.Validity{Type: connectd.ValidityRecurring}
-	must("plan", pf.Plans().Create(ctx, p, &connectd.Plan{ID: w.plan, Name: "Basic", Status: connectd.PlanActive, Price: price, Validity: recurring, CreatedAt: now}))
-	must("plan 2", pf.Plans().Create(ctx, p, &connectd.Plan{ID: w.plan2, Name: "Unlimited", Status: connectd.PlanActive, Price: price, Validity: recurring, CreatedAt: now}))
-	for _, id := range []string{w.addon, w.addon2} {
-		must("addon", pf.Addons().Create(ctx, p, &connectd.Addon{ID: id, Name: "1 GB", Status: connectd.PlanActive, Price: price, Plans: []string{w.plan}, CreatedAt: now}))
-	}
-	must("sim", pf.SIMs().Create(ctx, p, &connectd.SIM{ID: w.sim, Type: connectd.SIMTypePSIM, ICCID: "8901260000000000001", Status: connectd.SIMAvailable, CreatedAt: now}))
-	must("esim", pf.SIMs().Create(ctx, p, &connectd.SIM{ID: esim, Type: connectd.SIMTypeESIM, ICCID: "8901260000000000002",
-		Status: connectd.SIMAssigned, ActivationCode: str("LPA:1$smdp.example.com$MATCHING-ID"), CreatedAt: now}))
-	must("device", pf.Devices().Create(ctx, p, &connectd.Device{ID: w.device, User: &user, Manufacturer: "Apple", Model: "iPhone 15", EsimCapable: true, CreatedAt: now}))
-	must("subscription", pf.Subscriptions().Create(ctx, p, &connectd.Subscription{ID: w.sub, User: user, Plan: w.plan, SIM: str(esim),
-		PhoneNumber: str("+15555550100"), Status: connectd.SubscriptionActive, Recurring: true, CreatedAt: now}))
-	ended := now.Add(-time.Hour)
-	must("ended subscription", pf.Subscriptions().Create(ctx, p, &connectd.Subscription{ID: w.subEnded, User: user, Plan: w.plan,
-		Status: connectd.SubscriptionActive, Recurring: true, EndedAt: &ended, CreatedAt: now}))
-	must("porting", pf.Portings().Create(ctx, p, &connectd.Porting{ID: connectd.NewID(connectd.PrefixPorting), Subscription: w.sub,
-		PhoneNumber: "+15555550199", Status: connectd.PortingDraft, CreatedAt: now}))
-	must("payment", pf.Payments().Create(ctx, p, &connectd.Payment{ID: w.payment, User: user, Subscription: str(w.sub), Amount: 1500,
-		Currency: "USD", Status: connectd.PaymentRequiresConfirmation, CreatedAt: now}))
-	return w
 }
 
 // benchCreateBodies returns one realistic create body per intent: callback
 // URLs of the accepted kinds, appearance on some, and the three ways to
 // name a user (an existing user, userDetails, none) where the intent allows.
-func benchCreateBodies(tb testing.TB, w benchWorld, user string) [][]byte {
+func benchCreateBodies(tb testing.TB, w world, user string) [][]byte {
 	tb.Helper()
 	type m = map[string]any
 	intent := func(t connectd.IntentType, payload m) m {

@@ -15,8 +15,7 @@ import (
 func TestCreate(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
 		e := newEnv(t, b)
-		user := e.CreateUser("jerry@example.com")
-		seedWorld(t, e, user)
+		user := seedJerry(t, e)
 		other, otherKey := e.NewProject("other", nil)
 		otherUser := e.Do(apitest.Request{Method: "POST", Path: projectPath(other, "/users"), Key: otherKey, Body: obj{"email": "elaine@example.com"}})
 		otherUserID := wantStatus(t, otherUser, http.StatusCreated)["id"].(string)
@@ -247,7 +246,7 @@ func TestCreateProjectSettings(t *testing.T) {
 			s := connectd.DefaultProjectSettings()
 			s.BillingMode = connectd.BillingModeBilling
 			e := apitest.New(t, apitest.Options{Backend: b, Settings: &s})
-			seedWorld(t, e, e.CreateUser("jerry@example.com"))
+			seedJerry(t, e)
 			for _, it := range connectd.IntentTypes {
 				in := obj{"type": string(it)}
 				if it.HasPayload() {

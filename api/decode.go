@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/internal/jsonv"
@@ -57,7 +56,7 @@ func parseBody(body []byte) (*jsonv.Value, error) {
 
 // decodeCreateSession reads a create body, checking every field and
 // reporting every problem at once.
-func decodeCreateSession(body []byte, p *connectd.Project) (service.CreateSessionInput, error) {
+func decodeCreateSession(body []byte, p *connectd.Project, today string) (service.CreateSessionInput, error) {
 	var in service.CreateSessionInput
 	v, err := parseBody(body)
 	if err != nil {
@@ -74,17 +73,13 @@ func decodeCreateSession(body []byte, p *connectd.Project) (service.CreateSessio
 	if a := root.Object("appearance"); a != nil {
 		in.Appearance = readAppearance(a, &ps)
 	}
-	in.UserID = readUserRef(root, &ps)
-	in.UserDetails = readUserDetails(root, &ps)
-	if in.UserID != nil && root.Has("userDetails") {
-		ps.Add("userDetails", "conflictsWithUser", "give at most one of user and userDetails")
-	}
+	in.UserID, in.UserDetails = readSessionUser(root, &ps, today)
 	root.Done()
 	return in, ps.err()
 }
 
 // decodeUpdateSession reads a PATCH body.
-func decodeUpdateSession(body []byte, p *connectd.Project) (service.UpdateSessionInput, error) {
+func decodeUpdateSession(body []byte, p *connectd.Project, today string) (service.UpdateSessionInput, error) {
 	var in service.UpdateSessionInput
 	v, err := parseBody(body)
 	if err != nil {
@@ -93,11 +88,7 @@ func decodeUpdateSession(body []byte, p *connectd.Project) (service.UpdateSessio
 	var ps problems
 	root := jsonv.Root(v, &ps.Problems)
 	in.CallbackURL = readCallbackURL(root, p, &ps)
-	in.UserID = readUserRef(root, &ps)
-	in.UserDetails = readUserDetails(root, &ps)
-	if in.UserID != nil && root.Has("userDetails") {
-		ps.Add("userDetails", "conflictsWithUser", "give at most one of user and userDetails")
-	}
+	in.UserID, in.UserDetails = readSessionUser(root, &ps, today)
 	if root.Get("intent") != nil {
 		ps.Add("intent", "immutable", "the intent of a session cannot be changed; create a new session instead")
 	}
@@ -105,12 +96,25 @@ func decodeUpdateSession(body []byte, p *connectd.Project) (service.UpdateSessio
 	return in, ps.err()
 }
 
+// readSessionUser reads a session's user: an existing one (user) or a new
+// one (userDetails), at most one of them.
+func readSessionUser(root *jsonv.Obj, ps *problems, today string) (*string, *connectd.UserDetails) {
+	id := readUserRef(root, ps)
+	details := readUserDetails(root, ps, today)
+	if id != nil && root.Has("userDetails") {
+		ps.Add("userDetails", "conflictsWithUser", "give at most one of user and userDetails")
+	}
+	return id, details
+}
+
 func readCallbackURL(o *jsonv.Obj, p *connectd.Project, ps *problems) *string {
 	s, ok := o.String("callbackUrl")
 	if !ok {
 		return nil
 	}
-	if fe := connectd.CheckCallbackURL("callbackUrl", s, p.Settings.CallbackAllowList); fe != nil {
+	// The service enforces the rule; asking it here reports a bad
+	// callbackUrl together with the body's other problems.
+	if fe := service.CheckCallbackURL(p, s); fe != nil {
 		ps.Add(fe.Field, fe.Code, "%s", fe.Message)
 		return nil
 	}
@@ -246,7 +250,7 @@ func readAppearance(o *jsonv.Obj, ps *problems) *connectd.Appearance {
 	return a
 }
 
-func readUserDetails(root *jsonv.Obj, ps *problems) *connectd.UserDetails {
+func readUserDetails(root *jsonv.Obj, ps *problems, today string) *connectd.UserDetails {
 	o := root.Object("userDetails")
 	if o == nil {
 		return nil
@@ -260,7 +264,7 @@ func readUserDetails(root *jsonv.Obj, ps *problems) *connectd.UserDetails {
 		}
 		d.Email = email
 	}
-	fields := readProfile(o, ps)
+	fields := readProfile(o, ps, today)
 	d.FullName, d.Birthday, d.PreferredLocale, d.Metadata = fields.FullName, fields.Birthday, fields.PreferredLocale, fields.Metadata
 	o.Done()
 	if !emailOK {
@@ -277,7 +281,8 @@ type profile struct {
 	Metadata        map[string]string
 }
 
-func readProfile(o *jsonv.Obj, ps *problems) profile {
+// today (YYYY-MM-DD, UTC, from the service's clock) bounds birthdays.
+func readProfile(o *jsonv.Obj, ps *problems, today string) profile {
 	var p profile
 	if s, ok := o.String("fullName"); ok {
 		if msg := checkText(s, connectd.MaxFullNameLength); msg != "" {
@@ -289,7 +294,7 @@ func readProfile(o *jsonv.Obj, ps *problems) profile {
 	if s, ok := o.String("birthday"); ok {
 		if !connectd.ValidDate(s) {
 			ps.Add(o.Path("birthday"), "invalidDate", "must be a date in the form YYYY-MM-DD")
-		} else if s > time.Now().UTC().Format(time.DateOnly) {
+		} else if s > today {
 			ps.Add(o.Path("birthday"), "inFuture", "must not be in the future")
 		} else {
 			p.Birthday = &s
@@ -320,7 +325,7 @@ func checkMetadata(path string, m map[string]string, ps *problems) map[string]st
 func checkText(s string, max int) string { return connectd.TextProblem(s, max) }
 
 // decodeUser reads a user create (create=true: email required) or update.
-func decodeUser(body []byte, create bool) (service.UserInput, error) {
+func decodeUser(body []byte, create bool, today string) (service.UserInput, error) {
 	var in service.UserInput
 	v, err := parseBody(body)
 	if err != nil {
@@ -342,7 +347,7 @@ func decodeUser(body []byte, create bool) (service.UserInput, error) {
 			ps.Add("email", "invalidEmail", "must be an email address such as jerry@example.com")
 		}
 	}
-	p := readProfile(root, &ps)
+	p := readProfile(root, &ps, today)
 	in.FullName, in.Birthday, in.PreferredLocale, in.Metadata = p.FullName, p.Birthday, p.PreferredLocale, p.Metadata
 	if a := root.Object("address"); a != nil {
 		in.Address = readAddress(a, &ps)

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/connectd/connectd"
@@ -102,8 +103,9 @@ func FuzzDecodeCreateSession(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	project := fuzzProject()
+	today := time.Now().UTC().Format(time.DateOnly)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := decodeCreateSession(body, project)
+		in, err := decodeCreateSession(body, project, today)
 		if err != nil {
 			checkDecodeError(t, body, err)
 			return
@@ -198,8 +200,9 @@ func FuzzDecodeUser(f *testing.F) {
 		f.Add([]byte(s), true)
 		f.Add([]byte(s), false)
 	}
+	today := time.Now().UTC().Format(time.DateOnly)
 	f.Fuzz(func(t *testing.T, body []byte, create bool) {
-		in, err := decodeUser(body, create)
+		in, err := decodeUser(body, create, today)
 		if err != nil {
 			checkDecodeError(t, body, err)
 			return

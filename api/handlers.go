@@ -72,7 +72,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	in, err := decodeCreateSession(c.body, c.project)
+	in, err := decodeCreateSession(c.body, c.project, s.today())
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, c *call) 
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	in, err := decodeUpdateSession(c.body, c.project)
+	in, err := decodeUpdateSession(c.body, c.project, s.today())
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	in, err := decodeUser(c.body, true)
+	in, err := decodeUser(c.body, true, s.today())
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, c *call) err
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	in, err := decodeUser(c.body, false)
+	in, err := decodeUser(c.body, false, s.today())
 	if err != nil {
 		return err
 	}

@@ -55,55 +55,76 @@ const (
 	prtID      = "prt_0U32VAxJ0Z7P8Y40mBAnOP9LPort"
 )
 
-// hasPlatform reports whether the server checks intents against platform
-// resources (the store keeps them).
-func hasPlatform(e *apitest.Env) bool { return e.Service.Platform != nil }
-
-// seedWorld creates, when the server has a platform, the resources the
-// tests reference, owned by user: an active recurring subscription subID on
-// plan plnID with an eSIM, a waiting porting and a payment to confirm; an
-// ended one (subEndedID) to resume; an available SIM, a device, another
-// active plan and two add-ons for plnID.
-func seedWorld(t *testing.T, e *apitest.Env, user string) {
+// seedJerry creates the user Jerry with the world seedWorld makes, and
+// returns his ID: where most tests start.
+func seedJerry(t *testing.T, e *apitest.Env) string {
 	t.Helper()
+	user := e.CreateUser("jerry@example.com")
+	seedWorld(t, e, user)
+	return user
+}
+
+// world names the resources seedWorld creates.
+type world struct {
+	plan, plan2, addon, addon2, sim, esim, device string
+	sub, subEnded, porting, payment               string
+}
+
+// testWorld is the world of the tests, whose IDs they name as constants.
+var testWorld = world{plan: plnID, plan2: pln2ID, addon: addID, addon2: add2ID, sim: simID, esim: esimID, device: devID,
+	sub: subID, subEnded: subEndedID, porting: prtID, payment: payID}
+
+// freshWorld is a world of new IDs: many can live in one project.
+func freshWorld() world {
+	id := connectd.NewID
+	return world{plan: id(connectd.PrefixPlan), plan2: id(connectd.PrefixPlan), addon: id(connectd.PrefixAddon),
+		addon2: id(connectd.PrefixAddon), sim: id(connectd.PrefixSIM), esim: id(connectd.PrefixSIM), device: id(connectd.PrefixDevice),
+		sub: id(connectd.PrefixSubscription), subEnded: id(connectd.PrefixSubscription), porting: id(connectd.PrefixPorting),
+		payment: id(connectd.PrefixPayment)}
+}
+
+// seedWorld creates testWorld, owned by user.
+func seedWorld(t *testing.T, e *apitest.Env, user string) { seedWorldOf(t, e, user, testWorld) }
+
+// seedWorldOf creates w, owned by user, so that a session of every intent
+// passes the platform's existence, ownership and strict-state checks: an
+// active recurring subscription (sub) on plan with an eSIM, a waiting
+// porting and a payment to confirm; an ended one (subEnded) to resume; an
+// available SIM, a device, another active plan and two add-ons for plan.
+func seedWorldOf(tb testing.TB, e *apitest.Env, user string, w world) world {
+	tb.Helper()
 	pf := e.Service.Platform
-	if pf == nil {
-		return
-	}
 	ctx := context.Background()
 	p := e.Project
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	must := func(what string, err error) {
-		t.Helper()
+		tb.Helper()
 		if err != nil {
-			t.Fatalf("seed %s: %v", what, err)
+			tb.Fatalf("seed %s: %v", what, err)
 		}
 	}
 	str := func(s string) *string { return &s }
 	price := connectd.Price{Amount: 1500, Currency: "USD"}
-	must("plan", pf.Plans().Create(ctx, p, &connectd.Plan{ID: plnID, Name: "Basic", Status: connectd.PlanActive, Price: price,
-		Validity: connectd.Validity{Type: connectd.ValidityRecurring}, CreatedAt: now}))
-	must("plan 2", pf.Plans().Create(ctx, p, &connectd.Plan{ID: pln2ID, Name: "Unlimited", Status: connectd.PlanActive, Price: price,
-		Validity: connectd.Validity{Type: connectd.ValidityRecurring}, CreatedAt: now}))
-	for _, id := range []string{addID, add2ID} {
-		must("addon", pf.Addons().Create(ctx, p, &connectd.Addon{ID: id, Name: "1 GB", Status: connectd.PlanActive, Price: price,
-			Plans: []string{plnID}, CreatedAt: now}))
+	recurring := connectd.Validity{Type: connectd.ValidityRecurring}
+	must("plan", pf.Plans().Create(ctx, p, &connectd.Plan{ID: w.plan, Name: "Basic", Status: connectd.PlanActive, Price: price, Validity: recurring, CreatedAt: now}))
+	must("plan 2", pf.Plans().Create(ctx, p, &connectd.Plan{ID: w.plan2, Name: "Unlimited", Status: connectd.PlanActive, Price: price, Validity: recurring, CreatedAt: now}))
+	for _, id := range []string{w.addon, w.addon2} {
+		must("addon", pf.Addons().Create(ctx, p, &connectd.Addon{ID: id, Name: "1 GB", Status: connectd.PlanActive, Price: price, Plans: []string{w.plan}, CreatedAt: now}))
 	}
-	must("sim", pf.SIMs().Create(ctx, p, &connectd.SIM{ID: simID, Type: connectd.SIMTypePSIM, ICCID: "8901260000000000001",
-		Status: connectd.SIMAvailable, CreatedAt: now}))
-	must("esim", pf.SIMs().Create(ctx, p, &connectd.SIM{ID: esimID, Type: connectd.SIMTypeESIM, ICCID: "8901260000000000002",
+	must("sim", pf.SIMs().Create(ctx, p, &connectd.SIM{ID: w.sim, Type: connectd.SIMTypePSIM, ICCID: "8901260000000000001", Status: connectd.SIMAvailable, CreatedAt: now}))
+	must("esim", pf.SIMs().Create(ctx, p, &connectd.SIM{ID: w.esim, Type: connectd.SIMTypeESIM, ICCID: "8901260000000000002",
 		Status: connectd.SIMAssigned, ActivationCode: str("LPA:1$smdp.example.com$MATCHING-ID"), CreatedAt: now}))
-	must("device", pf.Devices().Create(ctx, p, &connectd.Device{ID: devID, User: &user, Manufacturer: "Apple", Model: "iPhone 15",
-		EsimCapable: true, CreatedAt: now}))
-	must("subscription", pf.Subscriptions().Create(ctx, p, &connectd.Subscription{ID: subID, User: user, Plan: plnID, SIM: str(esimID),
+	must("device", pf.Devices().Create(ctx, p, &connectd.Device{ID: w.device, User: &user, Manufacturer: "Apple", Model: "iPhone 15", EsimCapable: true, CreatedAt: now}))
+	must("subscription", pf.Subscriptions().Create(ctx, p, &connectd.Subscription{ID: w.sub, User: user, Plan: w.plan, SIM: str(w.esim),
 		PhoneNumber: str("+15555550100"), Status: connectd.SubscriptionActive, Recurring: true, CreatedAt: now}))
 	ended := now.Add(-time.Hour)
-	must("ended subscription", pf.Subscriptions().Create(ctx, p, &connectd.Subscription{ID: subEndedID, User: user, Plan: plnID,
+	must("ended subscription", pf.Subscriptions().Create(ctx, p, &connectd.Subscription{ID: w.subEnded, User: user, Plan: w.plan,
 		Status: connectd.SubscriptionActive, Recurring: true, EndedAt: &ended, CreatedAt: now}))
-	must("porting", pf.Portings().Create(ctx, p, &connectd.Porting{ID: prtID, Subscription: subID, PhoneNumber: "+15555550199",
-		Status: connectd.PortingDraft, CreatedAt: now}))
-	must("payment", pf.Payments().Create(ctx, p, &connectd.Payment{ID: payID, User: user, Subscription: str(subID), Amount: 1500,
+	must("porting", pf.Portings().Create(ctx, p, &connectd.Porting{ID: w.porting, Subscription: w.sub,
+		PhoneNumber: "+15555550199", Status: connectd.PortingDraft, CreatedAt: now}))
+	must("payment", pf.Payments().Create(ctx, p, &connectd.Payment{ID: w.payment, User: user, Subscription: str(w.sub), Amount: 1500,
 		Currency: "USD", Status: connectd.PaymentRequiresConfirmation, CreatedAt: now}))
+	return w
 }
 
 // newEnv starts a server on backend b.
@@ -263,20 +284,27 @@ func projectPath(project, rest string) string { return "/projects/" + project + 
 // sessionFields are the fields every session object has, always.
 var sessionFields = []string{"object", "id", "callbackUrl", "intent", "url", "user", "appearance", "status", "createdAt", "expiresAt"}
 
+// checkObject checks that o has exactly the documented fields and is the
+// object named kind.
+func checkObject(t *testing.T, o obj, kind string, fields []string) {
+	t.Helper()
+	for _, f := range fields {
+		if _, ok := o[f]; !ok {
+			t.Errorf("%s lacks field %q: %v", kind, f, o)
+		}
+	}
+	if len(o) != len(fields) {
+		t.Errorf("%s has %d fields, want exactly %v: %v", kind, len(o), fields, o)
+	}
+	if o["object"] != kind {
+		t.Errorf("object = %v, want %s", o["object"], kind)
+	}
+}
+
 // checkSessionShape checks the documented shape of a session object.
 func checkSessionShape(t *testing.T, s obj) {
 	t.Helper()
-	for _, f := range sessionFields {
-		if _, ok := s[f]; !ok {
-			t.Errorf("session lacks field %q: %v", f, s)
-		}
-	}
-	if len(s) != len(sessionFields) {
-		t.Errorf("session has %d fields, want exactly %v: %v", len(s), sessionFields, s)
-	}
-	if s["object"] != "connectSession" {
-		t.Errorf("object = %v", s["object"])
-	}
+	checkObject(t, s, "connectSession", sessionFields)
 	id, _ := s["id"].(string)
 	if !sessionIDRe.MatchString(id) {
 		t.Errorf("id %q is not csn_ + 28 base62 characters", id)

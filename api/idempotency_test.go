@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/connectd/connectd/internal/apitest"
@@ -160,19 +159,7 @@ func TestIdempotency(t *testing.T) {
 			for round := 0; round < rounds; round++ {
 				key := fmt.Sprintf("burst-%d", round)
 				body := obj{"intent": plainIntent(), "callbackUrl": fmt.Sprintf("https://example.com/%d", round)}
-				results := make([]*apitest.Response, n)
-				var wg sync.WaitGroup
-				start := make(chan struct{})
-				for i := 0; i < n; i++ {
-					wg.Add(1)
-					go func(i int) {
-						defer wg.Done()
-						<-start
-						results[i] = postKey(e, "/connectSessions", key, body)
-					}(i)
-				}
-				close(start)
-				wg.Wait()
+				results := apitest.AtOnce(n, func(int) *apitest.Response { return postKey(e, "/connectSessions", key, body) })
 				ids := map[string]bool{}
 				created := 0
 				for i, r := range results {

@@ -29,13 +29,9 @@ func payloadFor(t connectd.IntentType) obj {
 	return obj{"subscription": subID}
 }
 
-// seedSubscription creates an active subscription of user with the given ID,
-// when the server has a platform.
+// seedSubscription creates an active subscription of user with the given ID.
 func seedSubscription(t *testing.T, e *apitest.Env, id, user string) {
 	t.Helper()
-	if !hasPlatform(e) {
-		return
-	}
 	err := e.Service.Platform.Subscriptions().Create(context.Background(), e.Project, &connectd.Subscription{ID: id, User: user,
 		Plan: plnID, Status: connectd.SubscriptionActive, Recurring: true, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)})
 	if err != nil {
@@ -43,13 +39,9 @@ func seedSubscription(t *testing.T, e *apitest.Env, id, user string) {
 	}
 }
 
-// seedAddon creates an active add-on for plnID, when the server has a
-// platform.
+// seedAddon creates an active add-on for plnID.
 func seedAddon(t *testing.T, e *apitest.Env, id string) {
 	t.Helper()
-	if !hasPlatform(e) {
-		return
-	}
 	err := e.Service.Platform.Addons().Create(context.Background(), e.Project, &connectd.Addon{ID: id, Name: id, Status: connectd.PlanActive,
 		Price: connectd.Price{Amount: 100, Currency: "USD"}, Plans: []string{plnID}, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)})
 	if err != nil {
@@ -68,8 +60,7 @@ func intentBody(typ string, payload any) obj {
 func TestIntents(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
 		e := newEnv(t, b)
-		user := e.CreateUser("jerry@example.com")
-		seedWorld(t, e, user)
+		user := seedJerry(t, e)
 
 		t.Run("all_13_payload_shapes_are_accepted_and_echoed", func(t *testing.T) {
 			if len(connectd.IntentTypes) != 13 {
@@ -301,9 +292,6 @@ func TestIntents(t *testing.T) {
 		})
 
 		t.Run("referenced_resources_must_exist", func(t *testing.T) {
-			if !hasPlatform(e) {
-				t.Skip("the store keeps no platform resources")
-			}
 			const missingSub = "sub_0000000000000000000000000000"
 			r := e.Post("/connectSessions", obj{"intent": obj{"type": "cancelSubscription", "cancelSubscription": obj{"subscription": missingSub}}, "user": user})
 			wantError(t, r, http.StatusUnprocessableEntity, "unprocessableEntity", "subscriptionNotFound",
@@ -318,9 +306,6 @@ func TestIntents(t *testing.T) {
 		})
 
 		t.Run("resources_of_another_user_are_refused", func(t *testing.T) {
-			if !hasPlatform(e) {
-				t.Skip("the store keeps no platform resources")
-			}
 			george := e.CreateUser("george@example.com")
 			for _, it := range []connectd.IntentType{connectd.IntentCancelSubscription, connectd.IntentViewSubscription, connectd.IntentConfirmPayment} {
 				r := e.Post("/connectSessions", obj{"intent": obj{"type": string(it), string(it): payloadFor(it)}, "user": george})
@@ -337,9 +322,6 @@ func TestIntents(t *testing.T) {
 		})
 
 		t.Run("strict_mode_refuses_states_the_intent_cannot_act_on", func(t *testing.T) {
-			if !hasPlatform(e) {
-				t.Skip("the store keeps no platform resources")
-			}
 			r := e.Post("/connectSessions", obj{"intent": obj{"type": "cancelSubscription", "cancelSubscription": obj{"subscription": subEndedID}}, "user": user})
 			wantError(t, r, http.StatusUnprocessableEntity, "unprocessableEntity", "subscriptionNotCancelable", detail{"intent.cancelSubscription.subscription", "notCancelable"})
 			r = e.Post("/connectSessions", obj{"intent": obj{"type": "resumeSubscription", "resumeSubscription": obj{"subscription": subID}}, "user": user})
@@ -363,11 +345,7 @@ func TestIntentsLenientMode(t *testing.T) {
 		s := connectd.DefaultProjectSettings()
 		s.IntentValidation = connectd.IntentValidationLenient
 		e := apitest.New(t, apitest.Options{Backend: b, Settings: &s})
-		user := e.CreateUser("jerry@example.com")
-		seedWorld(t, e, user)
-		if !hasPlatform(e) {
-			t.Skip("the store keeps no platform resources")
-		}
+		user := seedJerry(t, e)
 		// States are not checked, as by the documented service...
 		createSession(t, e, obj{"intent": obj{"type": "cancelSubscription", "cancelSubscription": obj{"subscription": subEndedID}}, "user": user})
 		createSession(t, e, obj{"intent": obj{"type": "resumeSubscription", "resumeSubscription": obj{"subscription": subID}}, "user": user})

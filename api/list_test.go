@@ -3,7 +3,6 @@ package api_test
 import (
 	"net/http"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,8 +276,6 @@ func TestListStatusFilter(t *testing.T) {
 		s := connectd.DefaultProjectSettings()
 		s.SessionTTL = connectd.Duration(time.Minute)
 		e := apitest.New(t, apitest.Options{Backend: b, Settings: &s})
-		var offset atomic.Int64
-		e.Service.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 
 		mk := func() (string, string) {
 			t.Helper()
@@ -293,7 +290,7 @@ func TestListStatusFilter(t *testing.T) {
 		entered, tok := mk()
 		mustConsume(t, e, entered, tok)
 
-		offset.Store(int64(2 * time.Minute)) // the TTL of the first ones passed
+		e.Clock.Advance(2 * time.Minute) // the TTL of the first ones passed
 		fresh := createSession(t, e, obj{"intent": plainIntent()})["id"].(string)
 
 		cases := map[string][]string{

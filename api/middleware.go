@@ -64,11 +64,10 @@ func newRequestID() string {
 }
 
 // validRequestID accepts a caller's X-Request-Id when it is short and plain,
-// so that it can be logged without escaping tricks. Short means at most 40
-// characters (a UUID is 36): session tokens and API keys are 43 and more,
-// so a secret sent there by mistake is neither logged nor echoed.
+// so that it can be logged without escaping tricks. Short means at most
+// connectd.MaxEchoedNameLength characters: no secret is that short.
 func validRequestID(s string) bool {
-	if len(s) == 0 || len(s) > 40 {
+	if len(s) == 0 || len(s) > connectd.MaxEchoedNameLength {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -27,9 +25,6 @@ import (
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/internal/apitest"
-	"github.com/connectd/connectd/metrics"
-	"github.com/connectd/connectd/platform"
-	"github.com/connectd/connectd/service"
 )
 
 // The OpenAPI document (api/openapi.json) is kept true by driving a real
@@ -1440,7 +1435,7 @@ func exerciseResource(d *driver, c resourceCase) []string {
 // each kind, as "/collection/id".
 func exerciseResources(d *driver, jerry, george string) []string {
 	t := d.t
-	if !hasPlatform(d.e) {
+	if d.e.Service.Platform == nil {
 		t.Fatalf("the server keeps no platform resources")
 	}
 	ok := http.StatusOK
@@ -1717,21 +1712,8 @@ func exercisePlatformDisabled(t *testing.T, b apitest.Backend, o *openAPI, cv *c
 }
 
 // startServer runs a server over st, with the built-in platform when
-// withPlatform (st must then implement platform.Store), and a project.
+// withPlatform, and a project.
 func startServer(t *testing.T, st connectd.Store, withPlatform bool) (*apitest.Env, *api.Server) {
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	hs := httptest.NewUnstartedServer(nil)
-	publicURL := "http://" + hs.Listener.Addr().String()
-	svc := service.New(st, publicURL, logger)
-	svc.Metrics = metrics.New()
-	if withPlatform {
-		svc.Platform = platform.New(st.(platform.Store))
-	}
-	srv := api.New(svc, logger)
-	hs.Config.Handler = srv.Handler()
-	hs.Start()
-	t.Cleanup(hs.Close)
-	e := &apitest.Env{T: t, URL: publicURL, Store: st, Service: svc, Logs: &apitest.SyncBuffer{}, Client: hs.Client()}
-	e.Project, e.Key = e.NewProject("proj", nil)
-	return e, srv
+	e := apitest.New(t, apitest.Options{Store: st, NoPlatform: !withPlatform})
+	return e, e.Server.API
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,11 +170,9 @@ func TestPatchAfterTTL(t *testing.T) {
 		s := connectd.DefaultProjectSettings()
 		s.SessionTTL = connectd.Duration(time.Minute)
 		e := apitest.New(t, apitest.Options{Backend: b, Settings: &s})
-		var offset atomic.Int64
-		e.Service.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 		user := e.CreateUser("jerry@example.com")
 		id := createSession(t, e, obj{"intent": plainIntent()})["id"].(string)
-		offset.Store(int64(2 * time.Minute))
+		e.Clock.Advance(2 * time.Minute)
 		if g := wantStatus(t, e.Get("/connectSessions/"+id), http.StatusOK); g["status"] != "expired" {
 			t.Errorf("status = %v, want expired", g["status"])
 		}
@@ -204,23 +200,13 @@ func TestPatchConcurrentAssociation(t *testing.T) {
 			s := createSession(t, e, obj{"intent": plainIntent()})
 			id := s["id"].(string)
 			firstTok := entryToken(t, e, s["url"], id)
-			results := make([]*apitest.Response, racers)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := 0; i < racers; i++ {
-				wg.Add(1)
-				go func(i int) {
-					defer wg.Done()
-					<-start
-					body := obj{"user": users[i]}
-					if i%2 == 1 {
-						body = obj{"userDetails": obj{"email": fmt.Sprintf("new%d-%d@example.com", round, i)}}
-					}
-					results[i] = e.Patch("/connectSessions/"+id, body)
-				}(i)
-			}
-			close(start)
-			wg.Wait()
+			results := apitest.AtOnce(racers, func(i int) *apitest.Response {
+				body := obj{"user": users[i]}
+				if i%2 == 1 {
+					body = obj{"userDetails": obj{"email": fmt.Sprintf("new%d-%d@example.com", round, i)}}
+				}
+				return e.Patch("/connectSessions/"+id, body)
+			})
 			winners := 0
 			var winner obj
 			for i, r := range results {

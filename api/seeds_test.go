@@ -258,8 +258,7 @@ func TestSeedsDocumentedResponse(t *testing.T) {
 	if err := json.Unmarshal([]byte(documented), &doc); err != nil {
 		t.Fatal(err)
 	}
-	user := e.CreateUser("jerry@example.com")
-	seedWorld(t, e, user)
+	user := seedJerry(t, e)
 	s := createSession(t, e, map[string]any{"callbackUrl": "https://example.com",
 		"intent": map[string]any{"type": "checkoutNewSubscription", "checkoutNewSubscription": map[string]any{"plan": plnID}},
 		"user":   user})

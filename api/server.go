@@ -50,6 +50,9 @@ func New(svc *service.Service, logger *slog.Logger) *Server {
 	return s
 }
 
+// today is the date by the service's clock, which bounds birthdays.
+func (s *Server) today() string { return s.svc.Now().UTC().Format(time.DateOnly) }
+
 // Mux returns the router, so that other packages (the portal) can add their
 // routes to it.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
@@ -97,9 +100,8 @@ func (s *Server) routes() {
 // detail: as is when it looks like a field name, else "…", since a client
 // may send anything there, a secret included.
 func redactName(name string) string {
-	// Tokens and keys are 43 characters and more: a field-like name of at
-	// most 40 is never one.
-	if len(name) > 40 {
+	// No secret is as short as connectd.MaxEchoedNameLength.
+	if len(name) > connectd.MaxEchoedNameLength {
 		return "…"
 	}
 	for i := 0; i < len(name); i++ {

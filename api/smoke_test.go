@@ -14,8 +14,7 @@ import (
 func TestCreateRetrieveRoundTrip(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
 		e := apitest.New(t, apitest.Options{Backend: b})
-		user := e.CreateUser("jerry@example.com")
-		seedWorld(t, e, user) // the subscription below must exist and be the user's
+		user := seedJerry(t, e) // the subscription below must exist and be the user's
 		r := e.Post("/connectSessions", map[string]any{
 			"callbackUrl": "https://example.com",
 			"intent":      map[string]any{"type": "cancelSubscription", "cancelSubscription": map[string]any{"subscription": "sub_0U32VAxJ0Z7P8Y40mBAnOP9LPhEr"}},

@@ -13,17 +13,7 @@ var userFields = []string{"object", "id", "email", "fullName", "birthday", "pref
 
 func checkUserShape(t *testing.T, u obj) {
 	t.Helper()
-	for _, f := range userFields {
-		if _, ok := u[f]; !ok {
-			t.Errorf("user lacks %q: %v", f, u)
-		}
-	}
-	if len(u) != len(userFields) {
-		t.Errorf("user has fields %v, want %v", u, userFields)
-	}
-	if u["object"] != "user" {
-		t.Errorf("object = %v", u["object"])
-	}
+	checkObject(t, u, "user", userFields)
 	if id, _ := u["id"].(string); !userIDRe.MatchString(id) {
 		t.Errorf("id = %q", id)
 	}
@@ -169,4 +159,14 @@ func TestUsersList(t *testing.T) {
 		want422(t, e.Get("/users?after="), detail{"after", "empty"})
 		want422(t, e.Get("/users?after=csn_0000000000000000000000000000"), detail{"after", "invalidId"})
 	})
+}
+
+// TestBirthdayInTheFutureByTheServersClock: "not in the future" is judged by
+// the server's one clock, not the machine's.
+func TestBirthdayInTheFutureByTheServersClock(t *testing.T) {
+	e := apitest.New(t, apitest.Options{})
+	inThreeDays := time.Now().UTC().Add(72 * time.Hour).Format(time.DateOnly)
+	want422(t, e.Post("/users", obj{"email": "a@example.com", "birthday": inThreeDays}), detail{"birthday", "inFuture"})
+	e.Clock.Advance(96 * time.Hour)
+	wantStatus(t, e.Post("/users", obj{"email": "a@example.com", "birthday": inThreeDays}), http.StatusCreated)
 }

@@ -71,12 +71,13 @@ func LoadDemo(ctx context.Context, st Store, pf *platform.Builtin) (Result, erro
 
 // Demo loads the demo project, its users and resources where they do not
 // exist yet. It reports whether it created anything. The store must keep
-// platform resources (connectd.ResourceStore).
-func Demo(ctx context.Context, store connectd.Store) (created bool, err error) {
+// platform resources (connectd.ResourceStore). pf is the server's platform,
+// whose clock dates what is loaded; nil: platform.New(store).
+func Demo(ctx context.Context, store connectd.Store, pf *platform.Builtin) (created bool, err error) {
 	st, ok := store.(Store)
 	if !ok {
 		return false, errors.New("the demo needs a store that keeps platform resources, and this one does not")
 	}
-	res, err := LoadDemo(ctx, st, nil)
+	res, err := LoadDemo(ctx, st, pf)
 	return res.Created > 0, err
 }

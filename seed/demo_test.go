@@ -39,12 +39,12 @@ func TestDemo(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
 		e := newEnv(t, b)
 		ctx := context.Background()
-		created, err := seed.Demo(ctx, e.Store)
+		created, err := seed.Demo(ctx, e.Store, nil)
 		if err != nil || !created {
 			t.Fatalf("first Demo = %v, %v; want true, nil", created, err)
 		}
 		before := e.dump(t, seed.DemoProjectID)
-		created, err = seed.Demo(ctx, e.Store)
+		created, err = seed.Demo(ctx, e.Store, nil)
 		if err != nil || created {
 			t.Fatalf("second Demo = %v, %v; want false, nil", created, err)
 		}

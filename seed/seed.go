@@ -176,7 +176,8 @@ type Store interface {
 }
 
 // Load reads a seed file from r and writes it to st in one transaction.
-// pf turns typed resources into records; nil means platform.New(st).
+// pf turns typed resources into records and its clock (pf.Now, the one the
+// server injects) dates them; nil means platform.New(st).
 // Errors: *InvalidError for a file that cannot be loaded as it is,
 // *ConflictError when an object exists with other content (nothing is
 // written then), anything else for database faults.
@@ -195,7 +196,7 @@ func Load(ctx context.Context, st Store, pf *platform.Builtin, r io.Reader) (Res
 	if pf == nil {
 		pf = platform.New(st)
 	}
-	l := &loader{ctx: ctx, st: st, pf: pf, now: time.Now().UTC().Truncate(time.Millisecond), paths: map[string]string{}}
+	l := &loader{ctx: ctx, st: st, pf: pf, now: pf.Now().UTC().Truncate(time.Millisecond), paths: map[string]string{}}
 	batch, objects, err := l.build(f)
 	if err != nil {
 		return Result{}, err

@@ -25,16 +25,11 @@ type env struct {
 	pf *platform.Builtin
 }
 
-// newEnv starts a server on backend b, skipping when the backend does not
-// keep platform resources yet.
+// newEnv starts a server on backend b.
 func newEnv(t *testing.T, b apitest.Backend) *env {
 	t.Helper()
 	e := apitest.New(t, apitest.Options{Backend: b})
-	if _, ok := e.Store.(connectd.ResourceStore); !ok {
-		t.Skipf("the %s store does not implement connectd.ResourceStore yet", b)
-	}
-	st := e.Store
-	return &env{Env: e, st: st, pf: platform.New(st)}
+	return &env{Env: e, st: e.Store, pf: e.Server.Platform}
 }
 
 func (e *env) load(t *testing.T, data []byte) (seed.Result, error) {

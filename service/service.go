@@ -101,8 +101,8 @@ func (s *Service) CreateProject(ctx context.Context, p *connectd.Project) error 
 	if !connectd.ValidProjectID(p.ID) {
 		fe.Add("id", "invalid", "must be 1-64 characters of a-z, 0-9, '-' and '_'")
 	}
-	if len(p.Name) > 200 {
-		fe.Add("name", "tooLong", "must be at most 200 characters")
+	if len(p.Name) > connectd.MaxNameLength {
+		fe.Add("name", "tooLong", "must be at most %d characters", connectd.MaxNameLength)
 	}
 	if err := p.Settings.Validate(); err != nil {
 		fe = append(fe, connectd.AsError(err).Details...)

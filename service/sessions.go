@@ -9,7 +9,7 @@ import (
 )
 
 // CreateSessionInput is a create request whose shape package api checked:
-// types, formats, the callbackUrl rules and the allow-list.
+// types and formats. CreateSession checks the callbackUrl itself.
 type CreateSessionInput struct {
 	CallbackURL *string
 	Intent      connectd.Intent
@@ -25,9 +25,31 @@ type SessionResult struct {
 	URL     string
 }
 
+// CheckCallbackURL checks a session's callbackUrl against the URL rules
+// and project p's allow-list. CreateSession and UpdateSession enforce it,
+// whoever calls them; package api calls it as well, to report a bad
+// callbackUrl in one answer with the body's other problems.
+func CheckCallbackURL(p *connectd.Project, raw string) *connectd.FieldError {
+	return connectd.CheckCallbackURL("callbackUrl", raw, p.Settings.CallbackAllowList)
+}
+
+// checkCallback is CheckCallbackURL as the 422 answer; no callbackUrl is fine.
+func checkCallback(p *connectd.Project, raw *string) error {
+	if raw == nil {
+		return nil
+	}
+	if fe := CheckCallbackURL(p, *raw); fe != nil {
+		return connectd.ValidationError([]connectd.FieldError{*fe})
+	}
+	return nil
+}
+
 // CreateSession creates a session in project p. With idem, a retry of the
 // same request returns the same session with a freshly minted url.
 func (s *Service) CreateSession(ctx context.Context, p *connectd.Project, in CreateSessionInput, idem *Idempotency) (res SessionResult, err error) {
+	if err := checkCallback(p, in.CallbackURL); err != nil {
+		return res, err
+	}
 	var held connectd.Idem
 	if idem != nil {
 		// Not "id, held, err :=": that err would shadow the named result
@@ -172,7 +194,8 @@ func (s *Service) ListSessions(ctx context.Context, projectID string, f connectd
 	return page, nil
 }
 
-// UpdateSessionInput is a PATCH whose shape package api checked.
+// UpdateSessionInput is a PATCH whose shape package api checked; the
+// callbackUrl is checked by UpdateSession.
 type UpdateSessionInput struct {
 	CallbackURL *string
 	UserID      *string
@@ -183,6 +206,9 @@ type UpdateSessionInput struct {
 // old url dies) and answers with the new url; any other change answers
 // without one and leaves the url working.
 func (s *Service) UpdateSession(ctx context.Context, p *connectd.Project, id string, in UpdateSessionInput) (SessionResult, error) {
+	if err := checkCallback(p, in.CallbackURL); err != nil {
+		return SessionResult{}, err
+	}
 	cur, err := s.GetSession(ctx, p.ID, id)
 	if err != nil {
 		return SessionResult{}, err

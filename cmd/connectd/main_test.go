@@ -1,14 +1,14 @@
 package main
 
-// End-to-end tests: the connectd binary, built once by TestMain, run as real
-// processes on loopback, spoken to over real HTTP.
+// Tests of the binary's own commands and flags: the connectd binary, built
+// once by TestMain (internal/proctest), run as real processes on loopback,
+// spoken to over real HTTP. The process-level reliability suite (load,
+// crashes, shutdown, slow clients) is tests/process.
 
 import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,84 +16,33 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/proctest"
 	"github.com/connectd/connectd/store"
 	"github.com/connectd/connectd/store/postgres/pgtest"
 )
 
-// bin is the connectd binary under test.
-var bin string
-
-// Bounds on every wait, so that a hung process fails the test instead of
-// the whole run.
-const (
-	commandTimeout = 60 * time.Second // a CLI command, start to exit
-	startTimeout   = 60 * time.Second // serve, start to its "serving" log line
-	stopTimeout    = 40 * time.Second // serve, SIGTERM to exit
-	requestTimeout = 15 * time.Second
-)
-
-func TestMain(m *testing.M) { os.Exit(buildAndRun(m)) }
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "connectd-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "connectd")
-	args := []string{"build", "-o", bin}
-	if raceEnabled() {
-		args = append(args, "-race") // the server's goroutines get checked too
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", append(args, ".")...)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build connectd: %v\n", err)
-		return 1
-	}
-	return m.Run()
-}
-
-// raceEnabled reports whether this test binary was built with -race.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" && s.Value == "true" {
-			return true
-		}
-	}
-	return false
-}
+// The binary, built once for this package's tests.
+func TestMain(m *testing.M) { os.Exit(proctest.Main(m)) }
 
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	for _, arg := range []string{"version", "--version"} {
-		r := runCLI(t, t.TempDir(), nil, arg)
-		if r.code != 0 || !regexp.MustCompile(`^connectd \S+\n$`).MatchString(r.stdout) || r.stderr != "" {
+		r := proctest.RunCLI(t, t.TempDir(), nil, arg)
+		if r.Code != 0 || !regexp.MustCompile(`^connectd \S+\n$`).MatchString(r.Stdout) || r.Stderr != "" {
 			t.Errorf("connectd %s: %s", arg, r)
 		}
 	}
 	for _, args := range [][]string{nil, {"frobnicate"}, {"projects"}, {"keys", "delete"}} {
-		r := runCLI(t, t.TempDir(), nil, args...)
-		if r.code != 2 || !strings.Contains(r.stderr, "Usage:") {
+		r := proctest.RunCLI(t, t.TempDir(), nil, args...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, "Usage:") {
 			t.Errorf("connectd %q: want exit 2 and the usage, got %s", args, r)
 		}
 	}
@@ -102,7 +51,7 @@ func TestVersion(t *testing.T) {
 func TestServeDemoCurlLineWorks(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	srv := startServe(t, dir, nil, "--demo", "--addr", "127.0.0.1:0")
+	srv := proctest.StartServe(t, dir, nil, "--demo", "--addr", "127.0.0.1:0")
 
 	if !fileExists(filepath.Join(dir, "connectd.db")) {
 		t.Errorf("serve --demo did not make its database at ./connectd.db")
@@ -110,8 +59,8 @@ func TestServeDemoCurlLineWorks(t *testing.T) {
 	// stdout and stderr reach us through separate pipes: the curl line
 	// may arrive after the "serving" log line.
 	var line string
-	waitFor(t, "serve --demo to print a curl line", func() bool {
-		for _, l := range strings.SplitAfter(srv.stdout.String(), "\n") {
+	proctest.WaitFor(t, "serve --demo to print a curl line", func() bool {
+		for _, l := range strings.SplitAfter(srv.Stdout.String(), "\n") {
 			if strings.HasPrefix(l, "curl ") && strings.HasSuffix(l, "\n") {
 				line = strings.TrimSuffix(l, "\n")
 			}
@@ -119,11 +68,11 @@ func TestServeDemoCurlLineWorks(t *testing.T) {
 		return line != ""
 	}, srv)
 	req := parseCurl(t, line)
-	if !strings.HasPrefix(req.URL.String(), srv.publicURL+"/") {
-		t.Errorf("curl line's URL %s is not under the public URL %s", req.URL, srv.publicURL)
+	if !strings.HasPrefix(req.URL.String(), srv.PublicURL+"/") {
+		t.Errorf("curl line's URL %s is not under the public URL %s", req.URL, srv.PublicURL)
 	}
-	if auth := req.Header.Get("Authorization"); !strings.Contains(srv.stdout.String(), "API key: "+strings.TrimPrefix(auth, "Bearer ")+"\n") {
-		t.Errorf("the curl line's key is not the printed API key:\n%s", srv.stdout.String())
+	if auth := req.Header.Get("Authorization"); !strings.Contains(srv.Stdout.String(), "API key: "+strings.TrimPrefix(auth, "Bearer ")+"\n") {
+		t.Errorf("the curl line's key is not the printed API key:\n%s", srv.Stdout.String())
 	}
 
 	resp, body := send(t, req)
@@ -137,11 +86,11 @@ func TestServeDemoCurlLineWorks(t *testing.T) {
 	if err := json.Unmarshal(body, &sess); err != nil || sess.Object != "connectSession" || sess.URL == nil {
 		t.Fatalf("curl line answered %s", body)
 	}
-	if !strings.HasPrefix(*sess.URL, srv.publicURL+"/checkout/entry?") {
-		t.Errorf("session url %s is not under the public URL %s", *sess.URL, srv.publicURL)
+	if !strings.HasPrefix(*sess.URL, srv.PublicURL+"/checkout/entry?") {
+		t.Errorf("session url %s is not under the public URL %s", *sess.URL, srv.PublicURL)
 	}
-	if code := srv.stop(t); code != 0 {
-		t.Errorf("serve --demo exited %d after SIGTERM:\n%s", code, srv.output())
+	if code := srv.Stop(t); code != 0 {
+		t.Errorf("serve --demo exited %d after SIGTERM:\n%s", code, srv.Output())
 	}
 }
 
@@ -149,22 +98,22 @@ func TestSecondServeOnSameSQLiteRefuses(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "connectd.db")
-	first := startServe(t, dir, nil, "--db", "sqlite:"+path, "--addr", "127.0.0.1:0")
+	first := proctest.StartServe(t, dir, nil, "--db", "sqlite:"+path, "--addr", "127.0.0.1:0")
 
-	second := runCLI(t, dir, nil, "serve", "--db", "sqlite:"+path, "--addr", "127.0.0.1:0")
-	if second.code != 1 || !strings.Contains(second.stderr, path) || !strings.Contains(second.stderr, "another") {
+	second := proctest.RunCLI(t, dir, nil, "serve", "--db", "sqlite:"+path, "--addr", "127.0.0.1:0")
+	if second.Code != 1 || !strings.Contains(second.Stderr, path) || !strings.Contains(second.Stderr, "another") {
 		t.Errorf("second serve on %s: want exit 1 and a message naming the file and the other process, got %s", path, second)
 	}
-	if resp, body := get(t, first.publicURL+"/healthz", ""); resp.StatusCode != http.StatusOK {
+	if resp, body := get(t, first.PublicURL+"/healthz", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("first serve after the second one's attempt: /healthz %d %s", resp.StatusCode, body)
 	}
-	if code := first.stop(t); code != 0 {
-		t.Errorf("first serve exited %d after SIGTERM:\n%s", code, first.output())
+	if code := first.Stop(t); code != 0 {
+		t.Errorf("first serve exited %d after SIGTERM:\n%s", code, first.Output())
 	}
 	// The lock goes with the process that held it.
-	third := startServe(t, dir, nil, "--db", "sqlite:"+path, "--addr", "127.0.0.1:0")
-	if code := third.stop(t); code != 0 {
-		t.Errorf("serve after the first one stopped exited %d:\n%s", code, third.output())
+	third := proctest.StartServe(t, dir, nil, "--db", "sqlite:"+path, "--addr", "127.0.0.1:0")
+	if code := third.Stop(t); code != 0 {
+		t.Errorf("serve after the first one stopped exited %d:\n%s", code, third.Output())
 	}
 }
 
@@ -172,15 +121,15 @@ func TestMigrateIdempotent(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, dir, db string) {
 		for i := 0; i < 2; i++ {
-			if r := runCLI(t, dir, nil, "migrate", "--db", db); r.code != 0 || r.stdout != "migrations applied\n" {
+			if r := proctest.RunCLI(t, dir, nil, "migrate", "--db", db); r.Code != 0 || r.Stdout != "migrations applied\n" {
 				t.Fatalf("migrate #%d: %s", i+1, r)
 			}
 		}
 		// The schema works after the second run.
-		if r := runCLI(t, dir, nil, "projects", "create", "--db", db, "--id", "acme"); r.code != 0 {
+		if r := proctest.RunCLI(t, dir, nil, "projects", "create", "--db", db, "--id", "acme"); r.Code != 0 {
 			t.Fatalf("projects create after migrating twice: %s", r)
 		}
-		if r := runCLI(t, dir, nil, "migrate", "--db", db); r.code != 0 {
+		if r := proctest.RunCLI(t, dir, nil, "migrate", "--db", db); r.Code != 0 {
 			t.Fatalf("migrate on a database with data: %s", r)
 		}
 		if p := getProject(t, db, "acme"); p == nil {
@@ -198,16 +147,16 @@ func TestSeedCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"seed", "--db", db}, {"seed", "--db", db, "--demo", "--file", file}} {
-		if r := runCLI(t, dir, nil, args...); r.code != 2 || !strings.Contains(r.stderr, "exactly one of --file F and --demo") {
+		if r := proctest.RunCLI(t, dir, nil, args...); r.Code != 2 || !strings.Contains(r.Stderr, "exactly one of --file F and --demo") {
 			t.Errorf("connectd %q: want exit 2 and the choice explained, got %s", args, r)
 		}
 	}
 	for _, args := range [][]string{{"seed", "--db", db, "--file", file}, {"seed", "--db", db, "--demo"}} {
-		if r := runCLI(t, dir, nil, args...); r.code != 0 || !strings.HasPrefix(r.stdout, "created ") {
+		if r := proctest.RunCLI(t, dir, nil, args...); r.Code != 0 || !strings.HasPrefix(r.Stdout, "created ") {
 			t.Fatalf("connectd %q: %s", args, r)
 		}
 		// Loading the same objects again writes nothing.
-		if r := runCLI(t, dir, nil, args...); r.code != 0 || !strings.HasPrefix(r.stdout, "nothing to do") {
+		if r := proctest.RunCLI(t, dir, nil, args...); r.Code != 0 || !strings.HasPrefix(r.Stdout, "nothing to do") {
 			t.Fatalf("connectd %q again: %s", args, r)
 		}
 	}
@@ -217,15 +166,15 @@ func TestProjectsCreateFlags(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	db := "sqlite:" + filepath.Join(dir, "connectd.db")
-	create := func(env []string, args ...string) result {
-		return runCLI(t, dir, env, append([]string{"projects", "create"}, args...)...)
+	create := func(env []string, args ...string) proctest.Result {
+		return proctest.RunCLI(t, dir, env, append([]string{"projects", "create"}, args...)...)
 	}
 
 	if r := create(nil, "--db", db, "--id", "acme", "--name", "Acme Mobile",
 		"--billing-mode", "billing", "--intent-validation", "lenient",
 		"--hosted-login=false", "--porting-retry=true", "--session-ttl", "45m",
 		"--callback-allow", "https://app.example.com/connect/done", "--callback-allow", "myapp://connect-callback",
-		"--display-name", "Acme", "--primary-color", "#112233", "--preferred-locale", "de-DE"); r.code != 0 || r.stdout != "created project acme\n" {
+		"--display-name", "Acme", "--primary-color", "#112233", "--preferred-locale", "de-DE"); r.Code != 0 || r.Stdout != "created project acme\n" {
 		t.Fatalf("projects create with every flag: %s", r)
 	}
 	p := getProject(t, db, "acme")
@@ -236,7 +185,7 @@ func TestProjectsCreateFlags(t *testing.T) {
 		DisplayName:       "Acme", PrimaryColor: "#112233", PreferredLocale: "de-DE",
 	})
 
-	if r := create(nil, "--db", db, "--id", "plain"); r.code != 0 {
+	if r := create(nil, "--db", db, "--id", "plain"); r.Code != 0 {
 		t.Fatalf("projects create --id plain: %s", r)
 	}
 	checkSettings(t, getProject(t, db, "plain"), "plain", connectd.DefaultProjectSettings())
@@ -244,7 +193,7 @@ func TestProjectsCreateFlags(t *testing.T) {
 	// Every flag reads CONNECTD_<FLAG>; a flag on the command line wins.
 	env := []string{"CONNECTD_DB=" + db, "CONNECTD_BILLING_MODE=billing", "CONNECTD_SESSION_TTL=20m",
 		"CONNECTD_HOSTED_LOGIN=false", "CONNECTD_CALLBACK_ALLOW=https://env.example.com/cb", "CONNECTD_INTENT_VALIDATION=lenient"}
-	if r := create(env, "--id", "fromenv", "--intent-validation", "strict"); r.code != 0 {
+	if r := create(env, "--id", "fromenv", "--intent-validation", "strict"); r.Code != 0 {
 		t.Fatalf("projects create from the environment: %s", r)
 	}
 	want := connectd.DefaultProjectSettings()
@@ -271,17 +220,17 @@ func TestProjectsCreateFlags(t *testing.T) {
 		{[]string{"CONNECTD_SESSION_TTL=soon"}, nil, 2, "CONNECTD_SESSION_TTL"},
 	} {
 		r := create(c.env, append([]string{"--db", db, "--id", "bad"}, c.args...)...)
-		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
+		if r.Code != c.code || !strings.Contains(r.Stderr, c.want) {
 			t.Errorf("projects create %q (env %q): want exit %d and %q, got %s", c.args, c.env, c.code, c.want, r)
 		}
 	}
-	if r := create(nil, "--db", db, "--id", "Not Valid"); r.code != 1 || !strings.Contains(r.stderr, "--id: ") {
+	if r := create(nil, "--db", db, "--id", "Not Valid"); r.Code != 1 || !strings.Contains(r.Stderr, "--id: ") {
 		t.Errorf("projects create --id 'Not Valid': %s", r)
 	}
-	if r := create(nil, "--db", db, "--id", "acme"); r.code != 1 || !strings.Contains(r.stderr, "already exists") {
+	if r := create(nil, "--db", db, "--id", "acme"); r.Code != 1 || !strings.Contains(r.Stderr, "already exists") {
 		t.Errorf("projects create of an existing ID: %s", r)
 	}
-	if r := create(nil, "--db", db); r.code != 2 || !strings.Contains(r.stderr, "--id is required") {
+	if r := create(nil, "--db", db); r.Code != 2 || !strings.Contains(r.Stderr, "--id is required") {
 		t.Errorf("projects create without --id: %s", r)
 	}
 	st := openStore(t, db)
@@ -319,25 +268,25 @@ func TestNoSecretsInOutput(t *testing.T) {
 func noSecretsFlow(t *testing.T, dir, db string) {
 	var printed strings.Builder // everything the processes printed that must hold no secret
 	var secrets []string
-	cli := func(args ...string) result {
+	cli := func(args ...string) proctest.Result {
 		t.Helper()
-		r := runCLI(t, dir, nil, args...)
-		if r.code != 0 {
+		r := proctest.RunCLI(t, dir, nil, args...)
+		if r.Code != 0 {
 			t.Fatalf("connectd %q: %s", args, r)
 		}
-		printed.WriteString(r.stdout + r.stderr)
+		printed.WriteString(r.Stdout + r.Stderr)
 		return r
 	}
 	newKey := func(project string) string {
 		t.Helper()
-		r := runCLI(t, dir, nil, "keys", "create", "--db", db, "--project", project)
-		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+		r := proctest.RunCLI(t, dir, nil, "keys", "create", "--db", db, "--project", project)
+		lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
 		key := lines[len(lines)-1]
-		if r.code != 0 || len(lines) < 2 || len(key) < 32 || strings.ContainsAny(key, " \t\r:") {
+		if r.Code != 0 || len(lines) < 2 || len(key) < 32 || strings.ContainsAny(key, " \t\r:") {
 			t.Fatalf("keys create: want the key alone on the last line, got %s", r)
 		}
 		// Everything but the key line must be free of it.
-		printed.WriteString(strings.Join(lines[:len(lines)-1], "\n") + r.stderr)
+		printed.WriteString(strings.Join(lines[:len(lines)-1], "\n") + r.Stderr)
 		secrets = append(secrets, key)
 		return key
 	}
@@ -351,15 +300,15 @@ func noSecretsFlow(t *testing.T, dir, db string) {
 		t.Fatal("two keys create runs printed the same key")
 	}
 
-	srv := startServe(t, dir, nil, "--db", db, "--addr", "127.0.0.1:0")
-	c := &apiClient{t: t, base: srv.publicURL, key: key}
+	srv := proctest.StartServe(t, dir, nil, "--db", db, "--addr", "127.0.0.1:0")
+	c := &apiClient{t: t, base: srv.PublicURL, key: key}
 	sessionURL := func(r *apiResponse) string {
 		t.Helper()
 		u, _ := r.json["url"].(string)
-		if !strings.HasPrefix(u, srv.publicURL+"/checkout/entry?") {
-			t.Fatalf("%s: url %q is not a session url of %s", r.what, u, srv.publicURL)
+		if !strings.HasPrefix(u, srv.PublicURL+"/checkout/entry?") {
+			t.Fatalf("%s: url %q is not a session url of %s", r.what, u, srv.PublicURL)
 		}
-		token := mustParseURL(t, u).Query().Get("token")
+		token := proctest.MustParseURL(t, u).Query().Get("token")
 		if len(token) < 32 {
 			t.Fatalf("%s: url %q has no token", r.what, u)
 		}
@@ -416,7 +365,7 @@ func noSecretsFlow(t *testing.T, dir, db string) {
 	}
 
 	// Refusals.
-	wrongKey := "cdk_" + randomString(32)
+	wrongKey := "cdk_" + proctest.RandomString(32)
 	secrets = append(secrets, wrongKey)
 	c.do("POST", "/projects/acme/connectSessions", `{"intent":{"type":"viewSubscriptions","viewSubscriptons":{}},"user":"`+jerry+`"}`, 422)
 	c.do("POST", "/projects/acme/connectSessions", `{"intent":`, 400)
@@ -426,9 +375,9 @@ func noSecretsFlow(t *testing.T, dir, db string) {
 	c.do("GET", "/projects/acme/connectSessions/csn_0000000000000000000000000000", "", 404)
 	c.do("GET", "/projects/acme/connectSessions?user=", "", 422)
 	c.doH("POST", "/projects/acme/connectSessions", body, map[string]string{"Content-Type": "text/plain"}, 415)
-	(&apiClient{t: t, base: srv.publicURL, key: otherKey}).do("GET", "/projects/acme/connectSessions", "", 403)
-	(&apiClient{t: t, base: srv.publicURL, key: wrongKey}).do("GET", "/projects/acme/connectSessions", "", 401)
-	(&apiClient{t: t, base: srv.publicURL}).do("GET", "/projects/acme/connectSessions", "", 401)
+	(&apiClient{t: t, base: srv.PublicURL, key: otherKey}).do("GET", "/projects/acme/connectSessions", "", 403)
+	(&apiClient{t: t, base: srv.PublicURL, key: wrongKey}).do("GET", "/projects/acme/connectSessions", "", 401)
+	(&apiClient{t: t, base: srv.PublicURL}).do("GET", "/projects/acme/connectSessions", "", 401)
 
 	// Secrets where they do not belong: in query strings and paths. The
 	// answers do not matter here, only what gets printed.
@@ -441,18 +390,18 @@ func noSecretsFlow(t *testing.T, dir, db string) {
 		c.try("GET", "/projects/"+url.PathEscape(s)+"/connectSessions")
 		c.try("GET", "/"+url.PathEscape(s))
 	}
-	if resp, body := get(t, srv.publicURL+"/metrics", ""); resp.StatusCode == http.StatusOK {
+	if resp, body := get(t, srv.PublicURL+"/metrics", ""); resp.StatusCode == http.StatusOK {
 		printed.Write(body)
 	}
 
-	if code := srv.stop(t); code != 0 {
-		t.Errorf("serve exited %d after SIGTERM, want 0 (graceful):\n%s", code, srv.output())
+	if code := srv.Stop(t); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM, want 0 (graceful):\n%s", code, srv.Output())
 	}
-	printed.WriteString(srv.output())
+	printed.WriteString(srv.Output())
 	out := printed.String()
 
 	// The log must be there, or the checks below prove nothing.
-	logged := requestIDs(srv.stderr.String())
+	logged := requestIDs(srv.Stderr.String())
 	for _, id := range c.requestIDs {
 		if !logged[id] {
 			t.Errorf("request %s has no request log line with its request_id", id)
@@ -521,7 +470,7 @@ func forEachDB(t *testing.T, f func(t *testing.T, dir, db string)) {
 
 func openStore(t *testing.T, db string) store.Store {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), proctest.RequestTimeout)
 	defer cancel()
 	st, err := store.Open(ctx, db, store.Options{})
 	if err != nil {
@@ -533,7 +482,7 @@ func openStore(t *testing.T, db string) store.Store {
 
 func getProject(t *testing.T, db, id string) *connectd.Project {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), proctest.RequestTimeout)
 	defer cancel()
 	p, err := openStore(t, db).GetProject(ctx, id)
 	if err != nil {
@@ -542,142 +491,10 @@ func getProject(t *testing.T, db, id string) *connectd.Project {
 	return p
 }
 
-// Processes.
-
-// proc is a running connectd.
-type proc struct {
-	cmd            *exec.Cmd
-	stdout, stderr syncBuffer
-	done           chan struct{} // closed when it exited
-	publicURL      string        // serve: from its "serving" log line
-}
-
-type result struct {
-	args           []string
-	code           int
-	stdout, stderr string
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("connectd %q: exit %d\nstdout:\n%s\nstderr:\n%s", r.args, r.code, r.stdout, r.stderr)
-}
-
-// cleanEnv is the test's environment without CONNECTD_ variables, which
-// the binary would read as flags.
-func cleanEnv(extra []string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CONNECTD_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
-}
-
-// start runs the binary in dir; it is killed when the test ends.
-func start(t *testing.T, dir string, env []string, args ...string) *proc {
-	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
-	p.cmd.Dir, p.cmd.Env = dir, cleanEnv(env)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start connectd: %v", err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-// wait waits for the process to exit and returns its exit code.
-func (p *proc) wait(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
-	case <-time.After(timeout):
-		p.cmd.Process.Kill()
-		<-p.done
-		t.Fatalf("connectd %q did not exit within %s:\n%s", p.cmd.Args[1:], timeout, p.output())
-		return -1
-	}
-}
-
-func (p *proc) output() string { return p.stdout.String() + p.stderr.String() }
-
-// runCLI runs one command to its end.
-func runCLI(t *testing.T, dir string, env []string, args ...string) result {
-	t.Helper()
-	p := start(t, dir, env, args...)
-	code := p.wait(t, commandTimeout)
-	return result{args: args, code: code, stdout: p.stdout.String(), stderr: p.stderr.String()}
-}
-
-// startServe starts serve and waits until it logs that it is serving.
-func startServe(t *testing.T, dir string, env []string, args ...string) *proc {
-	t.Helper()
-	p := start(t, dir, env, append([]string{"serve"}, args...)...)
-	waitServing(t, p)
-	return p
-}
-
-// waitServing waits until p logs that it is serving, and records the
-// public URL it logged.
-func waitServing(t *testing.T, p *proc) {
-	t.Helper()
-	waitFor(t, `serve to log "serving"`, func() bool {
-		for _, line := range strings.Split(p.stderr.String(), "\n") {
-			var l struct {
-				Msg       string `json:"msg"`
-				PublicURL string `json:"public_url"`
-			}
-			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "serving" && l.PublicURL != "" {
-				p.publicURL = l.PublicURL
-				return true
-			}
-		}
-		return false
-	}, p)
-}
-
-// waitFor polls cond until it holds; it fails the test when p exits or
-// startTimeout passes first.
-func waitFor(t *testing.T, what string, cond func() bool, p *proc) {
-	t.Helper()
-	deadline := time.After(startTimeout)
-	for !cond() {
-		select {
-		case <-p.done:
-			if cond() {
-				return
-			}
-			t.Fatalf("connectd exited before %s:\n%s", what, p.output())
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s:\n%s", what, p.output())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// stop sends SIGTERM and returns the exit code.
-func (p *proc) stop(t *testing.T) int {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	return p.wait(t, stopTimeout)
-}
-
 // HTTP.
 
 var httpClient = &http.Client{
-	Timeout:       requestTimeout,
+	Timeout:       proctest.RequestTimeout,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
@@ -869,38 +686,6 @@ func shellWords(line string) ([]string, error) {
 }
 
 // Small things.
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func randomString(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func mustParseURL(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatalf("parse %q: %v", s, err)
-	}
-	return u
-}
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/connectd/connectd/server"
 )
 
 // checkPprofAddr accepts "" (pprof off) or a loopback host:port: profiles
@@ -51,7 +53,7 @@ func startPprof(addr string, logger *slog.Logger) (stop func(), err error) {
 	}
 	// No write timeout: a CPU profile or trace streams for as long as asked
 	// (?seconds=N). Only local clients reach this listener.
-	srv := &http.Server{Handler: pprofMux(), ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout,
+	srv := &http.Server{Handler: pprofMux(), ReadHeaderTimeout: server.DefaultReadHeaderTimeout, IdleTimeout: server.IdleTimeout,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	go srv.Serve(ln)
 	logger.Info("pprof serving", "addr", ln.Addr().String())

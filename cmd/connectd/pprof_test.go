@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/connectd/connectd/internal/proctest"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -37,16 +38,16 @@ func TestServePprof(t *testing.T) {
 		{[]string{"CONNECTD_PPROF_ADDR=0.0.0.0:6060"}, nil},
 		{nil, []string{"--pprof-addr", ":6060"}},
 	} {
-		r := runCLI(t, dir, c.env, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, c.args...)...)
-		if r.code != 1 || !strings.Contains(r.stderr, "--pprof-addr") || !strings.Contains(r.stderr, "loopback") {
+		r := proctest.RunCLI(t, dir, c.env, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, c.args...)...)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "--pprof-addr") || !strings.Contains(r.Stderr, "loopback") {
 			t.Errorf("serve with a public pprof address (env %q): want exit 1 and a loopback message, got %s", c.env, r)
 		}
 	}
 
-	srv := startServe(t, dir, nil, "--db", db, "--addr", "127.0.0.1:0", "--pprof-addr", "127.0.0.1:0")
+	srv := proctest.StartServe(t, dir, nil, "--db", db, "--addr", "127.0.0.1:0", "--pprof-addr", "127.0.0.1:0")
 	var pprofAddr string
-	waitFor(t, `serve to log "pprof serving"`, func() bool {
-		for _, line := range strings.Split(srv.stderr.String(), "\n") {
+	proctest.WaitFor(t, `serve to log "pprof serving"`, func() bool {
+		for _, line := range strings.Split(srv.Stderr.String(), "\n") {
 			var l struct{ Msg, Addr string }
 			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "pprof serving" && l.Addr != "" {
 				pprofAddr = l.Addr
@@ -65,13 +66,13 @@ func TestServePprof(t *testing.T) {
 	if resp, _ := get(t, "http://"+pprofAddr+"/debug/pprof/goroutine?debug=1", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /debug/pprof/goroutine: %d", resp.StatusCode)
 	}
-	if resp, _ := get(t, srv.publicURL+"/debug/pprof/", ""); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := get(t, srv.PublicURL+"/debug/pprof/", ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("the API listener serves /debug/pprof/: %d", resp.StatusCode)
 	}
-	if resp, body := get(t, srv.publicURL+"/metrics", ""); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `connectd_db_pool_open_connections{pool="writer"}`) {
+	if resp, body := get(t, srv.PublicURL+"/metrics", ""); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `connectd_db_pool_open_connections{pool="writer"}`) {
 		t.Errorf("GET /metrics: %d\n%.300s", resp.StatusCode, body)
 	}
-	if code := srv.stop(t); code != 0 {
-		t.Errorf("serve exited %d after SIGTERM:\n%s", code, srv.output())
+	if code := srv.Stop(t); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM:\n%s", code, srv.Output())
 	}
 }

@@ -2,33 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/connectd/connectd/api"
-	"github.com/connectd/connectd/metrics"
-	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/portal"
 	"github.com/connectd/connectd/ratelimit"
 	"github.com/connectd/connectd/seed"
+	"github.com/connectd/connectd/server"
 	"github.com/connectd/connectd/service"
-)
-
-// Server timeouts: slow clients cannot pin connections.
-const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 15 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 60 * time.Second
-	maxHeaderBytes    = 16 << 10
-	shutdownTimeout   = 30 * time.Second
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -49,7 +35,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	portalRate := fs.Float64("portal-rate", 5, "portal entry and login requests per second per client address; 0 turns the limit off (CONNECTD_PORTAL_RATE)")
 	portalBurst := fs.Int("portal-burst", 20, "portal entry and login requests one address may send at once (CONNECTD_PORTAL_BURST)")
 	trustProxy := fs.Bool("trust-proxy-headers", false, "take the client address of portal rate limits from the last X-Forwarded-For entry; only behind a proxy that sets it (CONNECTD_TRUST_PROXY_HEADERS)")
-	headerTimeout := fs.Duration("read-header-timeout", readHeaderTimeout, "how long a client may take to send a request's headers before its connection is closed; meant for tests (CONNECTD_READ_HEADER_TIMEOUT)")
+	headerTimeout := fs.Duration("read-header-timeout", server.DefaultReadHeaderTimeout, "how long a client may take to send a request's headers before its connection is closed; meant for tests (CONNECTD_READ_HEADER_TIMEOUT)")
 	lookupTTL := fs.Duration("lookup-cache-ttl", service.DefaultLookupCacheTTL, "how long API keys and projects read from the database are reused; a key deleted or a project changed in the database takes effect within it on every instance; 0 turns the cache off (CONNECTD_LOOKUP_CACHE_TTL)")
 	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this loopback address, such as 127.0.0.1:6060; empty: off (CONNECTD_PPROF_ADDR)")
 	if err := parse(fs, args); err != nil {
@@ -64,8 +50,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *lookupTTL < 0 || *lookupTTL > time.Minute {
 		return fmt.Errorf("--lookup-cache-ttl must be between 0 and 1m")
 	}
-	if *headerTimeout <= 0 || *headerTimeout > readTimeout {
-		return fmt.Errorf("--read-header-timeout must be above 0 and at most %s", readTimeout)
+	if *headerTimeout <= 0 || *headerTimeout > server.ReadTimeout {
+		return fmt.Errorf("--read-header-timeout must be above 0 and at most %s", server.ReadTimeout)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -85,79 +71,49 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	st, err := openMigrated(ctx, *db, true)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	svc := service.New(st, *publicURL, logger)
-	svc.Platform = platform.New(st)
-	svc.Metrics = metrics.New()
-	svc.EnableLookupCache(*lookupTTL)
-	if err := svc.Metrics.WatchPools(st); err != nil {
-		return err
-	}
-
-	if *demo {
-		if err := startDemo(ctx, svc, *publicURL, stdout); err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-	}
-
-	apiServer := api.New(svc, logger)
-	apiServer.KeyLimiter = ratelimit.New(ratelimit.Config{Rate: *apiRate, Burst: *apiBurst})
-	var mailer portal.Mailer = portal.LogMailer{Logger: logger}
+	var mailer portal.Mailer // nil: codes go to the log (development)
 	if *smtpAddr != "" {
 		if *smtpFrom == "" {
 			return fmt.Errorf("--smtp-from is required with --smtp-addr")
 		}
 		mailer = portal.SMTPMailer{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: *smtpPass}
 	}
-	pt := portal.New(svc, st, mailer, logger)
-	pt.AddrLimiter = ratelimit.New(ratelimit.Config{Rate: *portalRate, Burst: *portalBurst})
-	pt.TrustProxyHeaders = *trustProxy
-	pt.Register(apiServer.Mux())
-	srv := &http.Server{
-		Handler:           apiServer.Handler(),
-		ReadHeaderTimeout: *headerTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+
+	st, err := openMigrated(ctx, *db, true)
+	if err != nil {
+		return err
 	}
+	defer st.Close()
+	srv, err := server.New(server.Config{
+		Store:             st,
+		PublicURL:         *publicURL,
+		Logger:            logger,
+		Mailer:            mailer,
+		APILimit:          ratelimit.Config{Rate: *apiRate, Burst: *apiBurst},
+		PortalLimit:       ratelimit.Config{Rate: *portalRate, Burst: *portalBurst},
+		TrustProxyHeaders: *trustProxy,
+		LookupCacheTTL:    *lookupTTL,
+		ReadHeaderTimeout: *headerTimeout,
+		DrainDelay:        *drainDelay,
+	})
+	if err != nil {
+		return err
+	}
+
+	if *demo {
+		if err := startDemo(ctx, srv, *publicURL, stdout); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+
 	stopPprof, err := startPprof(*pprofAddr, logger)
 	if err != nil {
 		return err
 	}
 	defer stopPprof()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// The listener is open: a client that reads this line can connect.
 	logger.Info("serving", "addr", ln.Addr().String(), "public_url", *publicURL, "db", redactDSN(*db))
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	// SIGTERM: turn readiness off, let load balancers notice, then stop
-	// accepting and let in-flight requests finish.
-	logger.Info("shutting down")
-	apiServer.Drain()
-	if *drainDelay > 0 {
-		time.Sleep(*drainDelay)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	logger.Info("stopped")
-	return nil
+	return srv.Run(ctx, ln)
 }
 
 func checkPublicURL(raw string) error {
@@ -188,11 +144,11 @@ func redactDSN(dsn string) string {
 // line that creates a session. A new key is made on every start, since keys
 // are stored only as hashes and the previous one cannot be shown again.
 // The curl line stays the last line that starts with "curl ".
-func startDemo(ctx context.Context, svc *service.Service, publicURL string, stdout io.Writer) error {
-	if _, err := seed.Demo(ctx, svc.Store); err != nil {
+func startDemo(ctx context.Context, srv *server.Server, publicURL string, stdout io.Writer) error {
+	if _, err := seed.Demo(ctx, srv.Service.Store, srv.Platform); err != nil {
 		return err
 	}
-	key, err := svc.CreateAPIKey(ctx, seed.DemoProjectID)
+	key, err := srv.Service.CreateAPIKey(ctx, seed.DemoProjectID)
 	if err != nil {
 		return err
 	}

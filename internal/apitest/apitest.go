@@ -9,19 +9,18 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/connectd/connectd"
-	"github.com/connectd/connectd/api"
-	"github.com/connectd/connectd/metrics"
-	"github.com/connectd/connectd/platform"
 	"github.com/connectd/connectd/portal"
 	"github.com/connectd/connectd/ratelimit"
+	"github.com/connectd/connectd/server"
 	"github.com/connectd/connectd/service"
 	"github.com/connectd/connectd/store/postgres/pgtest"
 	"github.com/connectd/connectd/store/sqlite/sqlitetest"
@@ -63,8 +62,12 @@ type Env struct {
 	T       testing.TB
 	URL     string // base URL, http://127.0.0.1:PORT
 	Store   connectd.Store
+	Server  *server.Server
 	Service *service.Service
 	Portal  *portal.Portal
+	// Clock is the server's one clock: service, platform and portal read
+	// it. Tests move it forward to make TTLs pass.
+	Clock *Clock
 	// Mail holds the hosted-login codes the portal sent.
 	Mail    *CaptureMailer
 	Project string
@@ -82,51 +85,87 @@ type Options struct {
 	// client address. A zero Rate means a limit far above what any test
 	// sends (the limiters still run); a negative Rate turns the limiter off.
 	APILimit, PortalLimit ratelimit.Config
+	// Store, when set, is the store to serve (Backend is then ignored);
+	// tests use it to wrap a store with faults.
+	Store connectd.Store
+	// NoPlatform serves without platform resources: every resource
+	// endpoint answers 404 platformDisabled.
+	NoPlatform bool
 }
 
 // testLimit is the default limit of tests: high enough never to refuse.
 var testLimit = ratelimit.Config{Rate: 1e6, Burst: 1e6}
 
-// New starts a server with a project "proj" and an API key for it.
+// New starts a server with a project "proj" and an API key for it. The
+// server is built by server.New, exactly as connectd serve builds it.
 func New(t testing.TB, opts Options) *Env {
 	t.Helper()
 	if opts.Backend == "" {
 		opts.Backend = SQLite
 	}
-	st := NewStore(t, opts.Backend)
-	logs := &SyncBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	// The server must know its public URL before it listens: start it
-	// unstarted, learn the address, then wire the service.
-	hs := httptest.NewUnstartedServer(nil)
-	publicURL := "http://" + hs.Listener.Addr().String()
-	svc := service.New(st, publicURL, logger)
-	svc.Platform = platform.New(st)
-	svc.Metrics = metrics.New()
-	if err := svc.Metrics.WatchPools(st); err != nil {
-		t.Fatalf("metrics: %v", err)
+	st := opts.Store
+	if st == nil {
+		st = NewStore(t, opts.Backend)
 	}
-	srv := api.New(svc, logger)
 	if opts.APILimit.Rate == 0 {
 		opts.APILimit = testLimit
 	}
-	srv.KeyLimiter = ratelimit.New(opts.APILimit)
-	mail := &CaptureMailer{}
-	pt := portal.New(svc, st, mail, logger)
 	if opts.PortalLimit.Rate == 0 {
 		opts.PortalLimit = testLimit
 	}
-	pt.AddrLimiter = ratelimit.New(opts.PortalLimit)
-	pt.Register(srv.Mux())
-	hs.Config.Handler = srv.Handler()
-	hs.Start()
-	t.Cleanup(hs.Close)
+	logs := &SyncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// The server must know its public URL before it listens: listen
+	// first, then build the server.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	publicURL := "http://" + ln.Addr().String()
+	clock := &Clock{}
+	mail := &CaptureMailer{}
+	srv, err := server.New(server.Config{
+		Store:       st,
+		PublicURL:   publicURL,
+		Logger:      logger,
+		Now:         clock.Now,
+		Mailer:      mail,
+		APILimit:    opts.APILimit,
+		PortalLimit: opts.PortalLimit,
+	})
+	if err != nil {
+		ln.Close()
+		t.Fatalf("server: %v", err)
+	}
+	if opts.NoPlatform {
+		srv.Service.Platform = nil
+	}
+	served := make(chan struct{})
+	go func() { srv.Serve(context.Background(), ln); close(served) }()
+	client := &http.Client{
+		Transport:     &http.Transport{},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	t.Cleanup(func() {
+		srv.Close()
+		<-served
+		client.CloseIdleConnections()
+	})
 
-	e := &Env{T: t, URL: publicURL, Store: st, Service: svc, Portal: pt, Mail: mail, Logs: logs, Client: hs.Client()}
-	e.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	e := &Env{T: t, URL: publicURL, Store: st, Server: srv, Service: srv.Service, Portal: srv.Portal, Clock: clock,
+		Mail: mail, Logs: logs, Client: client}
 	e.Project, e.Key = e.NewProject("proj", opts.Settings)
 	return e
 }
+
+// Clock is the real time plus an offset that tests move forward.
+type Clock struct{ offset atomic.Int64 }
+
+// Now returns the time the server sees.
+func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // NewProject creates another project in the same server and returns its ID
 // and an API key.
@@ -195,9 +234,7 @@ func (e *Env) Do(req Request) *Response {
 		}
 		body = bytes.NewReader(j)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, req.Method, e.URL+req.Path, body)
+	hr, err := http.NewRequest(req.Method, e.URL+req.Path, body)
 	if err != nil {
 		e.T.Fatalf("new request: %v", err)
 	}
@@ -214,14 +251,23 @@ func (e *Env) Do(req Request) *Response {
 	for k, v := range req.Header {
 		hr.Header.Set(k, v)
 	}
-	resp, err := e.Client.Do(hr)
+	return Send(e.T, e.Client, hr)
+}
+
+// Send sends req with client, within 30 seconds, and reads the whole
+// answer; a request that gets no answer fails t.
+func Send(t testing.TB, client *http.Client, req *http.Request) *Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(req.Context(), 30*time.Second)
+	defer cancel()
+	resp, err := client.Do(req.WithContext(ctx))
 	if err != nil {
-		e.T.Fatalf("%s %s: %v", req.Method, req.Path, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		e.T.Fatalf("read body: %v", err)
+		t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
@@ -293,4 +339,18 @@ func (m *CaptureMailer) Code(email string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.codes[email]
+}
+
+// AtOnce runs f(i) for i in [0, n) on n goroutines released together, as
+// contenders for one thing, and returns their results in order.
+func AtOnce[T any](n int, f func(i int) T) []T {
+	results := make([]T, n)
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { <-gate; results[i] = f(i) })
+	}
+	close(gate)
+	wg.Wait()
+	return results
 }

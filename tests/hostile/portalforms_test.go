@@ -1,13 +1,11 @@
-package reliability
+package hostile
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/connectd/connectd/internal/apitest"
 )
@@ -31,9 +29,7 @@ func (w *world) sendPortal(t *testing.T, c portalCase) *apitest.Response {
 	if c.method == http.MethodPost {
 		body = strings.NewReader(c.body)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, c.method, w.e.URL+c.path, body)
+	req, err := http.NewRequest(c.method, w.e.URL+c.path, body)
 	if err != nil {
 		t.Fatalf("%s: %v", c.name, err)
 	}
@@ -51,13 +47,7 @@ func (w *world) sendPortal(t *testing.T, c portalCase) *apitest.Response {
 	if c.browser != nil {
 		client = c.browser.Client
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s: %v", c.name, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return &apitest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return apitest.Send(t, client, req)
 }
 
 // sessionLink creates a session and returns its ID and token.

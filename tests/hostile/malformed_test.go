@@ -1,4 +1,4 @@
-package reliability
+package hostile
 
 import (
 	"encoding/json"

@@ -1,8 +1,7 @@
-package reliability
+package hostile
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -99,9 +98,7 @@ func (w *world) send(t *testing.T, c tc) *apitest.Response {
 	if c.body != "" {
 		body = strings.NewReader(c.body)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, c.method, w.e.URL+c.path, body)
+	req, err := http.NewRequest(c.method, w.e.URL+c.path, body)
 	if err != nil {
 		t.Fatalf("%s: new request: %v", c.name, err)
 	}
@@ -118,16 +115,7 @@ func (w *world) send(t *testing.T, c tc) *apitest.Response {
 	for k, v := range c.header {
 		req.Header[k] = []string{v}
 	}
-	resp, err := w.e.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s: %s %s: %v", c.name, c.method, c.path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s: read: %v", c.name, err)
-	}
-	return &apitest.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return apitest.Send(t, w.e.Client, req)
 }
 
 // check compares an answer with what case c expects: the status, and the

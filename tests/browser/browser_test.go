@@ -1,4 +1,4 @@
-package e2e
+package browser
 
 import (
 	"context"
@@ -262,7 +262,7 @@ func (b *tab) screenshot(name string) {
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	dir := filepath.Join("..", "docs", "screenshots")
+	dir := filepath.Join("..", "..", "docs", "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package e2e
+package browser
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,8 +64,6 @@ type fixture struct {
 	sub   *connectd.Subscription
 	esim  *connectd.SIM // available
 	psim  *connectd.SIM // available
-	// clock is added to the time of the service and the portal.
-	clock atomic.Int64
 }
 
 func newFixture(t *testing.T, settings *connectd.ProjectSettings) *fixture {
@@ -80,8 +77,6 @@ func newFixture(t *testing.T, settings *connectd.ProjectSettings) *fixture {
 	}
 	e := apitest.New(t, apitest.Options{Settings: &s})
 	f := &fixture{t: t, e: e, ctx: context.Background(), cb: newCallbackServer(t), email: "jerry@example.com"}
-	now := func() time.Time { return time.Now().Add(time.Duration(f.clock.Load())) }
-	e.Service.Now, e.Portal.Now = now, now
 	f.user = e.CreateUser(f.email)
 	pl := e.Service.Platform
 	gb := int64(5_000_000_000)
@@ -112,8 +107,8 @@ func (f *fixture) ok(err error) {
 	}
 }
 
-// advance moves the clock of the service and the portal forward.
-func (f *fixture) advance(d time.Duration) { f.clock.Add(int64(d)) }
+// advance moves the server's clock forward.
+func (f *fixture) advance(d time.Duration) { f.e.Clock.Advance(d) }
 
 // subscription creates an active recurring subscription of the user.
 func (f *fixture) subscription(sim *string) *connectd.Subscription {

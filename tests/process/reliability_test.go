@@ -1,4 +1,4 @@
-package main
+package process
 
 // Reliability tests of the connectd binary as real processes on loopback:
 // exactly-once token consumption, user association and idempotent creates
@@ -10,7 +10,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,8 +30,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectd/connectd/internal/apitest"
+	"github.com/connectd/connectd/internal/proctest"
 	"github.com/connectd/connectd/store/postgres/pgtest"
 )
+
+func TestMain(m *testing.M) { os.Exit(proctest.Main(m)) }
 
 // relEnv is the environment of every serve of these tests: rate limits
 // off (the load comes from one address and one key on purpose). A build
@@ -64,22 +67,22 @@ func figure(t *testing.T, name string, value any) {
 func relSetup(t *testing.T, dir, db string) string {
 	t.Helper()
 	for _, args := range [][]string{{"migrate", "--db", db}, {"projects", "create", "--db", db, "--id", relProject, "--name", "Acme"}} {
-		if r := runCLI(t, dir, nil, args...); r.code != 0 {
+		if r := proctest.RunCLI(t, dir, nil, args...); r.Code != 0 {
 			t.Fatalf("%s", r)
 		}
 	}
-	r := runCLI(t, dir, nil, "keys", "create", "--db", db, "--project", relProject)
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if r.code != 0 || len(lines) == 0 {
+	r := proctest.RunCLI(t, dir, nil, "keys", "create", "--db", db, "--project", relProject)
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if r.Code != 0 || len(lines) == 0 {
 		t.Fatalf("keys create: %s", r)
 	}
 	return lines[len(lines)-1]
 }
 
 // relServe starts serve on db with the binary under test.
-func relServe(t *testing.T, dir, db string, extra ...string) *proc {
+func relServe(t *testing.T, dir, db string, extra ...string) *proctest.Proc {
 	t.Helper()
-	return serveWith(t, bin, dir, db, extra...)
+	return serveWith(t, proctest.Bin, dir, db, extra...)
 }
 
 // loadServe starts serve on db for a load test: with loadBin, which is
@@ -87,7 +90,7 @@ func relServe(t *testing.T, dir, db string, extra ...string) *proc {
 // than ten times slower, and thousands of requests turn into timeouts.
 // The other end-to-end tests and the graceful and slow-client tests here
 // keep running the race-checked binary.
-func loadServe(t *testing.T, dir, db string, extra ...string) *proc {
+func loadServe(t *testing.T, dir, db string, extra ...string) *proctest.Proc {
 	t.Helper()
 	return serveWith(t, loadBin(t), dir, db, extra...)
 }
@@ -104,17 +107,12 @@ var (
 func loadBin(t *testing.T) string {
 	t.Helper()
 	loadBinOnce.Do(func() {
-		if !raceEnabled() {
-			loadBinPath = bin
+		if !proctest.RaceEnabled() {
+			loadBinPath = proctest.Bin
 			return
 		}
-		loadBinPath = bin + "-norace"
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", loadBinPath, ".").CombinedOutput()
-		if err != nil {
-			loadBinErr = fmt.Errorf("go build connectd without -race: %v\n%s", err, out)
-		}
+		loadBinPath = proctest.Bin + "-norace"
+		loadBinErr = proctest.Build(loadBinPath)
 	})
 	if loadBinErr != nil {
 		t.Fatal(loadBinErr)
@@ -125,46 +123,34 @@ func loadBin(t *testing.T) string {
 // serveWith starts serve from binary on db on a free loopback port, with
 // rate limits off, and waits until it is serving; it is killed when the
 // test ends.
-func serveWith(t *testing.T, binary, dir, db string, extra ...string) *proc {
+func serveWith(t *testing.T, binary, dir, db string, extra ...string) *proctest.Proc {
 	t.Helper()
 	args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, extra...)
-	p := &proc{cmd: exec.Command(binary, args...), done: make(chan struct{})}
-	p.cmd.Dir, p.cmd.Env = dir, cleanEnv(relEnv)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start connectd: %v", err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
+	p := proctest.StartBinary(t, binary, dir, relEnv, args...)
 	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
 		if t.Failed() {
 			logProblems(t, p)
 		}
 	})
-	waitServing(t, p)
+	proctest.WaitServing(t, p)
 	return p
 }
 
 // logProblems logs what a server logged above info level: the first
 // lines, which are the ones that explain.
-func logProblems(t *testing.T, p *proc) {
+func logProblems(t *testing.T, p *proctest.Proc) {
 	n := 0
-	for _, line := range strings.Split(p.stderr.String(), "\n") {
+	for _, line := range strings.Split(p.Stderr.String(), "\n") {
 		var l struct{ Level, Msg string }
 		if json.Unmarshal([]byte(line), &l) == nil && (l.Level == "INFO" || l.Level == "DEBUG" || strings.HasPrefix(l.Msg, "session url replayed")) {
 			continue
 		}
 		if line = strings.TrimSpace(line); line != "" {
 			if n++; n > 20 {
-				t.Logf("server %s: ... more", p.publicURL)
+				t.Logf("server %s: ... more", p.PublicURL)
 				return
 			}
-			t.Logf("server %s: %.1000s", p.publicURL, line)
+			t.Logf("server %s: %.1000s", p.PublicURL, line)
 		}
 	}
 }
@@ -174,7 +160,7 @@ func logProblems(t *testing.T, p *proc) {
 // of its own.
 func relTransport() *http.Transport {
 	return &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: requestTimeout}).DialContext,
+		DialContext:         (&net.Dialer{Timeout: proctest.RequestTimeout}).DialContext,
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 512,
 		IdleConnTimeout:     30 * time.Second,
@@ -182,7 +168,7 @@ func relTransport() *http.Transport {
 }
 
 func relClient(tr http.RoundTripper) *http.Client {
-	return &http.Client{Transport: tr, Timeout: requestTimeout,
+	return &http.Client{Transport: tr, Timeout: proctest.RequestTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
@@ -364,7 +350,7 @@ func exactlyOnce(t *testing.T, dir, db string, instances int) {
 	key := relSetup(t, dir, db)
 	var bases []string
 	for i := 0; i < instances; i++ {
-		bases = append(bases, loadServe(t, dir, db).publicURL)
+		bases = append(bases, loadServe(t, dir, db).PublicURL)
 	}
 	t.Run("entry", func(t *testing.T) { entryOnce(t, bases, key) })
 	t.Run("associate", func(t *testing.T) { associateOnce(t, bases, key) })
@@ -387,7 +373,7 @@ func entryOnce(t *testing.T, bases []string, key string) {
 	// a connection of its own.
 	browsers := relTransport()
 	browsers.DisableKeepAlives = true
-	user := createUser(t, api, bases[0], key, "entry-"+randomString(6)+"@example.com")
+	user := createUser(t, api, bases[0], key, "entry-"+proctest.RandomString(6)+"@example.com")
 
 	type sess struct{ id, token string }
 	sessions := make([]sess, tokens)
@@ -396,7 +382,7 @@ func entryOnce(t *testing.T, bases []string, key string) {
 		body := sessionBody(user)
 		if i%2 == 1 { // the user is created when the session is entered
 			body = `{"callbackUrl":"` + relCallback + `","intent":{"type":"` + relIntent + `"},"userDetails":{"email":"entry-` +
-				strconv.Itoa(i) + "-" + randomString(6) + `@example.com","fullName":"Entry ` + strconv.Itoa(i) + `"}}`
+				strconv.Itoa(i) + "-" + proctest.RandomString(6) + `@example.com","fullName":"Entry ` + strconv.Itoa(i) + `"}}`
 		}
 		a := call(api, "POST", bases[0]+"/projects/"+relProject+"/connectSessions", key, body, nil)
 		if a.status != http.StatusCreated || tokenOf(a) == "" {
@@ -414,22 +400,15 @@ func entryOnce(t *testing.T, bases []string, key string) {
 	var problems sync.Map // session index -> description
 	for w := 0; w < tokens; w += wave {
 		end := min(w+wave, tokens)
+		// Every attempt on every token of the wave, released together.
+		flat := apitest.AtOnce((end-w)*attempts, func(k int) answer {
+			i, j := w+k/attempts, k%attempts
+			return enter(browsers, bases[j%len(bases)], sessions[i].id, sessions[i].token)
+		})
 		results := make([][]answer, tokens)
-		var wg sync.WaitGroup
-		gate := make(chan struct{})
 		for i := w; i < end; i++ {
-			results[i] = make([]answer, attempts)
-			for j := 0; j < attempts; j++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-gate
-					results[i][j] = enter(browsers, bases[j%len(bases)], sessions[i].id, sessions[i].token)
-				}()
-			}
+			results[i] = flat[(i-w)*attempts : (i-w+1)*attempts]
 		}
-		close(gate)
-		wg.Wait()
 		for i := w; i < end; i++ {
 			won := 0
 			for _, a := range results[i] {
@@ -491,7 +470,7 @@ func associateOnce(t *testing.T, bases []string, key string) {
 	api := relClient(tr)
 	users := make([]string, contenders)
 	for k := range users {
-		users[k] = createUser(t, api, bases[0], key, fmt.Sprintf("patch-%d-%s@example.com", k, randomString(6)))
+		users[k] = createUser(t, api, bases[0], key, fmt.Sprintf("patch-%d-%s@example.com", k, proctest.RandomString(6)))
 	}
 	var wins, conflicts, bad atomic.Int64
 	var problems []string
@@ -509,19 +488,9 @@ func associateOnce(t *testing.T, bases []string, key string) {
 			problem("create: " + created.String())
 			return
 		}
-		answers := make([]answer, contenders)
-		var wg sync.WaitGroup
-		gate := make(chan struct{})
-		for k := range answers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-gate
-				answers[k] = call(api, "PATCH", bases[k%len(bases)]+"/projects/"+relProject+"/connectSessions/"+id, key, `{"user":"`+users[k]+`"}`, nil)
-			}()
-		}
-		close(gate)
-		wg.Wait()
+		answers := apitest.AtOnce(contenders, func(k int) answer {
+			return call(api, "PATCH", bases[k%len(bases)]+"/projects/"+relProject+"/connectSessions/"+id, key, `{"user":"`+users[k]+`"}`, nil)
+		})
 		winner := -1
 		for k, a := range answers {
 			switch a.status {
@@ -579,21 +548,11 @@ func idempotentOnce(t *testing.T, bases []string, key string) {
 	api := relClient(tr)
 	var created, replays, inFlight, bad, extra int
 	for r := 0; r < rounds; r++ {
-		user := createUser(t, api, bases[0], key, fmt.Sprintf("idem-%d-%s@example.com", r, randomString(6)))
-		hdr := map[string]string{"Idempotency-Key": "order-" + randomString(12)}
-		answers := make([]answer, dups)
-		var wg sync.WaitGroup
-		gate := make(chan struct{})
-		for k := range answers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-gate
-				answers[k] = call(api, "POST", bases[k%len(bases)]+"/projects/"+relProject+"/connectSessions", key, sessionBody(user), hdr)
-			}()
-		}
-		close(gate)
-		wg.Wait()
+		user := createUser(t, api, bases[0], key, fmt.Sprintf("idem-%d-%s@example.com", r, proctest.RandomString(6)))
+		hdr := map[string]string{"Idempotency-Key": "order-" + proctest.RandomString(12)}
+		answers := apitest.AtOnce(dups, func(k int) answer {
+			return call(api, "POST", bases[k%len(bases)]+"/projects/"+relProject+"/connectSessions", key, sessionBody(user), hdr)
+		})
 		id := ""
 		for _, a := range answers {
 			switch {
@@ -705,16 +664,16 @@ func crashes(t *testing.T, dir, db, lockPath string) {
 		started := time.Now()
 		srv := loadServe(t, dir, db) // after a kill: the restart must succeed
 		restarts += time.Since(started)
-		base := srv.publicURL
+		base := srv.PublicURL
 		if user == "" {
-			user = createUser(t, relClient(http.DefaultTransport), base, key, "crash-"+randomString(6)+"@example.com")
+			user = createUser(t, relClient(http.DefaultTransport), base, key, "crash-"+proctest.RandomString(6)+"@example.com")
 		}
 		verify(base, round, true)
 		if k == kills {
 			// Everything, once more: a later crash must not have undone
 			// an earlier round (the replays were sent after their round).
 			verify(base, all, false)
-			if code := srv.stop(t); code != 0 {
+			if code := srv.Stop(t); code != 0 {
 				t.Errorf("serve exited %d after SIGTERM", code)
 			}
 			break
@@ -782,10 +741,10 @@ func crashes(t *testing.T, dir, db, lockPath string) {
 		}
 		time.Sleep(200*time.Millisecond + time.Duration(rng.Int64N(int64(1300*time.Millisecond))))
 		killed.Store(true)
-		if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		if err := srv.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("SIGKILL: %v", err)
 		}
-		<-srv.done
+		<-srv.Done
 		wg.Wait()
 		tr.CloseIdleConnections()
 		all = append(all, round...)
@@ -861,8 +820,8 @@ func graceful(t *testing.T, dir, db string, drain time.Duration) {
 	clients := sizes(32, 8)
 	key := relSetup(t, dir, db)
 	srv := relServe(t, dir, db, "--drain-delay", drain.String())
-	base := srv.publicURL
-	user := createUser(t, relClient(http.DefaultTransport), base, key, "graceful-"+randomString(6)+"@example.com")
+	base := srv.PublicURL
+	user := createUser(t, relClient(http.DefaultTransport), base, key, "graceful-"+proctest.RandomString(6)+"@example.com")
 
 	tr := relTransport()
 	tr.DisableKeepAlives = drain == 0 // a connection per request: each one's fate is known
@@ -924,12 +883,12 @@ func graceful(t *testing.T, dir, db string, drain time.Duration) {
 		}
 	}
 	sent := time.Now()
-	code := srv.stop(t)
+	code := srv.Stop(t)
 	took := time.Since(sent)
 	stop.Store(true)
 	wg.Wait()
 	if code != 0 {
-		t.Errorf("serve exited %d after SIGTERM under load:\n%.2000s", code, srv.stderr.String())
+		t.Errorf("serve exited %d after SIGTERM under load:\n%.2000s", code, srv.Stderr.String())
 	}
 	if before == 0 {
 		t.Fatal("no request completed before SIGTERM: the load did not run")
@@ -941,7 +900,7 @@ func graceful(t *testing.T, dir, db string, drain time.Duration) {
 	stored := map[string]bool{}
 	next := ""
 	for {
-		a := call(c, "GET", after.publicURL+"/projects/"+relProject+"/connectSessions?limit=200&user="+user+next, key, "", nil)
+		a := call(c, "GET", after.PublicURL+"/projects/"+relProject+"/connectSessions?limit=200&user="+user+next, key, "", nil)
 		items, _ := a.json["items"].([]any)
 		if a.status != http.StatusOK {
 			t.Fatalf("list: %s", a)
@@ -973,7 +932,7 @@ func graceful(t *testing.T, dir, db string, drain time.Duration) {
 	if drain > 0 && (refused > 0 || reset > 0) {
 		t.Errorf("with a drain delay and readiness-aware clients: %d refused, %d reset, want 0", refused, reset)
 	}
-	after.stop(t)
+	after.Stop(t)
 	figure(t, "clients", clients)
 	figure(t, "drain delay", drain)
 	figure(t, "completed (201)", completed)
@@ -1003,18 +962,18 @@ func TestReliabilitySlowClients(t *testing.T) {
 	conns := sizes(200, 50)
 	dir := t.TempDir()
 	args := []string{"--read-header-timeout", headerTimeout.String()}
-	if hasServeFlag(t, bin, "pprof-addr") {
+	if hasServeFlag(t, proctest.Bin, "pprof-addr") {
 		args = append(args, "--pprof-addr", "127.0.0.1:0")
 	}
 	srv := relServe(t, dir, "sqlite:"+filepath.Join(dir, "connectd.db"), args...)
-	u := mustParseURL(t, srv.publicURL)
-	pid := srv.cmd.Process.Pid
+	u := proctest.MustParseURL(t, srv.PublicURL)
+	pid := srv.Cmd.Process.Pid
 	gr := goroutineProbe(t, srv)
 	t.Logf("goroutines measured by %s", gr.source)
 
 	// Settled: one request over a connection that closes.
 	settle := func() (g, fds int) {
-		a := call(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: requestTimeout}, "GET", srv.publicURL+"/healthz", "", "", nil)
+		a := call(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: proctest.RequestTimeout}, "GET", srv.PublicURL+"/healthz", "", "", nil)
 		if a.status != http.StatusOK {
 			t.Fatalf("healthz: %s", a)
 		}
@@ -1064,7 +1023,7 @@ func TestReliabilitySlowClients(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	g1, fd1 := gr.count(t), openFiles(t, pid)
 	// The server answers others meanwhile.
-	if a := call(relClient(http.DefaultTransport), "GET", srv.publicURL+"/healthz", "", "", nil); a.status != http.StatusOK {
+	if a := call(relClient(http.DefaultTransport), "GET", srv.PublicURL+"/healthz", "", "", nil); a.status != http.StatusOK {
 		t.Errorf("healthz with %d slow connections open: %s", conns, a)
 	}
 	wg.Wait()
@@ -1107,9 +1066,9 @@ type probe struct {
 // goroutineProbe picks what this build offers: the pprof listener's
 // goroutine profile, else /metrics' go_goroutines, else the process's
 // thread count (a weak stand-in).
-func goroutineProbe(t *testing.T, srv *proc) probe {
+func goroutineProbe(t *testing.T, srv *proctest.Proc) probe {
 	c := relClient(http.DefaultTransport)
-	for _, line := range strings.Split(srv.stderr.String(), "\n") {
+	for _, line := range strings.Split(srv.Stderr.String(), "\n") {
 		var l struct{ Msg, Addr string }
 		if json.Unmarshal([]byte(line), &l) != nil || l.Msg != "pprof serving" || l.Addr == "" {
 			continue
@@ -1125,9 +1084,9 @@ func goroutineProbe(t *testing.T, srv *proc) probe {
 			return n
 		}}
 	}
-	if a := call(c, "GET", srv.publicURL+"/metrics", "", "", nil); a.status == http.StatusOK && metricValue(a.body, "go_goroutines") >= 0 {
+	if a := call(c, "GET", srv.PublicURL+"/metrics", "", "", nil); a.status == http.StatusOK && metricValue(a.body, "go_goroutines") >= 0 {
 		return probe{"go_goroutines of /metrics", true, func(t *testing.T) int {
-			a := call(c, "GET", srv.publicURL+"/metrics", "", "", nil)
+			a := call(c, "GET", srv.PublicURL+"/metrics", "", "", nil)
 			v := metricValue(a.body, "go_goroutines")
 			if v < 0 {
 				t.Fatalf("/metrics: no go_goroutines: %s", a)
@@ -1135,7 +1094,7 @@ func goroutineProbe(t *testing.T, srv *proc) probe {
 			return v
 		}}
 	}
-	pid := srv.cmd.Process.Pid
+	pid := srv.Cmd.Process.Pid
 	return probe{"threads of /proc/PID/status", false, func(t *testing.T) int {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		if err != nil {

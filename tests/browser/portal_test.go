@@ -1,4 +1,4 @@
-package e2e
+package browser
 
 import (
 	"context"
@@ -400,6 +400,18 @@ func (c intentCase) fixture(t *testing.T) (*fixture, map[string]any) {
 	return f, c.setup(f)
 }
 
+// open creates the case's session, enters it in a new tab (shot: with
+// screenshots of the entry) and waits for the intent's page.
+func (c intentCase) open(t *testing.T, shot bool) (*fixture, string, *tab) {
+	t.Helper()
+	f, payload := c.fixture(t)
+	id, u := f.session(c.intent, payload)
+	b := newTab(t)
+	f.enter(b, u, shot)
+	b.at(c.dest)
+	return f, id, b
+}
+
 // Each intent, done for real in a browser: entry, destination, action,
 // changed data, continue, link back with success.
 func TestIntents(t *testing.T) {
@@ -407,11 +419,7 @@ func TestIntents(t *testing.T) {
 	for _, c := range intentCases() {
 		t.Run(c.intent, func(t *testing.T) {
 			t.Parallel()
-			f, payload := c.fixture(t)
-			id, u := f.session(c.intent, payload)
-			b := newTab(t)
-			f.enter(b, u, c.intent == "cancelSubscription")
-			b.at(c.dest)
+			f, id, b := c.open(t, c.intent == "cancelSubscription")
 			if !b.has(`[data-testid="exit"]`) {
 				t.Fatalf("destination has no way out\n%s", b.text())
 			}
@@ -438,11 +446,7 @@ func TestIntentsExit(t *testing.T) {
 	for _, c := range intentCases() {
 		t.Run(c.intent, func(t *testing.T) {
 			t.Parallel()
-			f, payload := c.fixture(t)
-			id, u := f.session(c.intent, payload)
-			b := newTab(t)
-			f.enter(b, u, false)
-			b.at(c.dest)
+			f, id, b := c.open(t, false)
 			b.click("exit")
 			f.linkedBack(b, id, "user_aborted", "aborted")
 			if c.unchanged != nil {
@@ -452,33 +456,33 @@ func TestIntentsExit(t *testing.T) {
 	}
 }
 
-// A link opened after the project's sessionTTL links back with
-// auth_expired.
+// An expired link links back with auth_expired, whether the project's
+// sessionTTL passed or the application expired it through the API.
 func TestExpiredLink(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func() *connectd.ProjectSettings {
-		s := connectd.DefaultProjectSettings()
-		s.SessionTTL = connectd.Duration(time.Minute)
-		return &s
-	}())
-	id, u := f.session("viewSubscriptions", nil)
-	f.advance(2 * time.Minute)
-	b := newTab(t)
-	b.open(u)
-	f.linkedBack(b, id, "auth_expired", "expired")
-}
-
-// A link expired through the API links back with auth_expired.
-func TestExpiredThroughAPI(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, nil)
-	id, u := f.session("updateUserFullName", nil)
-	if r := f.e.Post("/connectSessions/"+id+"/expire", nil); r.Status != http.StatusOK {
-		t.Fatalf("expire: %d %s", r.Status, r.Body)
+	for _, c := range []struct {
+		name, intent string
+		expire       func(t *testing.T, f *fixture, id string)
+	}{
+		{"ttl_passed", "viewSubscriptions", func(t *testing.T, f *fixture, id string) { f.advance(2 * time.Minute) }},
+		{"expired_through_the_api", "updateUserFullName", func(t *testing.T, f *fixture, id string) {
+			if r := f.e.Post("/connectSessions/"+id+"/expire", nil); r.Status != http.StatusOK {
+				t.Fatalf("expire: %d %s", r.Status, r.Body)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			s := connectd.DefaultProjectSettings()
+			s.SessionTTL = connectd.Duration(time.Minute)
+			f := newFixture(t, &s)
+			id, u := f.session(c.intent, nil)
+			c.expire(t, f, id)
+			b := newTab(t)
+			b.open(u)
+			f.linkedBack(b, id, "auth_expired", "expired")
+		})
 	}
-	b := newTab(t)
-	b.open(u)
-	f.linkedBack(b, id, "auth_expired", "expired")
 }
 
 // The link opened in a second browser after the first entered it is a
@@ -511,19 +515,28 @@ func TestReplayInAnotherBrowser(t *testing.T) {
 	}
 }
 
+// enterDeclinedPorting starts a project with porting retries on and a
+// porting of f.sub declined with code, and enters a completePorting
+// session for it in a new tab.
+func enterDeclinedPorting(t *testing.T, code string, address *connectd.Address) (f *fixture, pt *connectd.Porting, id string, b *tab) {
+	t.Helper()
+	s := connectd.DefaultProjectSettings()
+	retrySettings(&s)
+	f = newFixture(t, &s)
+	pt = f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp(code),
+		DonorProvider: strp(donorName), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: address})
+	id, u := f.session("completePorting", map[string]any{"subscription": f.sub.ID})
+	b = newTab(t)
+	f.enter(b, u, false)
+	return f, pt, id, b
+}
+
 // A porting declined with a code the user can fix: the page asks for the
 // fix, a wrong answer is refused, the fixed one is sent again.
 func TestPortingRetry(t *testing.T) {
 	t.Parallel()
-	s := connectd.DefaultProjectSettings()
-	s.PortingRetry = true
-	f := newFixture(t, &s)
-	pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp("portingAccountPinRequiredOrInvalid"),
-		DonorProvider: strp(donorName), AccountNumber: strp("A-1"), AccountPin: strp("1111"),
-		Address: &connectd.Address{Line1: "1 Donor Way", City: "Springfield", PostalCode: "12345", Country: "US"}})
-	id, u := f.session("completePorting", map[string]any{"subscription": f.sub.ID})
-	b := newTab(t)
-	f.enter(b, u, false)
+	f, pt, id, b := enterDeclinedPorting(t, "portingAccountPinRequiredOrInvalid",
+		&connectd.Address{Line1: "1 Donor Way", City: "Springfield", PostalCode: "12345", Country: "US"})
 	b.at("/portal/porting")
 	b.shows("account PIN is wrong")
 	if !b.has(`[data-testid="declined"]`) || !b.has("#account_pin") || b.has("#account_number") {
@@ -549,14 +562,7 @@ func TestPortingRetry(t *testing.T) {
 // bad_configuration.
 func TestPortingNotRetryable(t *testing.T) {
 	t.Parallel()
-	s := connectd.DefaultProjectSettings()
-	s.PortingRetry = true
-	f := newFixture(t, &s)
-	pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp("portingNumberNotEligible"),
-		DonorProvider: strp(donorName), AccountNumber: strp("A-1"), AccountPin: strp("1111")})
-	id, u := f.session("completePorting", map[string]any{"subscription": f.sub.ID})
-	b := newTab(t)
-	f.enter(b, u, false)
+	f, pt, id, b := enterDeclinedPorting(t, "portingNumberNotEligible", nil)
 	f.linkedBack(b, id, "bad_configuration", "failed")
 	if got := f.getPorting(pt.ID); got.Status != connectd.PortingDeclined {
 		t.Fatalf("porting %s", got.Status)

@@ -1,5 +1,6 @@
-// Package reliability holds connectd's hostile-input tests, run over real
-// HTTP against a full server (API and portal) from internal/apitest:
+// Package hostile holds connectd's hostile-input tests: what a careless or
+// malicious client sends, over real HTTP against a full server (API and
+// portal) from internal/apitest:
 //
 //   - a catalogue of malformed requests (broken JSON, wrong types at every
 //     field, deep nesting, huge values, invalid UTF-8, oversize bodies sent
@@ -15,4 +16,4 @@
 //
 // The package has no code besides this file: it is tests only. The figures
 // the tests assert are listed in docs/reliability.md.
-package reliability
+package hostile
