@@ -81,7 +81,7 @@ func newFixture(t *testing.T, settings *connectd.ProjectSettings) *fixture {
 	e := apitest.New(t, apitest.Options{Settings: &s})
 	f := &fixture{t: t, e: e, ctx: context.Background(), cb: newCallbackServer(t), email: "jerry@example.com"}
 	now := func() time.Time { return time.Now().Add(time.Duration(f.clock.Load())) }
-	e.Service.Now, e.Portal.Now = now, now
+	e.Service.Now = now
 	f.user = e.CreateUser(f.email)
 	pl := e.Service.Platform
 	gb := int64(5_000_000_000)

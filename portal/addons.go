@@ -12,11 +12,6 @@ import (
 // their total, and payment. The cart comes from the session, never from
 // the form.
 
-func init() {
-	pageRoutes["GET /portal/addons"] = (*Portal).addonsPage
-	pageRoutes["POST /portal/addons"] = (*Portal).buyAddons
-}
-
 type addonsView struct {
 	purchaseView
 	Card  *subscriptionCard
@@ -44,7 +39,7 @@ func (p *Portal) addonsModel(ctx context.Context, st *state) (*addonsView, error
 		return v, nil
 	}
 	for _, id := range st.session.Intent.Addons {
-		ad, err := getOptional(ctx, p.platform.Addons(), st.project.ID, id)
+		ad, err := getOptional(ctx, p.addons(), st.project.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +71,7 @@ func (p *Portal) addonsModel(ctx context.Context, st *state) (*addonsView, error
 	return v, nil
 }
 
-var addonsPurchase = purchasePage[*addonsView]{intent: connectd.IntentCheckoutAddon, page: "addons", title: "Checkout",
+var addonsPurchase = purchasePage[*addonsView]{page: "addons", title: "Checkout",
 	model: (*Portal).addonsModel, unavailable: func(v *addonsView) string { return v.Unavailable }}
 
 func (p *Portal) addonsPage(w http.ResponseWriter, r *http.Request, st *state) {
@@ -104,6 +99,6 @@ func (p *Portal) buyAddons(w http.ResponseWriter, r *http.Request, st *state) {
 		show(http.StatusUnprocessableEntity, "", nil)
 		return
 	}
-	res, err := p.platform.Actions().BuyAddons(ctx, st.project.ID, st.user.ID, st.session.Intent.Subscription, st.session.Intent.Addons, pay, p.now())
+	res, err := p.svc.BuyAddons(ctx, st.actor(), st.session.Intent.Subscription, st.session.Intent.Addons, pay)
 	p.settlePurchase(w, r, st, res, err, errs, pendingView{Action: "/portal/addons", Back: "/portal/addons"}, show)
 }

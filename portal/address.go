@@ -10,11 +10,6 @@ import (
 // The edit address page of updateUserAddress: a form prefilled with the
 // signed-in user's address; saving it completes the session's action.
 
-func init() {
-	pageRoutes["GET /portal/address"] = (*Portal).addressPage
-	pageRoutes["POST /portal/address"] = (*Portal).saveAddress
-}
-
 type addressView struct {
 	Address addressForm
 }
@@ -26,9 +21,6 @@ func (p *Portal) showAddress(w http.ResponseWriter, r *http.Request, st *state, 
 }
 
 func (p *Portal) addressPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdateUserAddress) {
-		return
-	}
 	values := map[string]string{}
 	addressValues(st.user.Address, "", values)
 	p.showAddress(w, r, st, http.StatusOK, pageData{Values: values})
@@ -36,9 +28,6 @@ func (p *Portal) addressPage(w http.ResponseWriter, r *http.Request, st *state) 
 
 // saveAddress checks the typed address and saves it on the signed-in user.
 func (p *Portal) saveAddress(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdateUserAddress) || !p.readPageForm(w, r, st) {
-		return
-	}
 	values, errs := map[string]string{}, map[string]string{}
 	a := readAddressForm(r, "", values, errs)
 	if a == nil {
@@ -46,13 +35,8 @@ func (p *Portal) saveAddress(w http.ResponseWriter, r *http.Request, st *state) 
 			Notice: "Please check the highlighted fields."})
 		return
 	}
-	if _, err := p.svc.UpdateUser(r.Context(), st.project.ID, st.user.ID, service.UserInput{Address: a}); err != nil {
-		if isRefusal(err) {
-			p.showAddress(w, r, st, http.StatusConflict, pageData{Values: values, Errors: errs, Notice: connectd.AsError(err).Message})
-			return
-		}
-		p.fail(w, r, st.session, err)
-		return
-	}
-	p.succeed(w, r, st)
+	_, err := p.svc.UpdateUser(r.Context(), st.project.ID, st.user.ID, service.UserInput{Address: a})
+	p.settle(w, r, st, err, func(status int, e *connectd.Error) {
+		p.showAddress(w, r, st, status, pageData{Values: values, Errors: errs, Notice: e.Message})
+	})
 }

@@ -12,11 +12,6 @@ import (
 // The "Add data" page (changeSubscription): the other active plans and the
 // add-ons available for the subscription's plan, one choice, then payment.
 
-func init() {
-	pageRoutes["GET /portal/change"] = (*Portal).changePage
-	pageRoutes["POST /portal/change"] = (*Portal).changeSubscription
-}
-
 // changeOption is one thing the page offers. Key is what the form sends
 // back ("plan:ID" or "addon:ID"); it is only ever looked up in the list
 // the server computed for the page.
@@ -70,7 +65,7 @@ func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error
 	}
 	if s.EndedAt == nil {
 		// A canceled subscription keeps its plan until it ends.
-		plans, err := collectAll(ctx, p.platform.Plans(), st.project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
+		plans, err := collectAll(ctx, p.plans(), st.project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +76,7 @@ func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error
 			v.Plans = append(v.Plans, changeOption{Key: "plan:" + pl.ID, Name: pl.Name, Detail: allowanceText(pl.Allowances), Price: pl.Price, plan: pl})
 		}
 	}
-	addons, err := collectAll(ctx, p.platform.Addons(), st.project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
+	addons, err := collectAll(ctx, p.addons(), st.project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +96,7 @@ func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error
 	return v, nil
 }
 
-var changePurchase = purchasePage[*changeView]{intent: connectd.IntentChangeSubscription, page: "change", title: "Add data",
+var changePurchase = purchasePage[*changeView]{page: "change", title: "Add data",
 	model: (*Portal).changeModel, unavailable: func(v *changeView) string { return v.Unavailable }}
 
 func (p *Portal) changePage(w http.ResponseWriter, r *http.Request, st *state) {
@@ -138,9 +133,9 @@ func (p *Portal) changeSubscription(w http.ResponseWriter, r *http.Request, st *
 	var res *connectd.Purchase
 	var err error
 	if opt.plan != nil {
-		res, err = p.platform.Actions().ChangePlan(ctx, st.project.ID, st.user.ID, st.session.Intent.Subscription, opt.plan.ID, pay, p.now())
+		res, err = p.svc.ChangePlan(ctx, st.actor(), st.session.Intent.Subscription, opt.plan.ID, pay)
 	} else {
-		res, err = p.platform.Actions().BuyAddons(ctx, st.project.ID, st.user.ID, st.session.Intent.Subscription, []string{opt.addon.ID}, pay, p.now())
+		res, err = p.svc.BuyAddons(ctx, st.actor(), st.session.Intent.Subscription, []string{opt.addon.ID}, pay)
 	}
 	p.settlePurchase(w, r, st, res, err, errs, pendingView{Action: "/portal/change", Back: "/portal/change"}, show, "choice")
 }

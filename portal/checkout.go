@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/service"
 )
 
 // The new-subscription checkout (checkoutNewSubscription). The plan (and
@@ -19,11 +20,6 @@ import (
 //
 // The answers of earlier steps travel in hidden fields and are checked
 // again on every POST.
-
-func init() {
-	pageRoutes["GET /portal/checkout"] = (*Portal).checkoutPage
-	pageRoutes["POST /portal/checkout"] = (*Portal).checkout
-}
 
 // Checkout steps.
 const (
@@ -77,7 +73,7 @@ const checkoutGone = " You can close this page and go back to the app."
 func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) (*checkoutView, error) {
 	in := st.session.Intent
 	v := &checkoutView{AskSIM: in.SIM == "", AskDevice: in.Device == "" && in.IMEI == "", IMEI: in.IMEI}
-	plan, err := getOptional(ctx, p.platform.Plans(), st.project.ID, in.Plan)
+	plan, err := getOptional(ctx, p.plans(), st.project.ID, in.Plan)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +83,7 @@ func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) 
 	}
 	v.Plan, v.PlanDetail, v.Total = plan, allowanceText(plan.Allowances), plan.Price
 	for _, id := range in.Addons {
-		ad, err := getOptional(ctx, p.platform.Addons(), st.project.ID, id)
+		ad, err := getOptional(ctx, p.addons(), st.project.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +99,7 @@ func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) 
 		v.Addons = append(v.Addons, ad)
 	}
 	if in.SIM != "" {
-		sim, err := getOptional(ctx, p.platform.SIMs(), st.project.ID, in.SIM)
+		sim, err := getOptional(ctx, p.sims(), st.project.ID, in.SIM)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +110,7 @@ func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) 
 		v.SIMType = simTypeText(sim.Type)
 	}
 	if in.Device != "" {
-		d, err := getOptional(ctx, p.platform.Devices(), st.project.ID, in.Device)
+		d, err := getOptional(ctx, service.ResourcesOf[connectd.Device](p.svc), st.project.ID, in.Device)
 		if err != nil {
 			return nil, err
 		}
@@ -169,9 +165,6 @@ func checkoutTitle(step string) string {
 }
 
 func (p *Portal) checkoutPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCheckoutNewSubscription) {
-		return
-	}
 	v, err := p.checkoutModel(r.Context(), st, false)
 	if err != nil {
 		p.fail(w, r, st.session, err)
@@ -185,9 +178,6 @@ func (p *Portal) checkoutPage(w http.ResponseWriter, r *http.Request, st *state)
 // checkout answers every step's POST: it checks the answers so far, then
 // shows the next step or, on the payment step, buys the subscription.
 func (p *Portal) checkout(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCheckoutNewSubscription) || !p.readPageForm(w, r, st) {
-		return
-	}
 	ctx := r.Context()
 	v, err := p.checkoutModel(ctx, st, r.PostForm.Get("confirm_payment") != "")
 	if err != nil {
@@ -258,7 +248,7 @@ func (p *Portal) checkout(w http.ResponseWriter, r *http.Request, st *state) {
 		showPay(http.StatusUnprocessableEntity, "", nil)
 		return
 	}
-	in := connectd.CheckoutInput{UserID: st.user.ID, PlanID: st.session.Intent.Plan, SIMID: st.session.Intent.SIM,
+	in := connectd.CheckoutInput{PlanID: st.session.Intent.Plan, SIMID: st.session.Intent.SIM,
 		DeviceID: st.session.Intent.Device, IMEI: st.session.Intent.IMEI, Addons: st.session.Intent.Addons}
 	if v.AskSIM {
 		in.SIMType = ans.simType
@@ -266,6 +256,6 @@ func (p *Portal) checkout(w http.ResponseWriter, r *http.Request, st *state) {
 	if v.AskDevice {
 		in.IMEI = ans.imei
 	}
-	res, err := p.platform.Actions().Checkout(ctx, st.project.ID, in, pay, p.now())
+	res, err := p.svc.Checkout(ctx, st.actor(), in, pay)
 	p.settlePurchase(w, r, st, res, err, errs, pendingView{Action: "/portal/checkout", Back: "/portal/checkout"}, showPay, "sim_type", "imei")
 }

@@ -26,7 +26,7 @@ func newClockEnv(t *testing.T, settings *connectd.ProjectSettings) (*apitest.Env
 	t.Helper()
 	e := apitest.New(t, apitest.Options{Settings: settings})
 	c := &clock{}
-	e.Portal.Now = c.now
+	e.Service.Now = c.now
 	return e, c
 }
 

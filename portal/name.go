@@ -11,11 +11,6 @@ import (
 // The edit name page of updateUserFullName: the user's full name,
 // prefilled; saving it completes the session's action.
 
-func init() {
-	pageRoutes["GET /portal/name"] = (*Portal).namePage
-	pageRoutes["POST /portal/name"] = (*Portal).saveName
-}
-
 type nameView struct {
 	Max int
 }
@@ -27,30 +22,19 @@ func (p *Portal) showName(w http.ResponseWriter, r *http.Request, st *state, sta
 }
 
 func (p *Portal) namePage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdateUserFullName) {
-		return
-	}
 	p.showName(w, r, st, http.StatusOK, pageData{Values: map[string]string{"full_name": derefString(st.user.FullName)}})
 }
 
 // saveName checks the typed name and saves it on the signed-in user.
 func (p *Portal) saveName(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdateUserFullName) || !p.readPageForm(w, r, st) {
-		return
-	}
 	name := strings.TrimSpace(r.PostForm.Get("full_name"))
 	values := map[string]string{"full_name": name}
 	if msg := textProblem(name, connectd.MaxFullNameLength, "your full name"); msg != "" {
 		p.showName(w, r, st, http.StatusUnprocessableEntity, pageData{Values: values, Errors: map[string]string{"full_name": msg}})
 		return
 	}
-	if _, err := p.svc.UpdateUser(r.Context(), st.project.ID, st.user.ID, service.UserInput{FullName: &name}); err != nil {
-		if isRefusal(err) {
-			p.showName(w, r, st, http.StatusConflict, pageData{Values: values, Notice: connectd.AsError(err).Message})
-			return
-		}
-		p.fail(w, r, st.session, err)
-		return
-	}
-	p.succeed(w, r, st)
+	_, err := p.svc.UpdateUser(r.Context(), st.project.ID, st.user.ID, service.UserInput{FullName: &name})
+	p.settle(w, r, st, err, func(status int, e *connectd.Error) {
+		p.showName(w, r, st, status, pageData{Values: values, Notice: e.Message})
+	})
 }

@@ -2,19 +2,14 @@ package portal
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/service"
 )
 
 // The payment confirmation page of confirmPayment: the session's payment
 // (amount, description, date) and one Confirm button.
-
-func init() {
-	pageRoutes["GET /portal/payment"] = (*Portal).paymentPage
-	pageRoutes["POST /portal/payment/confirm"] = (*Portal).confirmPayment
-}
 
 type paymentView struct {
 	Payment *connectd.Payment // nil when it can't be found on the account
@@ -28,8 +23,8 @@ type paymentView struct {
 // sessionPayment returns the session's payment when it is the signed-in
 // user's, else nil.
 func (p *Portal) sessionPayment(ctx context.Context, st *state) (*connectd.Payment, error) {
-	pay, err := p.platform.Payments().Get(ctx, st.project.ID, st.session.Intent.Payment)
-	if errors.Is(err, connectd.ErrNotFound) {
+	pay, err := service.ResourcesOf[connectd.Payment](p.svc).Get(ctx, st.project.ID, st.session.Intent.Payment)
+	if notFound(err) {
 		return nil, nil
 	}
 	if err != nil || pay.User != st.user.ID {
@@ -72,26 +67,13 @@ func (p *Portal) showPayment(w http.ResponseWriter, r *http.Request, st *state, 
 }
 
 func (p *Portal) paymentPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentConfirmPayment) {
-		return
-	}
 	p.showPayment(w, r, st, http.StatusOK, "")
 }
 
 // confirmPayment confirms the session's payment: never one named by the
 // form.
 func (p *Portal) confirmPayment(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentConfirmPayment) {
-		return
-	}
-	_, err := p.platform.Actions().ConfirmPayment(r.Context(), st.project.ID, st.user.ID, st.session.Intent.Payment, p.now())
-	switch {
-	case err == nil:
-		p.succeed(w, r, st)
-	case isRefusal(err):
-		// Changed meanwhile (say, confirmed in another tab): the page explains.
-		p.showPayment(w, r, st, http.StatusConflict, connectd.AsError(err).Message)
-	default:
-		p.fail(w, r, st.session, err)
-	}
+	_, err := p.svc.ConfirmPayment(r.Context(), st.actor(), st.session.Intent.Payment)
+	// Changed meanwhile (say, confirmed in another tab): the page explains.
+	p.settle(w, r, st, err, func(status int, e *connectd.Error) { p.showPayment(w, r, st, status, e.Message) })
 }

@@ -66,7 +66,8 @@ func TestConfirmPaymentNoLongerNeeded(t *testing.T) {
 	pay, _ := f.pendingPayment(f.user)
 	id, u := f.session("confirmPayment", map[string]any{"payment": pay.ID})
 	// Confirmed elsewhere after the session was made.
-	_, err := f.e.Service.Platform.Actions().ConfirmPayment(f.ctx, f.e.Project, f.user, pay.ID, pay.CreatedAt)
+	_, err := f.e.Service.Platform.Actions().ConfirmPayment(f.ctx, connectd.ConfirmPaymentCommand{
+		Command: connectd.Command{ProjectID: f.e.Project, UserID: f.user, Now: pay.CreatedAt}, PaymentID: pay.ID})
 	f.ok(err)
 	b := f.e.NewBrowser()
 	page := b.Follow(b.Enter(u))

@@ -18,11 +18,6 @@ import (
 // The account PIN is write-only: it is never shown again, not even as
 // typed; the page only says whether one is on file.
 
-func init() {
-	pageRoutes["GET /portal/porting"] = (*Portal).portingPage
-	pageRoutes["POST /portal/porting"] = (*Portal).submitPorting
-}
-
 type portingView struct {
 	Porting *connectd.Porting // nil when none waits for the user
 	// Why explains, when there is no form, why there is nothing to do.
@@ -122,9 +117,6 @@ func (p *Portal) showPorting(w http.ResponseWriter, r *http.Request, st *state, 
 }
 
 func (p *Portal) portingPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentCompletePorting) {
-		return
-	}
 	pt, err := p.sessionPorting(r, st)
 	if err != nil {
 		p.fail(w, r, st.session, err)
@@ -156,9 +148,6 @@ var portingFields = map[string]string{
 // submitPorting completes or fixes the waiting porting with the parts of
 // the form the page showed, and sends it again.
 func (p *Portal) submitPorting(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentCompletePorting) || !p.readPageForm(w, r, st) {
-		return
-	}
 	pt, err := p.sessionPorting(r, st)
 	if err != nil {
 		p.fail(w, r, st.session, err)
@@ -205,30 +194,19 @@ func (p *Portal) submitPorting(w http.ResponseWriter, r *http.Request, st *state
 			Notice: "Please check the highlighted fields."})
 		return
 	}
-	_, err = p.platform.Actions().SubmitPorting(r.Context(), st.project.ID, st.user.ID, pt.ID, in, p.now())
-	if err == nil {
-		p.succeed(w, r, st)
-		return
-	}
-	if !isRefusal(err) {
-		p.fail(w, r, st.session, err)
-		return
-	}
-	e := connectd.AsError(err)
-	notice := e.Message
-	for _, d := range e.Details {
-		if name, ok := portingFields[d.Field]; ok {
-			errs[name] = d.Message
-			notice = "Please check the highlighted fields."
+	_, err = p.svc.SubmitPorting(r.Context(), st.actor(), pt.ID, in)
+	p.settle(w, r, st, err, func(status int, e *connectd.Error) {
+		notice := e.Message
+		for _, d := range e.Details {
+			if name, ok := portingFields[d.Field]; ok {
+				errs[name] = d.Message
+				notice = "Please check the highlighted fields."
+			}
 		}
-	}
-	status := http.StatusUnprocessableEntity
-	if e.Type == connectd.TypeConflict {
-		status = http.StatusConflict
-	}
-	// The page shows the porting as it is now (changed meanwhile, say).
-	if now, err := p.sessionPorting(r, st); err == nil {
-		pt = now
-	}
-	p.showPorting(w, r, st, status, pt, pageData{Values: values, Errors: errs, Notice: notice})
+		// The page shows the porting as it is now (changed meanwhile, say).
+		if now, err := p.sessionPorting(r, st); err == nil {
+			pt = now
+		}
+		p.showPorting(w, r, st, status, pt, pageData{Values: values, Errors: errs, Notice: notice})
+	})
 }

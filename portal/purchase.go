@@ -9,46 +9,27 @@ import (
 	"strings"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/service"
 )
 
 // Helpers shared by the subscription pages (subscription.go,
-// subscriptions.go, change.go, addons.go, checkout.go): the signed-in and
-// intent guards, the subscription card, and the outcome of a paid action.
+// subscriptions.go, change.go, addons.go, checkout.go): platform reads
+// through the service, the subscription card, and the outcome of a paid
+// action.
 
-// signedIn reports whether a user is signed in; if not, it sends the
-// browser to hosted login.
-func (p *Portal) signedIn(w http.ResponseWriter, r *http.Request, st *state) bool {
-	if st.user != nil {
-		return true
-	}
-	http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
-	return false
+// lister is the service's list of one kind of platform resource
+// (service.ResourcesOf).
+type lister[T any] interface {
+	List(ctx context.Context, projectID string, f connectd.PlatformFilter) (connectd.Page[*T], error)
 }
 
-// ofIntent reports whether the session's intent is one of types; if not,
-// the browser goes to the page of the session's own intent: a session only
-// ever lets the user do what it was made for.
-func (p *Portal) ofIntent(w http.ResponseWriter, r *http.Request, st *state, types ...connectd.IntentType) bool {
-	if slices.Contains(types, st.session.Intent.Type) {
-		return true
-	}
-	http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
-	return false
-}
-
-// readPageForm parses a page's small urlencoded form. On failure it answers
-// 400 with a page and returns false.
-func (p *Portal) readPageForm(w http.ResponseWriter, r *http.Request, st *state) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		p.renderMessage(w, r, http.StatusBadRequest, st, messageBadForm)
-		return false
-	}
-	return true
+// getter is the service's get of one kind of platform resource.
+type getter[T any] interface {
+	Get(ctx context.Context, projectID, id string) (*T, error)
 }
 
 // collectAll lists every resource that f selects, across pages.
-func collectAll[T any](ctx context.Context, rs connectd.Resources[T], projectID string, f connectd.PlatformFilter) ([]*T, error) {
+func collectAll[T any](ctx context.Context, rs lister[T], projectID string, f connectd.PlatformFilter) ([]*T, error) {
 	var out []*T
 	f.Limit = connectd.MaxListLimit
 	f.Before = ""
@@ -83,15 +64,36 @@ func idOf(v any) string {
 }
 
 // getOptional returns the resource, or nil when it does not exist.
-func getOptional[T any](ctx context.Context, rs connectd.Resources[T], projectID, id string) (*T, error) {
+func getOptional[T any](ctx context.Context, rs getter[T], projectID, id string) (*T, error) {
 	if id == "" {
 		return nil, nil
 	}
 	v, err := rs.Get(ctx, projectID, id)
-	if errors.Is(err, connectd.ErrNotFound) {
+	if notFound(err) {
 		return nil, nil
 	}
 	return v, err
+}
+
+// notFound reports whether err says a resource does not exist: the
+// service's not-found answer or the platform's sentinel.
+func notFound(err error) bool {
+	var e *connectd.Error
+	return errors.Is(err, connectd.ErrNotFound) || errors.As(err, &e) && e.Type == connectd.TypeNotFound
+}
+
+// Platform reads of the pages, through the service.
+func (p *Portal) plans() service.Resources[connectd.Plan] {
+	return service.ResourcesOf[connectd.Plan](p.svc)
+}
+func (p *Portal) addons() service.Resources[connectd.Addon] {
+	return service.ResourcesOf[connectd.Addon](p.svc)
+}
+func (p *Portal) sims() service.Resources[connectd.SIM] {
+	return service.ResourcesOf[connectd.SIM](p.svc)
+}
+func (p *Portal) subscriptions() service.Resources[connectd.Subscription] {
+	return service.ResourcesOf[connectd.Subscription](p.svc)
 }
 
 // subscriptionCard is what a page shows of a subscription.
@@ -110,7 +112,7 @@ type subscriptionCard struct {
 // when it does not exist or is someone else's: pages then explain, in
 // plain words, that there is nothing to show.
 func (p *Portal) userSubscription(ctx context.Context, st *state, id string) (*connectd.Subscription, error) {
-	s, err := getOptional(ctx, p.platform.Subscriptions(), st.project.ID, id)
+	s, err := getOptional(ctx, p.subscriptions(), st.project.ID, id)
 	if err != nil || s == nil || st.user == nil || s.User != st.user.ID {
 		return nil, err
 	}
@@ -123,7 +125,7 @@ func (p *Portal) cardFor(ctx context.Context, st *state, s *connectd.Subscriptio
 	plan, ok := plans[s.Plan]
 	if !ok {
 		var err error
-		if plan, err = getOptional(ctx, p.platform.Plans(), st.project.ID, s.Plan); err != nil {
+		if plan, err = getOptional(ctx, p.plans(), st.project.ID, s.Plan); err != nil {
 			return nil, err
 		}
 		if plans != nil {
@@ -132,7 +134,7 @@ func (p *Portal) cardFor(ctx context.Context, st *state, s *connectd.Subscriptio
 	}
 	c.Plan = plan
 	if s.SIM != nil {
-		sim, err := getOptional(ctx, p.platform.SIMs(), st.project.ID, *s.SIM)
+		sim, err := getOptional(ctx, p.sims(), st.project.ID, *s.SIM)
 		if err != nil {
 			return nil, err
 		}
@@ -227,13 +229,13 @@ const declinedNotice = "Your card was declined. Nothing was changed. Try again o
 // message for the whole form: the refusal's own message when it names no
 // field, the messages of fields the page does not show, or a pointer to
 // the fields it does.
-func refusalNotice(err error, errs map[string]string, shown ...string) string {
+func refusalNotice(e *connectd.Error, errs map[string]string, shown ...string) string {
 	got := map[string]string{}
-	if notice := fieldErrors(err, got); notice != "" {
+	if notice := fieldErrors(e, got); notice != "" {
 		return notice
 	}
 	var other []string
-	for _, d := range connectd.AsError(err).Details {
+	for _, d := range e.Details {
 		if slices.Contains(shown, d.Field) || slices.Contains(payformFields, d.Field) {
 			errs[d.Field] = got[d.Field]
 		} else {
@@ -244,13 +246,6 @@ func refusalNotice(err error, errs map[string]string, shown ...string) string {
 		return strings.Join(other, " ")
 	}
 	return "Please check the highlighted fields."
-}
-
-// isRefusal reports whether err is a refusal to show the user, rather than
-// an internal error.
-func isRefusal(err error) bool {
-	var e *connectd.Error
-	return errors.As(err, &e) && e.Type != connectd.TypeInternal && e.Type != connectd.TypeUnavailable
 }
 
 // purchaseShow renders a paid page again: with a status, a notice for the
@@ -266,15 +261,7 @@ type purchaseShow func(status int, notice string, pending *pendingView)
 func (p *Portal) settlePurchase(w http.ResponseWriter, r *http.Request, st *state, res *connectd.Purchase, err error,
 	errs map[string]string, pending pendingView, show purchaseShow, shown ...string) {
 	if err != nil {
-		if !isRefusal(err) {
-			p.fail(w, r, st.session, err)
-			return
-		}
-		status := http.StatusUnprocessableEntity
-		if connectd.AsError(err).Type == connectd.TypeConflict {
-			status = http.StatusConflict
-		}
-		show(status, refusalNotice(err, errs, shown...), nil)
+		p.refused(w, r, st, err, func(status int, e *connectd.Error) { show(status, refusalNotice(e, errs, shown...), nil) })
 		return
 	}
 	switch res.Payment.Status {
@@ -292,10 +279,9 @@ func (p *Portal) settlePurchase(w http.ResponseWriter, r *http.Request, st *stat
 }
 
 // purchasePage is what the add-ons and change pages have in common: their
-// intent, their template and title, and their model, which says why there
-// is nothing to buy.
+// template and title, and their model, which says why there is nothing to
+// buy.
 type purchasePage[V any] struct {
-	intent      connectd.IntentType
 	page, title string
 	model       func(p *Portal, ctx context.Context, st *state) (V, error)
 	unavailable func(v V) string
@@ -303,9 +289,6 @@ type purchasePage[V any] struct {
 
 // show serves the page's GET: the model, rendered.
 func (pp purchasePage[V]) show(p *Portal, w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, pp.intent) {
-		return
-	}
 	v, err := pp.model(p, r.Context(), st)
 	if err != nil {
 		p.fail(w, r, st.session, err)
@@ -318,9 +301,6 @@ func (pp purchasePage[V]) show(p *Portal, w http.ResponseWriter, r *http.Request
 // something to buy; otherwise it has answered (409 when unavailable).
 func (pp purchasePage[V]) posted(p *Portal, w http.ResponseWriter, r *http.Request, st *state) (V, bool) {
 	var zero V
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, pp.intent) || !p.readPageForm(w, r, st) {
-		return zero, false
-	}
 	v, err := pp.model(p, r.Context(), st)
 	if err != nil {
 		p.fail(w, r, st.session, err)

@@ -10,15 +10,6 @@ import (
 // The subscription details page: cancelSubscription (Cancel button),
 // resumeSubscription (Resume button) and viewSubscription (Done button).
 
-func init() {
-	pageRoutes["GET /portal/subscription"] = (*Portal).subscriptionPage
-	pageRoutes["POST /portal/subscription/cancel"] = (*Portal).cancelSubscription
-	pageRoutes["POST /portal/subscription/resume"] = (*Portal).resumeSubscription
-	pageRoutes["POST /portal/subscription/done"] = (*Portal).subscriptionDone
-}
-
-var subscriptionIntents = []connectd.IntentType{connectd.IntentCancelSubscription, connectd.IntentResumeSubscription, connectd.IntentViewSubscription}
-
 type subscriptionView struct {
 	Card *subscriptionCard // nil when the session's subscription is not there
 	// Intent is the session's intent: cancelSubscription shows Cancel,
@@ -84,48 +75,24 @@ func (p *Portal) showSubscription(w http.ResponseWriter, r *http.Request, st *st
 }
 
 func (p *Portal) subscriptionPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, subscriptionIntents...) {
-		return
-	}
 	p.showSubscription(w, r, st, http.StatusOK, "")
 }
 
 // cancelSubscription cancels the session's subscription: it runs until the
 // end of the period it was paid for.
 func (p *Portal) cancelSubscription(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCancelSubscription) {
-		return
-	}
-	_, err := p.platform.Actions().CancelSubscription(r.Context(), st.project.ID, st.user.ID, st.session.Intent.Subscription, p.now())
+	_, err := p.svc.CancelSubscription(r.Context(), st.actor(), st.session.Intent.Subscription)
 	p.subscriptionActed(w, r, st, err)
 }
 
 // resumeSubscription resumes the session's canceled subscription.
 func (p *Portal) resumeSubscription(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentResumeSubscription) {
-		return
-	}
-	_, err := p.platform.Actions().ResumeSubscription(r.Context(), st.project.ID, st.user.ID, st.session.Intent.Subscription)
+	_, err := p.svc.ResumeSubscription(r.Context(), st.actor(), st.session.Intent.Subscription)
 	p.subscriptionActed(w, r, st, err)
 }
 
+// subscriptionActed answers a cancel or resume: a refusal (changed
+// meanwhile, say in another tab) shows the page, which explains.
 func (p *Portal) subscriptionActed(w http.ResponseWriter, r *http.Request, st *state, err error) {
-	switch {
-	case err == nil:
-		p.succeed(w, r, st)
-	case isRefusal(err):
-		// Changed meanwhile (say, in another tab): the page explains.
-		p.showSubscription(w, r, st, http.StatusConflict, connectd.AsError(err).Message)
-	default:
-		p.fail(w, r, st.session, err)
-	}
-}
-
-// subscriptionDone is the Done button of viewSubscription: looking was the
-// intended action, so the session completes and links back with success.
-func (p *Portal) subscriptionDone(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentViewSubscription) {
-		return
-	}
-	p.finish(w, r, st.session, StatusSuccess)
+	p.settle(w, r, st, err, func(status int, e *connectd.Error) { p.showSubscription(w, r, st, status, e.Message) })
 }

@@ -9,21 +9,13 @@ import (
 // The subscriptions overview (viewSubscriptions): the user's subscriptions
 // and a Done button.
 
-func init() {
-	pageRoutes["GET /portal/subscriptions"] = (*Portal).subscriptionsPage
-	pageRoutes["POST /portal/subscriptions/done"] = (*Portal).subscriptionsDone
-}
-
 type subscriptionsView struct {
 	Cards []*subscriptionCard
 }
 
 func (p *Portal) subscriptionsPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentViewSubscriptions) {
-		return
-	}
 	ctx := r.Context()
-	subs, err := collectAll(ctx, p.platform.Subscriptions(), st.project.ID, connectd.PlatformFilter{UserID: st.user.ID})
+	subs, err := collectAll(ctx, p.subscriptions(), st.project.ID, connectd.PlatformFilter{UserID: st.user.ID})
 	if err != nil {
 		p.fail(w, r, st.session, err)
 		return
@@ -42,13 +34,4 @@ func (p *Portal) subscriptionsPage(w http.ResponseWriter, r *http.Request, st *s
 		v.Cards = append(v.Cards, c)
 	}
 	p.render(w, r, http.StatusOK, "subscriptions", st, pageData{Title: "Your subscriptions", Data: v})
-}
-
-// subscriptionsDone is the Done button: the session completes and links
-// back with success.
-func (p *Portal) subscriptionsDone(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentViewSubscriptions) {
-		return
-	}
-	p.finish(w, r, st.session, StatusSuccess)
 }

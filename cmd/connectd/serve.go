@@ -113,7 +113,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		mailer = portal.SMTPMailer{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: *smtpPass}
 	}
-	pt := portal.New(svc, st, mailer, logger)
+	pt := portal.New(svc, mailer, logger)
 	pt.AddrLimiter = ratelimit.New(ratelimit.Config{Rate: *portalRate, Burst: *portalBurst})
 	pt.TrustProxyHeaders = *trustProxy
 	pt.Register(apiServer.Mux())

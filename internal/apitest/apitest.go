@@ -112,7 +112,7 @@ func New(t testing.TB, opts Options) *Env {
 	}
 	srv.KeyLimiter = ratelimit.New(opts.APILimit)
 	mail := &CaptureMailer{}
-	pt := portal.New(svc, st, mail, logger)
+	pt := portal.New(svc, mail, logger)
 	if opts.PortalLimit.Rate == 0 {
 		opts.PortalLimit = testLimit
 	}
