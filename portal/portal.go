@@ -197,7 +197,7 @@ func (p *Portal) withState(completed bool, h stateHandler) http.HandlerFunc {
 		case status == connectd.StatusActive:
 		case status == connectd.StatusCompleted && completed:
 		case status == connectd.StatusCompleted:
-			http.Redirect(w, r, "/portal/done", http.StatusSeeOther)
+			redirect(w, r, "/portal/done")
 			return
 		default:
 			p.clearCookie(w)
@@ -261,7 +261,7 @@ func (p *Portal) linkBack(w http.ResponseWriter, r *http.Request, sess *connectd
 	if sess != nil && sess.CallbackURL != nil {
 		target, err := connectd.AppendCallbackParams(*sess.CallbackURL, sess.ID, linkStatus)
 		if err == nil {
-			http.Redirect(w, r, target, http.StatusSeeOther)
+			redirect(w, r, target)
 			return
 		}
 	}
@@ -302,7 +302,7 @@ func (p *Portal) exit(w http.ResponseWriter, r *http.Request, st *state) {
 // continueToApp is the Continue button after a successful action.
 func (p *Portal) continueToApp(w http.ResponseWriter, r *http.Request, st *state) {
 	if st.session.Status(p.now()) != connectd.StatusCompleted {
-		http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
+		redirect(w, r, destination(st.session.Intent.Type))
 		return
 	}
 	p.clearCookie(w)
@@ -316,12 +316,12 @@ func (p *Portal) succeed(w http.ResponseWriter, r *http.Request, st *state) {
 		p.fail(w, r, st.session, err)
 		return
 	}
-	http.Redirect(w, r, "/portal/done", http.StatusSeeOther)
+	redirect(w, r, "/portal/done")
 }
 
 func (p *Portal) donePage(w http.ResponseWriter, r *http.Request, st *state) {
 	if st.session.Status(p.now()) != connectd.StatusCompleted {
-		http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
+		redirect(w, r, destination(st.session.Intent.Type))
 		return
 	}
 	p.render(w, r, http.StatusOK, "done", st, pageData{Title: "Done"})

@@ -11,7 +11,7 @@ import (
 // route is one page of an active session and the guard it runs behind.
 type route struct {
 	pattern string
-	handle  func(p *Portal, w http.ResponseWriter, r *http.Request, st *state)
+	handle  handler
 	// intents are the session intents the page serves: a user must be
 	// signed in (else the browser goes to hosted login) and the session
 	// made for one of them (else the browser goes to its own intent's
@@ -25,43 +25,58 @@ type route struct {
 	limited bool
 }
 
-// The intents of the subscription details page.
-var subscriptionIntents = []connectd.IntentType{connectd.IntentCancelSubscription, connectd.IntentResumeSubscription, connectd.IntentViewSubscription}
-
 // routes are every page of an active session, in one place.
-var routes = []route{
-	{pattern: "GET /portal/login", handle: (*Portal).loginPage},
-	{pattern: "POST /portal/login", handle: (*Portal).sendCode, limited: true},
-	{pattern: "POST /portal/login/code", handle: (*Portal).verifyCode, limited: true},
+var routes = slices.Concat(
+	[]route{
+		{pattern: "GET /portal/login", handle: (*Portal).loginPage},
+		{pattern: "POST /portal/login", handle: (*Portal).sendCode, limited: true},
+		{pattern: "POST /portal/login/code", handle: (*Portal).verifyCode, limited: true},
+	},
+	// The purchase pages.
+	formPage("/portal/change", (*Portal).changePage, (*Portal).changeSubscription, connectd.IntentChangeSubscription),
+	formPage("/portal/addons", (*Portal).addonsPage, (*Portal).buyAddons, connectd.IntentCheckoutAddon),
+	formPage("/portal/checkout", (*Portal).checkoutPage, (*Portal).checkout, connectd.IntentCheckoutNewSubscription),
+	// The pages whose button is the action.
+	[]route{
+		{pattern: "GET /portal/subscription", handle: (*Portal).subscriptionPage, intents: subscriptionIntents},
+		{pattern: "POST /portal/subscription/cancel", handle: (*Portal).cancelSubscription, intents: of(connectd.IntentCancelSubscription)},
+		{pattern: "POST /portal/subscription/resume", handle: (*Portal).resumeSubscription, intents: of(connectd.IntentResumeSubscription)},
+		{pattern: "POST /portal/subscription/done", handle: (*Portal).done, intents: of(connectd.IntentViewSubscription)},
+	},
+	buttonPage("/portal/subscriptions", "/done", (*Portal).subscriptionsPage, (*Portal).done, connectd.IntentViewSubscriptions),
+	buttonPage("/portal/payment", "/confirm", (*Portal).paymentPage, (*Portal).confirmPayment, connectd.IntentConfirmPayment),
+	buttonPage("/portal/esim", "/done", (*Portal).esimPage, (*Portal).done, connectd.IntentViewEsimInstallation),
+	// The account pages.
+	formPage("/portal/payment-methods", (*Portal).paymentMethodsPage, (*Portal).addPaymentMethod, connectd.IntentUpdatePaymentMethod),
+	formPage("/portal/address", (*Portal).addressPage, (*Portal).saveAddress, connectd.IntentUpdateUserAddress),
+	formPage("/portal/name", (*Portal).namePage, (*Portal).saveName, connectd.IntentUpdateUserFullName),
+	formPage("/portal/porting", (*Portal).portingPage, (*Portal).submitPorting, connectd.IntentCompletePorting),
+)
 
-	{pattern: "GET /portal/subscription", handle: (*Portal).subscriptionPage, intents: subscriptionIntents},
-	{pattern: "POST /portal/subscription/cancel", handle: (*Portal).cancelSubscription, intents: of(connectd.IntentCancelSubscription)},
-	{pattern: "POST /portal/subscription/resume", handle: (*Portal).resumeSubscription, intents: of(connectd.IntentResumeSubscription)},
-	{pattern: "POST /portal/subscription/done", handle: (*Portal).done, intents: of(connectd.IntentViewSubscription)},
-	{pattern: "GET /portal/subscriptions", handle: (*Portal).subscriptionsPage, intents: of(connectd.IntentViewSubscriptions)},
-	{pattern: "POST /portal/subscriptions/done", handle: (*Portal).done, intents: of(connectd.IntentViewSubscriptions)},
-	{pattern: "GET /portal/change", handle: (*Portal).changePage, intents: of(connectd.IntentChangeSubscription)},
-	{pattern: "POST /portal/change", handle: (*Portal).changeSubscription, intents: of(connectd.IntentChangeSubscription), form: true},
-	{pattern: "GET /portal/addons", handle: (*Portal).addonsPage, intents: of(connectd.IntentCheckoutAddon)},
-	{pattern: "POST /portal/addons", handle: (*Portal).buyAddons, intents: of(connectd.IntentCheckoutAddon), form: true},
-	{pattern: "GET /portal/checkout", handle: (*Portal).checkoutPage, intents: of(connectd.IntentCheckoutNewSubscription)},
-	{pattern: "POST /portal/checkout", handle: (*Portal).checkout, intents: of(connectd.IntentCheckoutNewSubscription), form: true},
+// handler is a page's handler.
+type handler = func(p *Portal, w http.ResponseWriter, r *http.Request, st *state)
 
-	{pattern: "GET /portal/payment", handle: (*Portal).paymentPage, intents: of(connectd.IntentConfirmPayment)},
-	{pattern: "POST /portal/payment/confirm", handle: (*Portal).confirmPayment, intents: of(connectd.IntentConfirmPayment)},
-	{pattern: "GET /portal/payment-methods", handle: (*Portal).paymentMethodsPage, intents: of(connectd.IntentUpdatePaymentMethod)},
-	{pattern: "POST /portal/payment-methods", handle: (*Portal).addPaymentMethod, intents: of(connectd.IntentUpdatePaymentMethod), form: true},
-	{pattern: "GET /portal/address", handle: (*Portal).addressPage, intents: of(connectd.IntentUpdateUserAddress)},
-	{pattern: "POST /portal/address", handle: (*Portal).saveAddress, intents: of(connectd.IntentUpdateUserAddress), form: true},
-	{pattern: "GET /portal/name", handle: (*Portal).namePage, intents: of(connectd.IntentUpdateUserFullName)},
-	{pattern: "POST /portal/name", handle: (*Portal).saveName, intents: of(connectd.IntentUpdateUserFullName), form: true},
-	{pattern: "GET /portal/porting", handle: (*Portal).portingPage, intents: of(connectd.IntentCompletePorting)},
-	{pattern: "POST /portal/porting", handle: (*Portal).submitPorting, intents: of(connectd.IntentCompletePorting), form: true},
-	{pattern: "GET /portal/esim", handle: (*Portal).esimPage, intents: of(connectd.IntentViewEsimInstallation)},
-	{pattern: "POST /portal/esim/done", handle: (*Portal).done, intents: of(connectd.IntentViewEsimInstallation)},
+// formPage is a page of intent whose GET shows a form and whose POST to the
+// same path submits it.
+func formPage(path string, show, submit handler, intent connectd.IntentType) []route {
+	intents := of(intent)
+	return []route{{pattern: "GET " + path, handle: show, intents: intents},
+		{pattern: "POST " + path, handle: submit, intents: intents, form: true}}
 }
 
-func of(t ...connectd.IntentType) []connectd.IntentType { return t }
+// buttonPage is a page of intent whose one button POSTs, with no form, to
+// path+button.
+func buttonPage(path, button string, show, act handler, intent connectd.IntentType) []route {
+	intents := of(intent)
+	return []route{{pattern: "GET " + path, handle: show, intents: intents},
+		{pattern: "POST " + path + button, handle: act, intents: intents}}
+}
+
+// The intents of the subscription details page, whose buttons each serve
+// one of them.
+var subscriptionIntents = []connectd.IntentType{connectd.IntentCancelSubscription, connectd.IntentResumeSubscription, connectd.IntentViewSubscription}
+
+func of(t connectd.IntentType) []connectd.IntentType { return []connectd.IntentType{t} }
 
 // guarded returns the route's handler behind its guard: the page runs only
 // for the session's own user and intent, with its form read.

@@ -50,96 +50,70 @@ func payParts(p connectd.PaymentInput) []string {
 	return out
 }
 
-func (s *Service) actions() (connectd.Actions, error) {
+// send hands a command to the platform's actions. act is the interface's
+// method expression, such as connectd.Actions.CancelSubscription: nothing
+// but the command crosses to the platform.
+func send[C, R any](ctx context.Context, s *Service, act func(connectd.Actions, context.Context, C) (R, error), c C) (R, error) {
 	if err := s.CheckPlatform(); err != nil {
-		return nil, err
+		var zero R
+		return zero, err
 	}
-	return s.Platform.Actions(), nil
+	return act(s.Platform.Actions(), ctx, c)
 }
 
 // CancelSubscription cancels a subscription of the actor.
 func (s *Service) CancelSubscription(ctx context.Context, a Actor, subscriptionID string) (*connectd.Subscription, error) {
-	acts, err := s.actions()
-	if err != nil {
-		return nil, err
-	}
-	return acts.CancelSubscription(ctx, connectd.CancelSubscriptionCommand{
+	return send(ctx, s, connectd.Actions.CancelSubscription, connectd.CancelSubscriptionCommand{
 		Command: s.command(a, "cancelSubscription", subscriptionID), SubscriptionID: subscriptionID})
 }
 
 // ResumeSubscription resumes a canceled subscription of the actor.
 func (s *Service) ResumeSubscription(ctx context.Context, a Actor, subscriptionID string) (*connectd.Subscription, error) {
-	acts, err := s.actions()
-	if err != nil {
-		return nil, err
-	}
-	return acts.ResumeSubscription(ctx, connectd.ResumeSubscriptionCommand{
+	return send(ctx, s, connectd.Actions.ResumeSubscription, connectd.ResumeSubscriptionCommand{
 		Command: s.command(a, "resumeSubscription", subscriptionID), SubscriptionID: subscriptionID})
 }
 
 // ChangePlan moves a subscription of the actor to planID, paid with pay.
 func (s *Service) ChangePlan(ctx context.Context, a Actor, subscriptionID, planID string, pay connectd.PaymentInput) (*connectd.Purchase, error) {
-	acts, err := s.actions()
-	if err != nil {
-		return nil, err
-	}
-	return acts.ChangePlan(ctx, connectd.ChangePlanCommand{
+	return send(ctx, s, connectd.Actions.ChangePlan, connectd.ChangePlanCommand{
 		Command:        s.command(a, "changePlan", append([]string{subscriptionID, planID}, payParts(pay)...)...),
 		SubscriptionID: subscriptionID, PlanID: planID, Pay: pay})
 }
 
 // BuyAddons adds add-ons to a subscription of the actor, paid with pay.
 func (s *Service) BuyAddons(ctx context.Context, a Actor, subscriptionID string, addonIDs []string, pay connectd.PaymentInput) (*connectd.Purchase, error) {
-	acts, err := s.actions()
-	if err != nil {
-		return nil, err
-	}
-	return acts.BuyAddons(ctx, connectd.BuyAddonsCommand{
+	return send(ctx, s, connectd.Actions.BuyAddons, connectd.BuyAddonsCommand{
 		Command:        s.command(a, "buyAddons", append([]string{subscriptionID, strings.Join(addonIDs, ",")}, payParts(pay)...)...),
 		SubscriptionID: subscriptionID, AddonIDs: addonIDs, Pay: pay})
 }
 
 // Checkout buys a new subscription for the actor, paid with pay.
 func (s *Service) Checkout(ctx context.Context, a Actor, order connectd.CheckoutInput, pay connectd.PaymentInput) (*connectd.Purchase, error) {
-	acts, err := s.actions()
-	if err != nil {
-		return nil, err
-	}
 	parts := append([]string{order.PlanID, order.SIMID, order.SIMType, order.DeviceID, order.IMEI, strings.Join(order.Addons, ",")}, payParts(pay)...)
-	return acts.Checkout(ctx, connectd.CheckoutCommand{Command: s.command(a, "checkout", parts...), Order: order, Pay: pay})
+	return send(ctx, s, connectd.Actions.Checkout, connectd.CheckoutCommand{Command: s.command(a, "checkout", parts...), Order: order, Pay: pay})
 }
 
 // ConfirmPayment confirms a payment of the actor.
 func (s *Service) ConfirmPayment(ctx context.Context, a Actor, paymentID string) (*connectd.Payment, error) {
-	acts, err := s.actions()
-	if err != nil {
-		return nil, err
-	}
-	return acts.ConfirmPayment(ctx, connectd.ConfirmPaymentCommand{Command: s.command(a, "confirmPayment", paymentID), PaymentID: paymentID})
+	return send(ctx, s, connectd.Actions.ConfirmPayment, connectd.ConfirmPaymentCommand{
+		Command: s.command(a, "confirmPayment", paymentID), PaymentID: paymentID})
 }
 
 // AddPaymentMethod saves card as the actor's default payment method.
 func (s *Service) AddPaymentMethod(ctx context.Context, a Actor, card connectd.CardInput) (*connectd.PaymentMethod, error) {
-	acts, err := s.actions()
-	if err != nil {
-		return nil, err
-	}
-	return acts.AddPaymentMethod(ctx, connectd.AddPaymentMethodCommand{
+	return send(ctx, s, connectd.Actions.AddPaymentMethod, connectd.AddPaymentMethodCommand{
 		Command: s.command(a, "addPaymentMethod", payParts(connectd.PaymentInput{Card: &card})...), Card: card})
 }
 
 // SubmitPorting completes or fixes a porting of the actor and sends it
 // again.
 func (s *Service) SubmitPorting(ctx context.Context, a Actor, portingID string, in connectd.PortingInput) (*connectd.Porting, error) {
-	acts, err := s.actions()
-	if err != nil {
-		return nil, err
-	}
 	parts := []string{portingID, deref(in.DonorProvider), deref(in.AccountNumber), strconv.FormatBool(in.AccountPin != nil)}
 	if ad := in.Address; ad != nil {
 		parts = append(parts, ad.Line1, deref(ad.Line2), ad.City, ad.PostalCode, deref(ad.State), ad.Country)
 	}
-	return acts.SubmitPorting(ctx, connectd.SubmitPortingCommand{Command: s.command(a, "submitPorting", parts...), PortingID: portingID, Porting: in})
+	return send(ctx, s, connectd.Actions.SubmitPorting, connectd.SubmitPortingCommand{
+		Command: s.command(a, "submitPorting", parts...), PortingID: portingID, Porting: in})
 }
 
 func deref(s *string) string {
