@@ -118,7 +118,7 @@ func TestViewEsimInstallationNotEsim(t *testing.T) {
 	sub := f.simSubscription(&connectd.SIM{Type: connectd.SIMTypePSIM, ICCID: "8901000000000000031"})
 	b, id, page := f.open("viewEsimInstallation", map[string]any{"subscription": sub.ID}, "/portal/esim")
 	acctPage(t, page, http.StatusOK, "physical SIM card, not an eSIM")
-	acctLacks(t, page, "<svg", `data-testid="continue"`, "esimsetup")
+	hasNone(t, page, "<svg", `data-testid="continue"`, "esimsetup")
 	f.exited(b, id)
 }
 

@@ -47,7 +47,7 @@ func TestCompletePortingResumesDraft(t *testing.T) {
 	b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
 	acctPage(t, page, http.StatusOK, "&#43;15550100077", `<label for="donor_provider">`, `<label for="account_number">`,
 		`<label for="account_pin">`, `type="password"`, `<label for="address_line1">`, `data-testid="confirm"`)
-	acctLacks(t, page, `data-testid="pin-on-file"`)
+	hasNone(t, page, `data-testid="pin-on-file"`)
 	for name, want := range map[string]string{"donor_provider": "Other Mobile", "account_number": "", "account_pin": "",
 		"address_line1": "129 West 81st Street", "address_city": "New York", "address_country": "US"} {
 		if v := inputValue(t, page, name); v != want {
@@ -77,7 +77,7 @@ func TestCompletePortingResumesDraft(t *testing.T) {
 	r = b.Post("/portal/porting", form)
 	acctPage(t, r, http.StatusUnprocessableEntity)
 	fieldError(t, r, "address_country", "Enter the country")
-	acctLacks(t, r, "9876")
+	hasNone(t, r, "9876")
 	if v := inputValue(t, r, "account_number"); v != "A-123" {
 		t.Fatalf("typed account number not kept: %q", v)
 	}
@@ -116,7 +116,7 @@ func TestCompletePortingPinOnFile(t *testing.T) {
 		AccountNumber: strp("A-1"), AccountPin: strp("135246"), Address: portingHome()})
 	b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
 	acctPage(t, page, http.StatusOK, `data-testid="pin-on-file"`, "Leave this empty to keep it")
-	acctLacks(t, page, "135246")
+	hasNone(t, page, "135246")
 	for name, want := range map[string]string{"account_number": "A-1", "account_pin": "", "address_line1": "1 Donor Way"} {
 		if v := inputValue(t, page, name); v != want {
 			t.Fatalf("%s prefilled with %q, want %q", name, v, want)
@@ -165,7 +165,7 @@ func TestCompletePortingRetryDeclined(t *testing.T) {
 				DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
 			b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
 			acctPage(t, page, http.StatusOK, tt.explain, `data-testid="declined"`, `data-testid="confirm"`)
-			acctLacks(t, page, "1111")
+			hasNone(t, page, "1111")
 			all := []string{"donor_provider", "account_number", "account_pin", "address_line1", "address_city", "address_postal_code", "address_country"}
 			for _, name := range all {
 				want := false
@@ -256,7 +256,7 @@ func TestCompletePortingNothingWaiting(t *testing.T) {
 		AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
 	b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
 	acctPage(t, page, http.StatusOK, "no number transfer waiting for you")
-	acctLacks(t, page, `data-testid="confirm"`, "<input")
+	hasNone(t, page, `data-testid="confirm"`, "<input")
 	r := b.Post("/portal/porting", url.Values{"account_pin": {"2468"}})
 	acctPage(t, r, http.StatusConflict, "no number transfer waiting for you")
 	if got := f.getPorting(pt.ID); got.Status != connectd.PortingRequested || derefS(got.AccountPin) != "1111" {
