@@ -79,22 +79,8 @@ func acctPage(t *testing.T, r *apitest.Response, status int, want ...string) {
 	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Fatalf("Content-Security-Policy %q lacks frame-ancestors 'none'", csp)
 	}
+	labelled(t, r)
 	body := string(r.Body)
-	for _, chunk := range strings.Split(body, "<input")[1:] {
-		tag := chunk[:strings.IndexByte(chunk, '>')]
-		if strings.Contains(tag, `type="hidden"`) {
-			continue
-		}
-		i := strings.Index(tag, ` id="`)
-		if i < 0 {
-			t.Fatalf("input without id: <input%s>", tag)
-		}
-		id := tag[i+5:]
-		id = id[:strings.IndexByte(id, '"')]
-		if !strings.Contains(body, `<label for="`+id+`"`) {
-			t.Fatalf("input %s has no <label for>", id)
-		}
-	}
 	if strings.Contains(body, " style=") {
 		t.Fatalf("page has an inline style attribute, which its policy blocks\n%s", body)
 	}

@@ -128,11 +128,11 @@ func labelled(t *testing.T, r *apitest.Response) {
 		if strings.Contains(tag, `type="hidden"`) {
 			continue
 		}
-		i := strings.Index(tag, `id="`)
+		i := strings.Index(tag, ` id="`)
 		if i < 0 {
 			t.Fatalf("input without id: <input%s>", tag)
 		}
-		id := tag[i+4:]
+		id := tag[i+5:]
 		id = id[:strings.IndexByte(id, '"')]
 		if !strings.Contains(body, `for="`+id+`"`) {
 			t.Fatalf("input %s has no <label for>", id)
