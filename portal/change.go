@@ -29,9 +29,6 @@ type changeView struct {
 	Card   *subscriptionCard
 	Plans  []changeOption
 	Addons []changeOption
-	// Unavailable explains why nothing can be bought for the session's
-	// subscription.
-	Unavailable string
 }
 
 func (v *changeView) option(key string) *changeOption {
@@ -48,20 +45,10 @@ func (v *changeView) option(key string) *changeOption {
 // changeModel computes what the page offers for the session's subscription.
 func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error) {
 	v := &changeView{}
-	s, err := p.userSubscription(ctx, st, st.session.Intent.Subscription)
-	if err != nil {
-		return nil, err
-	}
-	if s == nil {
-		v.Unavailable = "This subscription can't be found on your account any more. You can close this page and go back to the app."
-		return v, nil
-	}
-	if v.Card, err = p.cardFor(ctx, st, s, nil); err != nil {
-		return nil, err
-	}
-	if s.Status != connectd.SubscriptionActive {
-		v.Unavailable = "This subscription isn't active, so its plan can't be changed and no add-ons can be bought for it."
-		return v, nil
+	s, card, err := p.purchasable(ctx, st, &v.purchaseView, "This subscription isn't active, so its plan can't be changed and no add-ons can be bought for it.")
+	v.Card = card
+	if err != nil || s == nil {
+		return v, err
 	}
 	if s.EndedAt == nil {
 		// A canceled subscription keeps its plan until it ends.
@@ -88,54 +75,29 @@ func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error
 	}
 	if len(v.Plans) == 0 && len(v.Addons) == 0 {
 		v.Unavailable = "There are no other plans or add-ons for this subscription right now. You can close this page and go back to the app."
-		return v, nil
-	}
-	if v.Pay.Saved, err = p.savedMethods(ctx, st); err != nil {
-		return nil, err
 	}
 	return v, nil
 }
 
-var changePurchase = purchasePage[*changeView]{page: "change", title: "Add data",
-	model: (*Portal).changeModel, unavailable: func(v *changeView) string { return v.Unavailable }}
-
-func (p *Portal) changePage(w http.ResponseWriter, r *http.Request, st *state) {
-	changePurchase.show(p, w, r, st)
-}
+var changePurchase = purchasePage[*changeView]{page: "change", title: "Add data", model: (*Portal).changeModel}
 
 // changeSubscription buys the chosen plan change or add-on.
 func (p *Portal) changeSubscription(w http.ResponseWriter, r *http.Request, st *state) {
-	v, ok := changePurchase.posted(p, w, r, st)
+	f, ok := changePurchase.posted(p, w, r, st)
 	if !ok {
 		return
 	}
-	ctx := r.Context()
 	key := strings.TrimSpace(r.PostForm.Get("choice"))
-	pay, values, errs := paymentFrom(r, v.Pay.Saved)
-	values["choice"] = key
-	opt := v.option(key)
+	f.values["choice"] = key
+	f.hidden = map[string]string{"choice": key}
+	opt := f.v.option(key)
 	if opt == nil {
-		errs["choice"] = "Choose a plan or an add-on."
+		f.errs["choice"] = "Choose a plan or an add-on."
 	}
-	show := func(status int, notice string, pending *pendingView) {
-		v.Pending = pending
-		pd := pageData{Title: "Add data", Data: v, Errors: errs, Values: values, Notice: notice}
-		if pending != nil {
-			pd.Title = "Confirm your payment"
-			pd.Hidden = map[string]string{"choice": key}
+	f.buy(p, w, r, st, func() (*connectd.Purchase, error) {
+		if opt.plan != nil {
+			return p.svc.ChangePlan(r.Context(), st.actor(), st.session.Intent.Subscription, opt.plan.ID, f.pay)
 		}
-		p.render(w, r, status, "change", st, pd)
-	}
-	if len(errs) > 0 {
-		show(http.StatusUnprocessableEntity, "", nil)
-		return
-	}
-	var res *connectd.Purchase
-	var err error
-	if opt.plan != nil {
-		res, err = p.svc.ChangePlan(ctx, st.actor(), st.session.Intent.Subscription, opt.plan.ID, pay)
-	} else {
-		res, err = p.svc.BuyAddons(ctx, st.actor(), st.session.Intent.Subscription, []string{opt.addon.ID}, pay)
-	}
-	p.settlePurchase(w, r, st, res, err, errs, pendingView{Action: "/portal/change", Back: "/portal/change"}, show, "choice")
+		return p.svc.BuyAddons(r.Context(), st.actor(), st.session.Intent.Subscription, []string{opt.addon.ID}, f.pay)
+	}, "choice")
 }

@@ -45,9 +45,9 @@ type checkoutView struct {
 	// AskSIM and AskDevice say which steps this session has.
 	AskSIM, AskDevice bool
 	// Missing lists what the plan needs of the user's account that it
-	// lacks; Unavailable explains why this checkout can't go on.
-	Missing     []string
-	Unavailable string
+	// lacks; purchaseView.Unavailable explains why this checkout can't go
+	// on.
+	Missing []string
 }
 
 // steps lists the session's steps in order.

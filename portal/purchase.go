@@ -207,6 +207,8 @@ type pendingView struct {
 type purchaseView struct {
 	Pay     payView
 	Pending *pendingView
+	// Unavailable explains why nothing can be bought here.
+	Unavailable string
 }
 
 // paymentFrom reads how the user pays: the confirmation of the payment an
@@ -281,15 +283,31 @@ func (p *Portal) settlePurchase(w http.ResponseWriter, r *http.Request, st *stat
 // purchasePage is what the add-ons and change pages have in common: their
 // template and title, and their model, which says why there is nothing to
 // buy.
-type purchasePage[V any] struct {
+type purchasePage[V purchaseModel] struct {
 	page, title string
 	model       func(p *Portal, ctx context.Context, st *state) (V, error)
-	unavailable func(v V) string
+}
+
+// purchaseModel is the model of a purchase page: its purchaseView.
+type purchaseModel interface{ purchase() *purchaseView }
+
+func (v *purchaseView) purchase() *purchaseView { return v }
+
+// load computes the page's model and, when there is something to buy, the
+// user's saved cards.
+func (pp purchasePage[V]) load(p *Portal, ctx context.Context, st *state) (V, error) {
+	v, err := pp.model(p, ctx, st)
+	if err != nil || v.purchase().Unavailable != "" {
+		return v, err
+	}
+	pv := v.purchase()
+	pv.Pay.Saved, err = p.savedMethods(ctx, st)
+	return v, err
 }
 
 // show serves the page's GET: the model, rendered.
 func (pp purchasePage[V]) show(p *Portal, w http.ResponseWriter, r *http.Request, st *state) {
-	v, err := pp.model(p, r.Context(), st)
+	v, err := pp.load(p, r.Context(), st)
 	if err != nil {
 		p.fail(w, r, st.session, err)
 		return
@@ -297,18 +315,75 @@ func (pp purchasePage[V]) show(p *Portal, w http.ResponseWriter, r *http.Request
 	p.render(w, r, http.StatusOK, pp.page, st, pageData{Title: pp.title, Data: v})
 }
 
-// posted starts the page's POST: it returns the model when there is
+// purchaseForm is a purchase page's POST: the model, how the user pays,
+// what they typed and the problems found before any charge.
+type purchaseForm[V purchaseModel] struct {
+	pp           purchasePage[V]
+	v            V
+	pay          connectd.PaymentInput
+	values, errs map[string]string
+	// hidden carries the page's own answers to the confirm step.
+	hidden map[string]string
+}
+
+// posted starts the page's POST: it returns the form when there is
 // something to buy; otherwise it has answered (409 when unavailable).
-func (pp purchasePage[V]) posted(p *Portal, w http.ResponseWriter, r *http.Request, st *state) (V, bool) {
-	var zero V
-	v, err := pp.model(p, r.Context(), st)
+func (pp purchasePage[V]) posted(p *Portal, w http.ResponseWriter, r *http.Request, st *state) (*purchaseForm[V], bool) {
+	v, err := pp.load(p, r.Context(), st)
 	if err != nil {
 		p.fail(w, r, st.session, err)
-		return zero, false
+		return nil, false
 	}
-	if pp.unavailable(v) != "" {
+	if v.purchase().Unavailable != "" {
 		p.render(w, r, http.StatusConflict, pp.page, st, pageData{Title: pp.title, Data: v})
-		return zero, false
+		return nil, false
 	}
-	return v, true
+	f := &purchaseForm[V]{pp: pp, v: v}
+	f.pay, f.values, f.errs = paymentFrom(r, v.purchase().Pay.Saved)
+	return f, true
+}
+
+// buy answers the POST: the page again with the form's problems, or the
+// outcome of the purchase buy makes (settlePurchase). shown are the page's
+// own fields, besides the payform's.
+func (f *purchaseForm[V]) buy(p *Portal, w http.ResponseWriter, r *http.Request, st *state, buy func() (*connectd.Purchase, error), shown ...string) {
+	show := func(status int, notice string, pending *pendingView) {
+		f.v.purchase().Pending = pending
+		pd := pageData{Title: f.pp.title, Data: f.v, Errors: f.errs, Values: f.values, Notice: notice}
+		if pending != nil {
+			pd.Title = "Confirm your payment"
+			pd.Hidden = f.hidden
+		}
+		p.render(w, r, status, f.pp.page, st, pd)
+	}
+	if len(f.errs) > 0 {
+		show(http.StatusUnprocessableEntity, "", nil)
+		return
+	}
+	res, err := buy()
+	here := "/portal/" + f.pp.page
+	p.settlePurchase(w, r, st, res, err, f.errs, pendingView{Action: here, Back: here}, show, shown...)
+}
+
+// purchasable starts the model of a page that buys for the session's
+// subscription: the subscription, its card, or nil and why nothing can be
+// bought (inactive says it for a subscription that isn't active).
+func (p *Portal) purchasable(ctx context.Context, st *state, pv *purchaseView, inactive string) (*connectd.Subscription, *subscriptionCard, error) {
+	s, err := p.userSubscription(ctx, st, st.session.Intent.Subscription)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s == nil {
+		pv.Unavailable = "This subscription can't be found on your account any more. You can close this page and go back to the app."
+		return nil, nil, nil
+	}
+	card, err := p.cardFor(ctx, st, s, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.Status != connectd.SubscriptionActive {
+		pv.Unavailable = inactive
+		return nil, card, nil
+	}
+	return s, card, nil
 }

@@ -33,8 +33,8 @@ var routes = slices.Concat(
 		{pattern: "POST /portal/login/code", handle: (*Portal).verifyCode, limited: true},
 	},
 	// The purchase pages.
-	formPage("/portal/change", (*Portal).changePage, (*Portal).changeSubscription, connectd.IntentChangeSubscription),
-	formPage("/portal/addons", (*Portal).addonsPage, (*Portal).buyAddons, connectd.IntentCheckoutAddon),
+	formPage("/portal/change", changePurchase.show, (*Portal).changeSubscription, connectd.IntentChangeSubscription),
+	formPage("/portal/addons", addonsPurchase.show, (*Portal).buyAddons, connectd.IntentCheckoutAddon),
 	formPage("/portal/checkout", (*Portal).checkoutPage, (*Portal).checkout, connectd.IntentCheckoutNewSubscription),
 	// The pages whose button is the action.
 	[]route{
