@@ -10,7 +10,7 @@ import (
 )
 
 // Helpers of the account pages (payment.go, paymentmethods.go,
-// address.go, name.go, porting.go, esim.go): the words for problems that
+// profile.go, porting.go, esim.go): the words for problems that
 // connectd's content rules (rules.go, the API's and the seed loader's)
 // find in typed values. The guard every page runs behind is in routes.go.
 

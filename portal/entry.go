@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 
@@ -49,7 +48,7 @@ func (p *Portal) checkLink(w http.ResponseWriter, r *http.Request, id, token str
 		p.renderMessage(w, r, http.StatusUnauthorized, nil, messageExpired)
 		return nil, false
 	}
-	sess, err := p.svc.EntrySession(r.Context(), id)
+	sess, tokenOK, err := p.svc.EntrySession(r.Context(), id, token)
 	if errors.Is(err, connectd.ErrNotFound) {
 		p.renderMessage(w, r, http.StatusUnauthorized, nil, messageExpired)
 		return nil, false
@@ -58,8 +57,6 @@ func (p *Portal) checkLink(w http.ResponseWriter, r *http.Request, id, token str
 		p.fail(w, r, nil, err)
 		return nil, false
 	}
-	// An expired session has lost its token hash: the compare fails too.
-	tokenOK := sess.TokenHash != nil && subtle.ConstantTimeCompare(sess.TokenHash, connectd.HashToken(token)) == 1
 	if !tokenOK {
 		p.linkBack(w, r, sess, StatusAuthExpired)
 		return nil, false

@@ -48,8 +48,8 @@ var routes = slices.Concat(
 	buttonPage("/portal/esim", "/done", (*Portal).esimPage, (*Portal).done, connectd.IntentViewEsimInstallation),
 	// The account pages.
 	formPage("/portal/payment-methods", (*Portal).paymentMethodsPage, (*Portal).addPaymentMethod, connectd.IntentUpdatePaymentMethod),
-	formPage("/portal/address", (*Portal).addressPage, (*Portal).saveAddress, connectd.IntentUpdateUserAddress),
-	formPage("/portal/name", (*Portal).namePage, (*Portal).saveName, connectd.IntentUpdateUserFullName),
+	formPage("/portal/address", addressProfile.show, addressProfile.save, connectd.IntentUpdateUserAddress),
+	formPage("/portal/name", nameProfile.show, nameProfile.save, connectd.IntentUpdateUserFullName),
 	formPage("/portal/porting", (*Portal).portingPage, (*Portal).submitPorting, connectd.IntentCompletePorting),
 )
 

@@ -33,10 +33,17 @@ const (
 	LoginCodeMaxAttempts = 5
 )
 
-// EntrySession returns the session an entry url names, by ID alone: the url
-// names no project. ErrNotFound when there is none.
-func (s *Service) EntrySession(ctx context.Context, id string) (*connectd.Session, error) {
-	return s.Store.LookupSession(ctx, id)
+// EntrySession returns the session an entry url names, by ID alone (the url
+// names no project), and whether token is its entry token. ErrNotFound
+// when there is no such session. An expired session has lost its token
+// hash: its token never matches.
+func (s *Service) EntrySession(ctx context.Context, id, token string) (sess *connectd.Session, tokenOK bool, err error) {
+	sess, err = s.Store.LookupSession(ctx, id)
+	if err != nil {
+		return nil, false, err
+	}
+	tokenOK = sess.TokenHash != nil && subtle.ConstantTimeCompare(sess.TokenHash, connectd.HashToken(token)) == 1
+	return sess, tokenOK, nil
 }
 
 // RecordReplay notes that the used url of session id was opened in another
