@@ -226,13 +226,7 @@ func TestHostedLogin(t *testing.T) {
 	if len(code) != 6 {
 		t.Fatalf("code %q", code)
 	}
-	wrongCode := "000000"
-	if code == wrongCode {
-		wrongCode = "111111"
-	}
-	if r := b.Post("/portal/login/code", url.Values{"code": {wrongCode}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "4 attempts left") {
-		t.Fatalf("wrong code: %d\n%s", r.Status, r.Body)
-	}
+	tryWrongCode(t, b, code, "4 attempts left")
 	r := b.Post("/portal/login/code", url.Values{"code": {code}})
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/portal/name" {
 		t.Fatalf("right code: %d to %q\n%s", r.Status, r.Header.Get("Location"), r.Body)
@@ -275,15 +269,23 @@ func TestHostedLoginUnreadableForm(t *testing.T) {
 	if status, page := postRaw("/portal/login/code", "code=%zz"); status != http.StatusBadRequest || !strings.Contains(page, "could not be read") {
 		t.Fatalf("unreadable code form: %d\n%s", status, page)
 	}
-	wrong := "000000"
-	if e.Mail.Code("kramer@example.com") == wrong {
-		wrong = "111111"
-	}
-	if r := b.Post("/portal/login/code", url.Values{"code": {wrong}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "4 attempts left") {
-		t.Fatalf("first wrong code after an unreadable form: %d\n%s", r.Status, r.Body)
-	}
+	// The first wrong code after the unreadable forms leaves 4 attempts.
+	tryWrongCode(t, b, e.Mail.Code("kramer@example.com"), "4 attempts left")
 	if st := apiStatus(t, e, id); st != "active" {
 		t.Fatalf("session %s after unreadable forms, want active", st)
+	}
+}
+
+// tryWrongCode types a code other than code at hosted login and checks
+// the 422 page says what is left.
+func tryWrongCode(t *testing.T, b *apitest.Browser, code, left string) {
+	t.Helper()
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	if r := b.Post("/portal/login/code", url.Values{"code": {wrong}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), left) {
+		t.Fatalf("wrong code: %d, want 422 saying %q\n%s", r.Status, left, r.Body)
 	}
 }
 
@@ -295,12 +297,8 @@ func TestHostedLoginAttemptsAreLimited(t *testing.T) {
 	b.Enter(u)
 	b.Post("/portal/login", url.Values{"email": {"kramer@example.com"}})
 	code := e.Mail.Code("kramer@example.com")
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
-	for range 5 {
-		b.Post("/portal/login/code", url.Values{"code": {wrong}})
+	for _, left := range []string{"4 attempts left", "3 attempts left", "2 attempts left", "1 attempts left", "Send code"} { // the last one asks for the email again
+		tryWrongCode(t, b, code, left)
 	}
 	// Even the right code no longer works: a new one must be asked for.
 	if r := b.Post("/portal/login/code", url.Values{"code": {code}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "get a new one") {
