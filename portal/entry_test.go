@@ -197,14 +197,20 @@ func TestEntryCreatesTheUserOfUserDetails(t *testing.T) {
 	if r.Header.Get("Location") != "/portal/name" {
 		t.Fatalf("confirm: %d to %q", r.Status, r.Header.Get("Location"))
 	}
+	if u := sessionUser(t, e, id); u["email"] != "newman@example.com" || u["fullName"] != "Newman" {
+		t.Fatalf("created user: %v", u)
+	}
+}
+
+// sessionUser returns the user the session names, as the API shows it.
+func sessionUser(t *testing.T, e *apitest.Env, id string) map[string]any {
+	t.Helper()
 	got := e.Get("/connectSessions/" + id).JSON(t)
 	userID, _ := got["user"].(string)
 	if userID == "" {
-		t.Fatalf("session has no user after entry: %v", got)
+		t.Fatalf("session has no user: %v", got)
 	}
-	if u := e.Get("/users/" + userID).JSON(t); u["email"] != "newman@example.com" || u["fullName"] != "Newman" {
-		t.Fatalf("created user: %v", u)
-	}
+	return e.Get("/users/" + userID).JSON(t)
 }
 
 func TestHostedLogin(t *testing.T) {
@@ -231,8 +237,7 @@ func TestHostedLogin(t *testing.T) {
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/portal/name" {
 		t.Fatalf("right code: %d to %q\n%s", r.Status, r.Header.Get("Location"), r.Body)
 	}
-	userID, _ := e.Get("/connectSessions/" + id).JSON(t)["user"].(string)
-	if got := e.Get("/users/" + userID).JSON(t)["email"]; got != "kramer@example.com" {
+	if got := sessionUser(t, e, id)["email"]; got != "kramer@example.com" {
 		t.Fatalf("session user after login has email %v", got)
 	}
 }

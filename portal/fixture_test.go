@@ -128,6 +128,15 @@ func (f *fixture) exited(b *apitest.Browser, id string) {
 	f.linkedBack(b.Post("/portal/exit", nil), id, "user_aborted", "aborted")
 }
 
+// apiShows checks that the API agrees with a page: field of the object at
+// path is want.
+func (f *fixture) apiShows(path, field string, want any) {
+	f.t.Helper()
+	if got := f.e.Get(path).JSON(f.t)[field]; got != want {
+		f.t.Fatalf("API %s %s = %v, want %v", path, field, got, want)
+	}
+}
+
 // update changes a platform resource behind the portal's back.
 func update[T any](f *fixture, rs connectd.Resources[T], id string, mutate func(*T)) {
 	f.t.Helper()

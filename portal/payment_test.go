@@ -54,10 +54,7 @@ func TestConfirmPayment(t *testing.T) {
 	if s.Status != connectd.SubscriptionActive {
 		t.Fatalf("the subscription waiting for the payment is %s", s.Status)
 	}
-	// The API agrees.
-	if got := f.e.Get("/payments/" + pay.ID).JSON(t)["status"]; got != "succeeded" {
-		t.Fatalf("API payment status %v", got)
-	}
+	f.apiShows("/payments/"+pay.ID, "status", "succeeded")
 }
 
 func TestConfirmPaymentNoLongerNeeded(t *testing.T) {

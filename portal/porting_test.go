@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/apitest"
 	"github.com/connectd/connectd/service"
 )
 
@@ -22,6 +23,13 @@ func (f *acctFixture) porting(p *connectd.Porting) *connectd.Porting {
 	}
 	f.ok(f.e.Service.Platform.Portings().Create(f.ctx, f.e.Project, p))
 	return p
+}
+
+// openPorting opens a completePorting session on pt's subscription, on
+// the porting page.
+func (f *acctFixture) openPorting(pt *connectd.Porting) (*apitest.Browser, string, *apitest.Response) {
+	f.t.Helper()
+	return f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
 }
 
 func (f *acctFixture) getPorting(id string) *connectd.Porting {
@@ -44,7 +52,7 @@ func TestCompletePortingResumesDraft(t *testing.T) {
 	f.ok(err)
 	// The user started earlier: the provider is known, the rest is not.
 	pt := f.porting(&connectd.Porting{Status: connectd.PortingDraft, DonorProvider: strp("Other Mobile")})
-	b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+	b, id, page := f.openPorting(pt)
 	acctPage(t, page, http.StatusOK, "&#43;15550100077", `<label for="donor_provider">`, `<label for="account_number">`,
 		`<label for="account_pin">`, `type="password"`, `<label for="address_line1">`, `data-testid="confirm"`)
 	hasNone(t, page, `data-testid="pin-on-file"`)
@@ -114,7 +122,7 @@ func TestCompletePortingPinOnFile(t *testing.T) {
 	f := newAcctFixture(t, nil)
 	pt := f.porting(&connectd.Porting{Status: connectd.PortingInformationRequired, DonorProvider: strp("Other Mobile"),
 		AccountNumber: strp("A-1"), AccountPin: strp("135246"), Address: portingHome()})
-	b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+	b, id, page := f.openPorting(pt)
 	acctPage(t, page, http.StatusOK, `data-testid="pin-on-file"`, "Leave this empty to keep it")
 	hasNone(t, page, "135246")
 	for name, want := range map[string]string{"account_number": "A-1", "account_pin": "", "address_line1": "1 Donor Way"} {
@@ -163,7 +171,7 @@ func TestCompletePortingRetryDeclined(t *testing.T) {
 			f := newAcctFixture(t, retrySettings())
 			pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp(tt.code),
 				DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
-			b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+			b, id, page := f.openPorting(pt)
 			acctPage(t, page, http.StatusOK, tt.explain, `data-testid="declined"`, `data-testid="confirm"`)
 			hasNone(t, page, "1111")
 			all := []string{"donor_provider", "account_number", "account_pin", "address_line1", "address_city", "address_postal_code", "address_country"}
@@ -200,7 +208,7 @@ func TestCompletePortingRetryPinRequired(t *testing.T) {
 	f := newAcctFixture(t, retrySettings())
 	pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp("portingAccountPinRequiredOrInvalid"),
 		DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
-	b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+	b, id, page := f.openPorting(pt)
 	acctPage(t, page, http.StatusOK, "PIN on file. Enter the new one.")
 	r := b.Post("/portal/porting", url.Values{"account_pin": {" "}})
 	acctPage(t, r, http.StatusUnprocessableEntity, "account PIN is wrong")
@@ -254,7 +262,7 @@ func TestCompletePortingNothingWaiting(t *testing.T) {
 	f := newAcctFixture(t, &s)
 	pt := f.porting(&connectd.Porting{Status: connectd.PortingRequested, DonorProvider: strp("Other Mobile"),
 		AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
-	b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+	b, id, page := f.openPorting(pt)
 	acctPage(t, page, http.StatusOK, "no number transfer waiting for you")
 	hasNone(t, page, `data-testid="confirm"`, "<input")
 	r := b.Post("/portal/porting", url.Values{"account_pin": {"2468"}})
@@ -270,7 +278,7 @@ func TestCompletePortingExit(t *testing.T) {
 	f := newAcctFixture(t, retrySettings())
 	pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp("portingAccountNumberRequiredOrInvalid"),
 		DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
-	b, id, _ := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+	b, id, _ := f.openPorting(pt)
 	f.exited(b, id)
 	if got := f.getPorting(pt.ID); got.Status != connectd.PortingDeclined || derefS(got.AccountNumber) != "A-1" {
 		t.Fatalf("leaving changed the porting: %+v", got)
