@@ -26,8 +26,8 @@ func (p *Portal) addonsModel(ctx context.Context, st *state) (*addonsView, error
 	if err != nil || s == nil {
 		return v, err
 	}
-	for _, id := range st.session.Intent.Addons {
-		ad, err := getOptional(ctx, p.addons(), st.project.ID, id)
+	for _, id := range st.Session.Intent.Addons {
+		ad, err := getOptional(ctx, p.addons(), st.Project.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -65,6 +65,6 @@ func (p *Portal) buyAddons(w http.ResponseWriter, r *http.Request, st *state) {
 		return
 	}
 	f.buy(p, w, r, st, func() (*connectd.Purchase, error) {
-		return p.svc.BuyAddons(r.Context(), st.actor(), st.session.Intent.Subscription, st.session.Intent.Addons, f.pay)
+		return p.svc.BuyAddons(r.Context(), st.Actor(), st.Session.Intent.Subscription, st.Session.Intent.Addons, f.pay)
 	})
 }

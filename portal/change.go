@@ -52,7 +52,7 @@ func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error
 	}
 	if s.EndedAt == nil {
 		// A canceled subscription keeps its plan until it ends.
-		plans, err := collectAll(ctx, p.plans(), st.project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
+		plans, err := collectAll(ctx, p.plans(), st.Project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
 		if err != nil {
 			return nil, err
 		}
@@ -63,7 +63,7 @@ func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error
 			v.Plans = append(v.Plans, changeOption{Key: "plan:" + pl.ID, Name: pl.Name, Detail: allowanceText(pl.Allowances), Price: pl.Price, plan: pl})
 		}
 	}
-	addons, err := collectAll(ctx, p.addons(), st.project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
+	addons, err := collectAll(ctx, p.addons(), st.Project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
 	if err != nil {
 		return nil, err
 	}
@@ -96,8 +96,8 @@ func (p *Portal) changeSubscription(w http.ResponseWriter, r *http.Request, st *
 	}
 	f.buy(p, w, r, st, func() (*connectd.Purchase, error) {
 		if opt.plan != nil {
-			return p.svc.ChangePlan(r.Context(), st.actor(), st.session.Intent.Subscription, opt.plan.ID, f.pay)
+			return p.svc.ChangePlan(r.Context(), st.Actor(), st.Session.Intent.Subscription, opt.plan.ID, f.pay)
 		}
-		return p.svc.BuyAddons(r.Context(), st.actor(), st.session.Intent.Subscription, []string{opt.addon.ID}, f.pay)
+		return p.svc.BuyAddons(r.Context(), st.Actor(), st.Session.Intent.Subscription, []string{opt.addon.ID}, f.pay)
 	}, "choice")
 }

@@ -71,9 +71,9 @@ const checkoutGone = " You can close this page and go back to the app."
 // confirm: the order's SIM is then held by the pending subscription the
 // first attempt made, and not being available is expected.
 func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) (*checkoutView, error) {
-	in := st.session.Intent
+	in := st.Session.Intent
 	v := &checkoutView{AskSIM: in.SIM == "", AskDevice: in.Device == "" && in.IMEI == "", IMEI: in.IMEI}
-	plan, err := getOptional(ctx, p.plans(), st.project.ID, in.Plan)
+	plan, err := getOptional(ctx, p.plans(), st.Project.ID, in.Plan)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) 
 	}
 	v.Plan, v.PlanDetail, v.Total = plan, allowanceText(plan.Allowances), plan.Price
 	for _, id := range in.Addons {
-		ad, err := getOptional(ctx, p.addons(), st.project.ID, id)
+		ad, err := getOptional(ctx, p.addons(), st.Project.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -99,7 +99,7 @@ func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) 
 		v.Addons = append(v.Addons, ad)
 	}
 	if in.SIM != "" {
-		sim, err := getOptional(ctx, p.sims(), st.project.ID, in.SIM)
+		sim, err := getOptional(ctx, p.sims(), st.Project.ID, in.SIM)
 		if err != nil {
 			return nil, err
 		}
@@ -110,20 +110,20 @@ func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) 
 		v.SIMType = simTypeText(sim.Type)
 	}
 	if in.Device != "" {
-		d, err := getOptional(ctx, service.ResourcesOf[connectd.Device](p.svc), st.project.ID, in.Device)
+		d, err := getOptional(ctx, service.ResourcesOf[connectd.Device](p.svc), st.Project.ID, in.Device)
 		if err != nil {
 			return nil, err
 		}
-		if d == nil || d.User != nil && *d.User != st.user.ID {
+		if d == nil || d.User != nil && *d.User != st.User.ID {
 			v.Unavailable = "The phone picked for this order can't be found on your account." + checkoutGone
 			return v, nil
 		}
 		v.Device = strings.TrimSpace(d.Manufacturer + " " + d.Model)
 	}
-	if plan.Requirements.FullName && (st.user.FullName == nil || *st.user.FullName == "") {
+	if plan.Requirements.FullName && (st.User.FullName == nil || *st.User.FullName == "") {
 		v.Missing = append(v.Missing, "your full name")
 	}
-	if plan.Requirements.Address && st.user.Address == nil {
+	if plan.Requirements.Address && st.User.Address == nil {
 		v.Missing = append(v.Missing, "your address")
 	}
 	if len(v.Missing) > 0 {
@@ -167,7 +167,7 @@ func checkoutTitle(step string) string {
 func (p *Portal) checkoutPage(w http.ResponseWriter, r *http.Request, st *state) {
 	v, err := p.checkoutModel(r.Context(), st, false)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	v.Step = v.steps()[0]
@@ -181,7 +181,7 @@ func (p *Portal) checkout(w http.ResponseWriter, r *http.Request, st *state) {
 	ctx := r.Context()
 	v, err := p.checkoutModel(ctx, st, r.PostForm.Get("confirm_payment") != "")
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	if v.Unavailable != "" || len(v.Missing) > 0 {
@@ -248,14 +248,14 @@ func (p *Portal) checkout(w http.ResponseWriter, r *http.Request, st *state) {
 		showPay(http.StatusUnprocessableEntity, "", nil)
 		return
 	}
-	in := connectd.CheckoutInput{PlanID: st.session.Intent.Plan, SIMID: st.session.Intent.SIM,
-		DeviceID: st.session.Intent.Device, IMEI: st.session.Intent.IMEI, Addons: st.session.Intent.Addons}
+	in := connectd.CheckoutInput{PlanID: st.Session.Intent.Plan, SIMID: st.Session.Intent.SIM,
+		DeviceID: st.Session.Intent.Device, IMEI: st.Session.Intent.IMEI, Addons: st.Session.Intent.Addons}
 	if v.AskSIM {
 		in.SIMType = ans.simType
 	}
 	if v.AskDevice {
 		in.IMEI = ans.imei
 	}
-	res, err := p.svc.Checkout(ctx, st.actor(), in, pay)
+	res, err := p.svc.Checkout(ctx, st.Actor(), in, pay)
 	p.settlePurchase(w, r, st, res, err, errs, pendingView{Action: "/portal/checkout", Back: "/portal/checkout"}, showPay, "sim_type", "imei")
 }

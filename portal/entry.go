@@ -37,7 +37,7 @@ func (p *Portal) entryPage(w http.ResponseWriter, r *http.Request) {
 		data.Account = maskEmail(sess.UserDetails.Email)
 	}
 	data.Action = actionText(sess.Intent.Type)
-	p.render(w, r, http.StatusOK, "entry", &state{session: sess, project: project}, data)
+	p.render(w, r, http.StatusOK, "entry", &state{Session: sess, Project: project}, data)
 }
 
 // checkLink checks an entry link. When the link cannot be entered it

@@ -49,8 +49,8 @@ func parseActivationCode(code string) (smdp, matchingID string, ok bool) {
 
 func (p *Portal) esimModel(ctx context.Context, st *state) (esimView, error) {
 	var v esimView
-	sub, err := p.subscriptions().Get(ctx, st.project.ID, st.session.Intent.Subscription)
-	if notFound(err) || err == nil && sub.User != st.user.ID {
+	sub, err := p.subscriptions().Get(ctx, st.Project.ID, st.Session.Intent.Subscription)
+	if notFound(err) || err == nil && sub.User != st.User.ID {
 		v.Why = "This subscription can't be found on your account. There is no eSIM to install here."
 		return v, nil
 	}
@@ -61,7 +61,7 @@ func (p *Portal) esimModel(ctx context.Context, st *state) (esimView, error) {
 		v.Why = "This subscription has no SIM yet, so there is no eSIM to install. Please check again later."
 		return v, nil
 	}
-	sim, err := p.sims().Get(ctx, st.project.ID, *sub.SIM)
+	sim, err := p.sims().Get(ctx, st.Project.ID, *sub.SIM)
 	if notFound(err) {
 		v.Why = "This subscription's SIM can't be found, so there is no eSIM to install. Please contact support."
 		return v, nil
@@ -91,7 +91,7 @@ func (p *Portal) esimModel(ctx context.Context, st *state) (esimView, error) {
 func (p *Portal) esimPage(w http.ResponseWriter, r *http.Request, st *state) {
 	v, err := p.esimModel(r.Context(), st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	p.render(w, r, http.StatusOK, "esim", st, pageData{Title: "Install your eSIM", Data: v})

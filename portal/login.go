@@ -8,7 +8,6 @@ import (
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/internal/httperr"
-	"github.com/connectd/connectd/service"
 )
 
 // Hosted login. The guard of its pages (routes.go) sends a browser that
@@ -26,8 +25,8 @@ type loginView struct {
 
 // sendCode sends a one-time code to the email the user typed.
 func (p *Portal) sendCode(w http.ResponseWriter, r *http.Request, st *state) {
-	if !st.project.Settings.HostedLogin {
-		p.finish(w, r, st.session, StatusBadConfiguration)
+	if !st.Project.Settings.HostedLogin {
+		p.finish(w, r, st.Session, StatusBadConfiguration)
 		return
 	}
 	if !p.readPageForm(w, r, st) {
@@ -39,12 +38,12 @@ func (p *Portal) sendCode(w http.ResponseWriter, r *http.Request, st *state) {
 			Errors: map[string]string{"email": "Enter an email address, such as jerry@example.com."}, Values: map[string]string{"email": email}})
 		return
 	}
-	code, err := p.svc.SendLoginCode(r.Context(), st.browser.ID, email)
+	code, err := p.svc.SendLoginCode(r.Context(), st.Browser.ID, email)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
-	if err := p.mailer.SendLoginCode(r.Context(), email, code, st.project); err != nil {
+	if err := p.mailer.SendLoginCode(r.Context(), email, code, st.Project); err != nil {
 		p.logger.ErrorContext(r.Context(), "send login code", "err", err.Error())
 		p.render(w, r, http.StatusBadGateway, "login", st, pageData{Title: "Sign in", Data: loginView{},
 			Notice: "We could not send the code. Please try again.", Values: map[string]string{"email": email}})
@@ -62,14 +61,14 @@ func (p *Portal) verifyCode(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	typed := strings.TrimSpace(r.PostForm.Get("code"))
 	ctx := r.Context()
-	a, err := p.svc.AttemptLoginCode(ctx, st.browser.ID, typed)
+	a, err := p.svc.AttemptLoginCode(ctx, st.Browser.ID, typed)
 	if errors.Is(err, connectd.ErrNotFound) {
 		p.render(w, r, http.StatusUnprocessableEntity, "login", st, pageData{Title: "Sign in", Data: loginView{},
 			Notice: "That code has expired or was tried too many times. Enter your email to get a new one."})
 		return
 	}
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	if !a.OK {
@@ -81,17 +80,17 @@ func (p *Portal) verifyCode(w http.ResponseWriter, r *http.Request, st *state) {
 			Data: loginView{CodeSent: a.AttemptsLeft > 0, Email: maskEmail(a.Email)}, Errors: map[string]string{"code": msg}, Values: map[string]string{"code": typed}})
 		return
 	}
-	err = p.svc.SignIn(ctx, &service.PortalState{Browser: st.browser, Session: st.session, Project: st.project}, a.Email)
+	err = p.svc.SignIn(ctx, st, a.Email)
 	if e := httperr.Refusal(err); e != nil {
 		// The signed-in user can't use this session: the session was made
 		// for another user, or the intent's checks refuse them.
-		p.logger.InfoContext(ctx, "signed-in user cannot use this session", "session", st.session.ID, "code", e.Code)
-		p.finish(w, r, st.session, StatusBadConfiguration)
+		p.logger.InfoContext(ctx, "signed-in user cannot use this session", "session", st.Session.ID, "code", e.Code)
+		p.finish(w, r, st.Session, StatusBadConfiguration)
 		return
 	}
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
-	redirect(w, r, destination(st.session.Intent.Type))
+	redirect(w, r, destination(st.Session.Intent.Type))
 }

@@ -17,7 +17,7 @@ type payView struct {
 
 // savedMethods lists the signed-in user's payment methods, default first.
 func (p *Portal) savedMethods(ctx context.Context, st *state) ([]*connectd.PaymentMethod, error) {
-	page, err := service.ResourcesOf[connectd.PaymentMethod](p.svc).List(ctx, st.project.ID, connectd.PlatformFilter{UserID: st.user.ID,
+	page, err := service.ResourcesOf[connectd.PaymentMethod](p.svc).List(ctx, st.Project.ID, connectd.PlatformFilter{UserID: st.User.ID,
 		ListParams: connectd.ListParams{Limit: connectd.MaxListLimit}})
 	if err != nil {
 		return nil, err

@@ -23,11 +23,11 @@ type paymentView struct {
 // sessionPayment returns the session's payment when it is the signed-in
 // user's, else nil.
 func (p *Portal) sessionPayment(ctx context.Context, st *state) (*connectd.Payment, error) {
-	pay, err := service.ResourcesOf[connectd.Payment](p.svc).Get(ctx, st.project.ID, st.session.Intent.Payment)
+	pay, err := service.ResourcesOf[connectd.Payment](p.svc).Get(ctx, st.Project.ID, st.Session.Intent.Payment)
 	if notFound(err) {
 		return nil, nil
 	}
-	if err != nil || pay.User != st.user.ID {
+	if err != nil || pay.User != st.User.ID {
 		return nil, err
 	}
 	return pay, nil
@@ -36,7 +36,7 @@ func (p *Portal) sessionPayment(ctx context.Context, st *state) (*connectd.Payme
 func (p *Portal) showPayment(w http.ResponseWriter, r *http.Request, st *state, status int, notice string) {
 	pay, err := p.sessionPayment(r.Context(), st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	v := paymentView{Payment: pay}
@@ -73,7 +73,7 @@ func (p *Portal) paymentPage(w http.ResponseWriter, r *http.Request, st *state) 
 // confirmPayment confirms the session's payment: never one named by the
 // form.
 func (p *Portal) confirmPayment(w http.ResponseWriter, r *http.Request, st *state) {
-	_, err := p.svc.ConfirmPayment(r.Context(), st.actor(), st.session.Intent.Payment)
+	_, err := p.svc.ConfirmPayment(r.Context(), st.Actor(), st.Session.Intent.Payment)
 	// Changed meanwhile (say, confirmed in another tab): the page explains.
 	p.settle(w, r, st, err, func(status int, e *connectd.Error) { p.showPayment(w, r, st, status, e.Message) })
 }

@@ -29,7 +29,7 @@ var cardFields = map[string]string{
 func (p *Portal) showPaymentMethods(w http.ResponseWriter, r *http.Request, st *state, status int, data pageData) {
 	saved, err := p.savedMethods(r.Context(), st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	data.Title = "Payment methods"
@@ -55,7 +55,7 @@ func (p *Portal) addPaymentMethod(w http.ResponseWriter, r *http.Request, st *st
 	month, _ := strconv.Atoi(values["card_exp_month"])
 	year, _ := strconv.Atoi(values["card_exp_year"])
 	card := connectd.CardInput{Number: values["card_number"], ExpMonth: month, ExpYear: year, CVC: strings.TrimSpace(f.Get("card_cvc"))}
-	_, err := p.svc.AddPaymentMethod(r.Context(), st.actor(), card)
+	_, err := p.svc.AddPaymentMethod(r.Context(), st.Actor(), card)
 	p.settle(w, r, st, err, func(status int, e *connectd.Error) {
 		p.showPaymentMethods(w, r, st, status, cardRefusal(e, values))
 	})

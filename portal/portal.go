@@ -140,19 +140,10 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// state is what a signed-in portal request acts on: everything comes from
-// the browser session, nothing from the request.
-type state struct {
-	browser *connectd.BrowserSession
-	session *connectd.Session
-	project *connectd.Project
-	user    *connectd.User // nil until hosted login
-}
-
-// actor is who acts in the signed-in user's actions.
-func (st *state) actor() service.Actor {
-	return service.Actor{ProjectID: st.project.ID, UserID: st.user.ID, BrowserID: st.browser.ID}
-}
+// state is what a portal request acts on: everything comes from the
+// browser session, nothing from the request. Browser is nil on the entry
+// page, User until hosted login.
+type state = service.PortalState
 
 type stateHandler func(w http.ResponseWriter, r *http.Request, st *state)
 
@@ -193,7 +184,7 @@ func (p *Portal) withState(completed bool, h stateHandler) http.HandlerFunc {
 			p.renderMessage(w, r, http.StatusUnauthorized, nil, messageExpired)
 			return
 		}
-		switch status := st.session.Status(p.now()); {
+		switch status := st.Session.Status(p.now()); {
 		case status == connectd.StatusActive:
 		case status == connectd.StatusCompleted && completed:
 		case status == connectd.StatusCompleted:
@@ -209,11 +200,7 @@ func (p *Portal) withState(completed bool, h stateHandler) http.HandlerFunc {
 }
 
 func (p *Portal) loadState(r *http.Request) (*state, error) {
-	ps, err := p.svc.PortalState(r.Context(), p.cookieSecret(r))
-	if err != nil || ps == nil {
-		return nil, err
-	}
-	return &state{browser: ps.Browser, session: ps.Session, project: ps.Project, user: ps.User}, nil
+	return p.svc.PortalState(r.Context(), p.cookieSecret(r))
 }
 
 // Link-back statuses, as documented.
@@ -296,32 +283,32 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, sess *connectd.Ses
 
 // exit is every page's way out: user_aborted.
 func (p *Portal) exit(w http.ResponseWriter, r *http.Request, st *state) {
-	p.finish(w, r, st.session, StatusUserAborted)
+	p.finish(w, r, st.Session, StatusUserAborted)
 }
 
 // continueToApp is the Continue button after a successful action.
 func (p *Portal) continueToApp(w http.ResponseWriter, r *http.Request, st *state) {
-	if st.session.Status(p.now()) != connectd.StatusCompleted {
-		redirect(w, r, destination(st.session.Intent.Type))
+	if st.Session.Status(p.now()) != connectd.StatusCompleted {
+		redirect(w, r, destination(st.Session.Intent.Type))
 		return
 	}
 	p.clearCookie(w)
-	p.linkBack(w, r, st.session, StatusSuccess)
+	p.linkBack(w, r, st.Session, StatusSuccess)
 }
 
 // succeed records the intended action as done and shows the page with the
 // Continue button.
 func (p *Portal) succeed(w http.ResponseWriter, r *http.Request, st *state) {
-	if _, err := p.svc.FinishSession(r.Context(), st.session.ID, connectd.StatusCompleted); err != nil && !errors.Is(err, connectd.ErrConflict) {
-		p.fail(w, r, st.session, err)
+	if _, err := p.svc.FinishSession(r.Context(), st.Session.ID, connectd.StatusCompleted); err != nil && !errors.Is(err, connectd.ErrConflict) {
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	redirect(w, r, "/portal/done")
 }
 
 func (p *Portal) donePage(w http.ResponseWriter, r *http.Request, st *state) {
-	if st.session.Status(p.now()) != connectd.StatusCompleted {
-		redirect(w, r, destination(st.session.Intent.Type))
+	if st.Session.Status(p.now()) != connectd.StatusCompleted {
+		redirect(w, r, destination(st.Session.Intent.Type))
 		return
 	}
 	p.render(w, r, http.StatusOK, "done", st, pageData{Title: "Done"})

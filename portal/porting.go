@@ -55,8 +55,8 @@ func declinedText(code string) (string, []string) {
 // sessionPorting returns the porting waiting for the signed-in user on the
 // session's subscription, or nil.
 func (p *Portal) sessionPorting(r *http.Request, st *state) (*connectd.Porting, error) {
-	pt, err := p.waitingPorting(r.Context(), st.project.ID, st.session.Intent.Subscription)
-	if err != nil || pt == nil || pt.User != st.user.ID {
+	pt, err := p.waitingPorting(r.Context(), st.Project.ID, st.Session.Intent.Subscription)
+	if err != nil || pt == nil || pt.User != st.User.ID {
 		return nil, err
 	}
 	return pt, nil
@@ -79,7 +79,7 @@ func (p *Portal) portingModel(st *state, pt *connectd.Porting) portingView {
 	}
 	code := derefString(pt.DeclinedCode)
 	text, fix := declinedText(code)
-	if !st.project.Settings.PortingRetry || !connectd.RetryableDeclinedCodes[code] || text == "" {
+	if !st.Project.Settings.PortingRetry || !connectd.RetryableDeclinedCodes[code] || text == "" {
 		v.Porting = nil
 		v.Why = "Your current provider declined the transfer of your number, and it can't be fixed here. Please contact support. You can close this page and go back to the app."
 		return v
@@ -119,7 +119,7 @@ func (p *Portal) showPorting(w http.ResponseWriter, r *http.Request, st *state, 
 func (p *Portal) portingPage(w http.ResponseWriter, r *http.Request, st *state) {
 	pt, err := p.sessionPorting(r, st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	// Resume where the user left off: prefill what the porting has, and the
@@ -130,7 +130,7 @@ func (p *Portal) portingPage(w http.ResponseWriter, r *http.Request, st *state) 
 		values["account_number"] = derefString(pt.AccountNumber)
 		a := pt.Address
 		if a == nil {
-			a = st.user.Address
+			a = st.User.Address
 		}
 		addressValues(a, "address_", values)
 	}
@@ -150,7 +150,7 @@ var portingFields = map[string]string{
 func (p *Portal) submitPorting(w http.ResponseWriter, r *http.Request, st *state) {
 	pt, err := p.sessionPorting(r, st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	v := p.portingModel(st, pt)
@@ -194,7 +194,7 @@ func (p *Portal) submitPorting(w http.ResponseWriter, r *http.Request, st *state
 			Notice: "Please check the highlighted fields."})
 		return
 	}
-	_, err = p.svc.SubmitPorting(r.Context(), st.actor(), pt.ID, in)
+	_, err = p.svc.SubmitPorting(r.Context(), st.Actor(), pt.ID, in)
 	p.settle(w, r, st, err, func(status int, e *connectd.Error) {
 		notice := e.Message
 		for _, d := range e.Details {

@@ -60,7 +60,7 @@ func (pp profilePage) render(p *Portal, w http.ResponseWriter, r *http.Request, 
 // show serves the GET: the form, prefilled.
 func (pp profilePage) show(p *Portal, w http.ResponseWriter, r *http.Request, st *state) {
 	values := map[string]string{}
-	pp.values(st.user, values)
+	pp.values(st.User, values)
 	pp.render(p, w, r, st, http.StatusOK, pageData{Values: values})
 }
 
@@ -72,7 +72,7 @@ func (pp profilePage) save(p *Portal, w http.ResponseWriter, r *http.Request, st
 		pp.render(p, w, r, st, http.StatusUnprocessableEntity, pageData{Values: values, Errors: errs, Notice: pp.invalid})
 		return
 	}
-	_, err := p.svc.UpdateUser(r.Context(), st.project.ID, st.user.ID, in)
+	_, err := p.svc.UpdateUser(r.Context(), st.Project.ID, st.User.ID, in)
 	p.settle(w, r, st, err, func(status int, e *connectd.Error) {
 		pp.render(p, w, r, st, status, pageData{Values: values, Notice: e.Message})
 	})

@@ -112,8 +112,8 @@ type subscriptionCard struct {
 // when it does not exist or is someone else's: pages then explain, in
 // plain words, that there is nothing to show.
 func (p *Portal) userSubscription(ctx context.Context, st *state, id string) (*connectd.Subscription, error) {
-	s, err := getOptional(ctx, p.subscriptions(), st.project.ID, id)
-	if err != nil || s == nil || st.user == nil || s.User != st.user.ID {
+	s, err := getOptional(ctx, p.subscriptions(), st.Project.ID, id)
+	if err != nil || s == nil || st.User == nil || s.User != st.User.ID {
 		return nil, err
 	}
 	return s, nil
@@ -125,7 +125,7 @@ func (p *Portal) cardFor(ctx context.Context, st *state, s *connectd.Subscriptio
 	plan, ok := plans[s.Plan]
 	if !ok {
 		var err error
-		if plan, err = getOptional(ctx, p.plans(), st.project.ID, s.Plan); err != nil {
+		if plan, err = getOptional(ctx, p.plans(), st.Project.ID, s.Plan); err != nil {
 			return nil, err
 		}
 		if plans != nil {
@@ -134,7 +134,7 @@ func (p *Portal) cardFor(ctx context.Context, st *state, s *connectd.Subscriptio
 	}
 	c.Plan = plan
 	if s.SIM != nil {
-		sim, err := getOptional(ctx, p.sims(), st.project.ID, *s.SIM)
+		sim, err := getOptional(ctx, p.sims(), st.Project.ID, *s.SIM)
 		if err != nil {
 			return nil, err
 		}
@@ -276,7 +276,7 @@ func (p *Portal) settlePurchase(w http.ResponseWriter, r *http.Request, st *stat
 		pending.Amount = connectd.Price{Amount: res.Payment.Amount, Currency: res.Payment.Currency}
 		show(http.StatusOK, "", &pending)
 	default:
-		p.fail(w, r, st.session, fmt.Errorf("payment %s is %s after a purchase", res.Payment.ID, res.Payment.Status))
+		p.fail(w, r, st.Session, fmt.Errorf("payment %s is %s after a purchase", res.Payment.ID, res.Payment.Status))
 	}
 }
 
@@ -309,7 +309,7 @@ func (pp purchasePage[V]) load(p *Portal, ctx context.Context, st *state) (V, er
 func (pp purchasePage[V]) show(p *Portal, w http.ResponseWriter, r *http.Request, st *state) {
 	v, err := pp.load(p, r.Context(), st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	p.render(w, r, http.StatusOK, pp.page, st, pageData{Title: pp.title, Data: v})
@@ -331,7 +331,7 @@ type purchaseForm[V purchaseModel] struct {
 func (pp purchasePage[V]) posted(p *Portal, w http.ResponseWriter, r *http.Request, st *state) (*purchaseForm[V], bool) {
 	v, err := pp.load(p, r.Context(), st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return nil, false
 	}
 	if v.purchase().Unavailable != "" {
@@ -369,7 +369,7 @@ func (f *purchaseForm[V]) buy(p *Portal, w http.ResponseWriter, r *http.Request,
 // subscription: the subscription, its card, or nil and why nothing can be
 // bought (inactive says it for a subscription that isn't active).
 func (p *Portal) purchasable(ctx context.Context, st *state, pv *purchaseView, inactive string) (*connectd.Subscription, *subscriptionCard, error) {
-	s, err := p.userSubscription(ctx, st, st.session.Intent.Subscription)
+	s, err := p.userSubscription(ctx, st, st.Session.Intent.Subscription)
 	if err != nil {
 		return nil, nil, err
 	}

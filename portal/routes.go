@@ -83,16 +83,16 @@ func of(t connectd.IntentType) []connectd.IntentType { return []connectd.IntentT
 func (rt route) guarded(p *Portal) stateHandler {
 	return func(w http.ResponseWriter, r *http.Request, st *state) {
 		switch {
-		case rt.intents == nil && st.user != nil:
+		case rt.intents == nil && st.User != nil:
 			// Hosted login is done: on to the intent's page.
-			redirect(w, r, destination(st.session.Intent.Type))
+			redirect(w, r, destination(st.Session.Intent.Type))
 			return
 		case rt.intents == nil:
-		case st.user == nil:
+		case st.User == nil:
 			redirect(w, r, "/portal/login")
 			return
-		case !slices.Contains(rt.intents, st.session.Intent.Type):
-			redirect(w, r, destination(st.session.Intent.Type))
+		case !slices.Contains(rt.intents, st.Session.Intent.Type):
+			redirect(w, r, destination(st.Session.Intent.Type))
 			return
 		}
 		if rt.form && !p.readPageForm(w, r, st) {
@@ -140,7 +140,7 @@ func (p *Portal) settle(w http.ResponseWriter, r *http.Request, st *state, err e
 func (p *Portal) refused(w http.ResponseWriter, r *http.Request, st *state, err error, show refusedPage) {
 	e := httperr.Refusal(err)
 	if e == nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	show(httperr.Of(e.Type).Page, e)
@@ -149,5 +149,5 @@ func (p *Portal) refused(w http.ResponseWriter, r *http.Request, st *state, err 
 // done is the Done button of the pages where looking was the intended
 // action: the session completes and links back with success.
 func (p *Portal) done(w http.ResponseWriter, r *http.Request, st *state) {
-	p.finish(w, r, st.session, StatusSuccess)
+	p.finish(w, r, st.Session, StatusSuccess)
 }

@@ -22,8 +22,8 @@ type subscriptionView struct {
 }
 
 func (p *Portal) subscriptionView(ctx context.Context, st *state) (subscriptionView, error) {
-	v := subscriptionView{Intent: st.session.Intent.Type}
-	s, err := p.userSubscription(ctx, st, st.session.Intent.Subscription)
+	v := subscriptionView{Intent: st.Session.Intent.Type}
+	s, err := p.userSubscription(ctx, st, st.Session.Intent.Subscription)
 	if err != nil || s == nil {
 		v.Why = "This subscription can't be found on your account any more. You can close this page and go back to the app."
 		return v, err
@@ -61,7 +61,7 @@ func (p *Portal) subscriptionView(ctx context.Context, st *state) (subscriptionV
 func (p *Portal) showSubscription(w http.ResponseWriter, r *http.Request, st *state, status int, notice string) {
 	v, err := p.subscriptionView(r.Context(), st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	title := "Your subscription"
@@ -81,13 +81,13 @@ func (p *Portal) subscriptionPage(w http.ResponseWriter, r *http.Request, st *st
 // cancelSubscription cancels the session's subscription: it runs until the
 // end of the period it was paid for.
 func (p *Portal) cancelSubscription(w http.ResponseWriter, r *http.Request, st *state) {
-	_, err := p.svc.CancelSubscription(r.Context(), st.actor(), st.session.Intent.Subscription)
+	_, err := p.svc.CancelSubscription(r.Context(), st.Actor(), st.Session.Intent.Subscription)
 	p.subscriptionActed(w, r, st, err)
 }
 
 // resumeSubscription resumes the session's canceled subscription.
 func (p *Portal) resumeSubscription(w http.ResponseWriter, r *http.Request, st *state) {
-	_, err := p.svc.ResumeSubscription(r.Context(), st.actor(), st.session.Intent.Subscription)
+	_, err := p.svc.ResumeSubscription(r.Context(), st.Actor(), st.Session.Intent.Subscription)
 	p.subscriptionActed(w, r, st, err)
 }
 

@@ -15,20 +15,20 @@ type subscriptionsView struct {
 
 func (p *Portal) subscriptionsPage(w http.ResponseWriter, r *http.Request, st *state) {
 	ctx := r.Context()
-	subs, err := collectAll(ctx, p.subscriptions(), st.project.ID, connectd.PlatformFilter{UserID: st.user.ID})
+	subs, err := collectAll(ctx, p.subscriptions(), st.Project.ID, connectd.PlatformFilter{UserID: st.User.ID})
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	var v subscriptionsView
 	plans := map[string]*connectd.Plan{}
 	for _, s := range subs {
-		if s.User != st.user.ID {
+		if s.User != st.User.ID {
 			continue // the filter already says so; never show another user's
 		}
 		c, err := p.cardFor(ctx, st, s, plans)
 		if err != nil {
-			p.fail(w, r, st.session, err)
+			p.fail(w, r, st.Session, err)
 			return
 		}
 		v.Cards = append(v.Cards, c)

@@ -96,6 +96,11 @@ type PortalState struct {
 	User    *connectd.User // nil until hosted login
 }
 
+// Actor is who acts in the signed-in user's actions.
+func (st *PortalState) Actor() Actor {
+	return Actor{ProjectID: st.Project.ID, UserID: st.User.ID, BrowserID: st.Browser.ID}
+}
+
 // BrowserSession returns the active browser session whose cookie holds
 // secret, or nil when there is none.
 func (s *Service) BrowserSession(ctx context.Context, secret string) (*connectd.BrowserSession, error) {
