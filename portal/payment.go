@@ -33,11 +33,12 @@ func (p *Portal) sessionPayment(ctx context.Context, st *state) (*connectd.Payme
 	return pay, nil
 }
 
-func (p *Portal) showPayment(w http.ResponseWriter, r *http.Request, st *state, status int, notice string) {
-	pay, err := p.sessionPayment(r.Context(), st)
+var paymentPage = buttonView[paymentView]{page: "payment", model: (*Portal).paymentModel}
+
+func (p *Portal) paymentModel(ctx context.Context, st *state) (paymentView, string, error) {
+	pay, err := p.sessionPayment(ctx, st)
 	if err != nil {
-		p.fail(w, r, st.Session, err)
-		return
+		return paymentView{}, "", err
 	}
 	v := paymentView{Payment: pay}
 	switch {
@@ -63,17 +64,12 @@ func (p *Portal) showPayment(w http.ResponseWriter, r *http.Request, st *state, 
 	if !v.CanConfirm {
 		title = "Your payment"
 	}
-	p.render(w, r, status, "payment", st, pageData{Title: title, Notice: notice, Data: v})
-}
-
-func (p *Portal) paymentPage(w http.ResponseWriter, r *http.Request, st *state) {
-	p.showPayment(w, r, st, http.StatusOK, "")
+	return v, title, nil
 }
 
 // confirmPayment confirms the session's payment: never one named by the
 // form.
 func (p *Portal) confirmPayment(w http.ResponseWriter, r *http.Request, st *state) {
 	_, err := p.svc.ConfirmPayment(r.Context(), st.Actor(), st.Session.Intent.Payment)
-	// Changed meanwhile (say, confirmed in another tab): the page explains.
-	p.settle(w, r, st, err, func(status int, e *connectd.Error) { p.showPayment(w, r, st, status, e.Message) })
+	paymentPage.acted(p, w, r, st, err)
 }

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"slices"
 
@@ -38,13 +39,13 @@ var routes = slices.Concat(
 	formPage("/portal/checkout", (*Portal).checkoutPage, (*Portal).checkout, connectd.IntentCheckoutNewSubscription),
 	// The pages whose button is the action.
 	[]route{
-		{pattern: "GET /portal/subscription", handle: (*Portal).subscriptionPage, intents: subscriptionIntents},
+		{pattern: "GET /portal/subscription", handle: subscriptionPage.get, intents: subscriptionIntents},
 		{pattern: "POST /portal/subscription/cancel", handle: (*Portal).cancelSubscription, intents: of(connectd.IntentCancelSubscription)},
 		{pattern: "POST /portal/subscription/resume", handle: (*Portal).resumeSubscription, intents: of(connectd.IntentResumeSubscription)},
 		{pattern: "POST /portal/subscription/done", handle: (*Portal).done, intents: of(connectd.IntentViewSubscription)},
 	},
 	buttonPage("/portal/subscriptions", "/done", (*Portal).subscriptionsPage, (*Portal).done, connectd.IntentViewSubscriptions),
-	buttonPage("/portal/payment", "/confirm", (*Portal).paymentPage, (*Portal).confirmPayment, connectd.IntentConfirmPayment),
+	buttonPage("/portal/payment", "/confirm", paymentPage.get, (*Portal).confirmPayment, connectd.IntentConfirmPayment),
 	buttonPage("/portal/esim", "/done", (*Portal).esimPage, (*Portal).done, connectd.IntentViewEsimInstallation),
 	// The account pages.
 	formPage("/portal/payment-methods", (*Portal).paymentMethodsPage, (*Portal).addPaymentMethod, connectd.IntentUpdatePaymentMethod),
@@ -144,6 +145,35 @@ func (p *Portal) refused(w http.ResponseWriter, r *http.Request, st *state, err 
 		return
 	}
 	show(httperr.Of(e.Type).Page, e)
+}
+
+// buttonView is a page whose button is the action, shown as it is now
+// (after a refused action too): its template, and its model and title.
+type buttonView[V any] struct {
+	page  string
+	model func(p *Portal, ctx context.Context, st *state) (v V, title string, err error)
+}
+
+// show renders the page with status and a notice for the whole page.
+func (bv buttonView[V]) show(p *Portal, w http.ResponseWriter, r *http.Request, st *state, status int, notice string) {
+	v, title, err := bv.model(p, r.Context(), st)
+	if err != nil {
+		p.fail(w, r, st.Session, err)
+		return
+	}
+	p.render(w, r, status, bv.page, st, pageData{Title: title, Notice: notice, Data: v})
+}
+
+// get serves the GET.
+func (bv buttonView[V]) get(p *Portal, w http.ResponseWriter, r *http.Request, st *state) {
+	bv.show(p, w, r, st, http.StatusOK, "")
+}
+
+// acted answers the button's action: a refusal (the state changed
+// meanwhile, say in another tab) shows the page as it is now, which
+// explains.
+func (bv buttonView[V]) acted(p *Portal, w http.ResponseWriter, r *http.Request, st *state, err error) {
+	p.settle(w, r, st, err, func(status int, e *connectd.Error) { bv.show(p, w, r, st, status, e.Message) })
 }
 
 // done is the Done button of the pages where looking was the intended

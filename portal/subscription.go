@@ -58,12 +58,10 @@ func (p *Portal) subscriptionView(ctx context.Context, st *state) (subscriptionV
 	return v, nil
 }
 
-func (p *Portal) showSubscription(w http.ResponseWriter, r *http.Request, st *state, status int, notice string) {
-	v, err := p.subscriptionView(r.Context(), st)
-	if err != nil {
-		p.fail(w, r, st.Session, err)
-		return
-	}
+var subscriptionPage = buttonView[subscriptionView]{page: "subscription", model: (*Portal).subscriptionModel}
+
+func (p *Portal) subscriptionModel(ctx context.Context, st *state) (subscriptionView, string, error) {
+	v, err := p.subscriptionView(ctx, st)
 	title := "Your subscription"
 	switch {
 	case v.Intent == connectd.IntentCancelSubscription && v.CanAct:
@@ -71,28 +69,18 @@ func (p *Portal) showSubscription(w http.ResponseWriter, r *http.Request, st *st
 	case v.Intent == connectd.IntentResumeSubscription && v.CanAct:
 		title = "Resume your subscription"
 	}
-	p.render(w, r, status, "subscription", st, pageData{Title: title, Notice: notice, Data: v})
-}
-
-func (p *Portal) subscriptionPage(w http.ResponseWriter, r *http.Request, st *state) {
-	p.showSubscription(w, r, st, http.StatusOK, "")
+	return v, title, err
 }
 
 // cancelSubscription cancels the session's subscription: it runs until the
 // end of the period it was paid for.
 func (p *Portal) cancelSubscription(w http.ResponseWriter, r *http.Request, st *state) {
 	_, err := p.svc.CancelSubscription(r.Context(), st.Actor(), st.Session.Intent.Subscription)
-	p.subscriptionActed(w, r, st, err)
+	subscriptionPage.acted(p, w, r, st, err)
 }
 
 // resumeSubscription resumes the session's canceled subscription.
 func (p *Portal) resumeSubscription(w http.ResponseWriter, r *http.Request, st *state) {
 	_, err := p.svc.ResumeSubscription(r.Context(), st.Actor(), st.Session.Intent.Subscription)
-	p.subscriptionActed(w, r, st, err)
-}
-
-// subscriptionActed answers a cancel or resume: a refusal (changed
-// meanwhile, say in another tab) shows the page, which explains.
-func (p *Portal) subscriptionActed(w http.ResponseWriter, r *http.Request, st *state, err error) {
-	p.settle(w, r, st, err, func(status int, e *connectd.Error) { p.showSubscription(w, r, st, status, e.Message) })
+	subscriptionPage.acted(p, w, r, st, err)
 }
