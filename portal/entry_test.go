@@ -98,14 +98,22 @@ func TestEntryPageConsumesNothingAndShowsWhoseAccount(t *testing.T) {
 func TestEntryReloadInSameBrowserKeepsWorking(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t, apitest.Options{})
-	_, u := nameSession(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
-	b := e.NewBrowser()
-	b.Enter(u)
+	_, u, b := enterName(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
 	for _, r := range []*apitest.Response{b.Get(u), b.Post("/checkout/entry", entryForm(u))} {
 		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/portal/name" {
 			t.Fatalf("reload: %d to %q, want 303 to /portal/name", r.Status, r.Header.Get("Location"))
 		}
 	}
+}
+
+// enterName creates a name session (with extra) and enters it in a new
+// browser.
+func enterName(t *testing.T, e *apitest.Env, extra map[string]any) (id, sessionURL string, b *apitest.Browser) {
+	t.Helper()
+	id, sessionURL = nameSession(t, e, extra)
+	b = e.NewBrowser()
+	b.Enter(sessionURL)
+	return id, sessionURL, b
 }
 
 func entryForm(sessionURL string) url.Values {
@@ -116,9 +124,7 @@ func entryForm(sessionURL string) url.Values {
 func TestEntryReplayElsewhereIsRefusedAndRevokes(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t, apitest.Options{})
-	id, u := nameSession(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
-	first := e.NewBrowser()
-	first.Enter(u)
+	id, u, first := enterName(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
 	wantLinkBack(t, e.NewBrowser().Get(u), id, "auth_expired")
 	if page := first.Get("/portal/name"); page.Status != http.StatusUnauthorized || !strings.Contains(string(page.Body), "expired") {
 		t.Fatalf("the first browser after a replay: %d, want its portal session revoked\n%s", page.Status, page.Body)
@@ -247,9 +253,7 @@ func TestHostedLogin(t *testing.T) {
 func TestHostedLoginUnreadableForm(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t, apitest.Options{})
-	id, u := nameSession(t, e, nil)
-	b := e.NewBrowser()
-	b.Enter(u)
+	id, _, b := enterName(t, e, nil)
 	postRaw := func(path, body string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.URL+path, strings.NewReader(body))
@@ -297,9 +301,7 @@ func tryWrongCode(t *testing.T, b *apitest.Browser, code, left string) {
 func TestHostedLoginAttemptsAreLimited(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t, apitest.Options{})
-	_, u := nameSession(t, e, nil)
-	b := e.NewBrowser()
-	b.Enter(u)
+	_, _, b := enterName(t, e, nil)
 	b.Post("/portal/login", url.Values{"email": {"kramer@example.com"}})
 	code := e.Mail.Code("kramer@example.com")
 	for _, left := range []string{"4 attempts left", "3 attempts left", "2 attempts left", "1 attempts left", "Send code"} { // the last one asks for the email again
@@ -378,9 +380,7 @@ func TestExitLinksBackAndWithoutCallbackShowsAPage(t *testing.T) {
 func TestCrossOriginPostsAreRefused(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t, apitest.Options{})
-	id, u := nameSession(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
-	b := e.NewBrowser()
-	b.Enter(u)
+	id, _, b := enterName(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.URL+"/portal/exit", strings.NewReader(""))
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,14 @@ func (f *acctFixture) porting(p *connectd.Porting) *connectd.Porting {
 	return p
 }
 
+// declinedPorting is a porting declined with code that has every field
+// but, when addr is nil, the address.
+func (f *acctFixture) declinedPorting(code string, addr *connectd.Address) *connectd.Porting {
+	f.t.Helper()
+	return f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp(code),
+		DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: addr})
+}
+
 // openPorting opens a completePorting session on pt's subscription, on
 // the porting page.
 func (f *acctFixture) openPorting(pt *connectd.Porting) (*apitest.Browser, string, *apitest.Response) {
@@ -169,8 +177,7 @@ func TestCompletePortingRetryDeclined(t *testing.T) {
 		t.Run(tt.code, func(t *testing.T) {
 			t.Parallel()
 			f := newAcctFixture(t, retrySettings())
-			pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp(tt.code),
-				DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
+			pt := f.declinedPorting(tt.code, portingHome())
 			b, id, page := f.openPorting(pt)
 			acctPage(t, page, http.StatusOK, tt.explain, `data-testid="declined"`, `data-testid="confirm"`)
 			hasNone(t, page, "1111")
@@ -206,8 +213,7 @@ func TestCompletePortingRetryDeclined(t *testing.T) {
 func TestCompletePortingRetryPinRequired(t *testing.T) {
 	t.Parallel()
 	f := newAcctFixture(t, retrySettings())
-	pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp("portingAccountPinRequiredOrInvalid"),
-		DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
+	pt := f.declinedPorting("portingAccountPinRequiredOrInvalid", portingHome())
 	b, id, page := f.openPorting(pt)
 	acctPage(t, page, http.StatusOK, "PIN on file. Enter the new one.")
 	r := b.Post("/portal/porting", url.Values{"account_pin": {" "}})
@@ -239,8 +245,7 @@ func TestCompletePortingNotRetryable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newAcctFixture(t, tt.settings)
-			pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp(tt.code),
-				DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111")})
+			pt := f.declinedPorting(tt.code, nil)
 			id, u := f.session("completePorting", map[string]any{"subscription": pt.Subscription})
 			b := f.e.NewBrowser()
 			f.linkedBack(b.Enter(u), id, "bad_configuration", "failed")
@@ -276,8 +281,7 @@ func TestCompletePortingNothingWaiting(t *testing.T) {
 func TestCompletePortingExit(t *testing.T) {
 	t.Parallel()
 	f := newAcctFixture(t, retrySettings())
-	pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp("portingAccountNumberRequiredOrInvalid"),
-		DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
+	pt := f.declinedPorting("portingAccountNumberRequiredOrInvalid", portingHome())
 	b, id, _ := f.openPorting(pt)
 	f.exited(b, id)
 	if got := f.getPorting(pt.ID); got.Status != connectd.PortingDeclined || derefS(got.AccountNumber) != "A-1" {
