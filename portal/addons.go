@@ -14,15 +14,13 @@ import (
 
 type addonsView struct {
 	purchaseView
-	Card  *subscriptionCard
 	Items []*connectd.Addon
 	Total connectd.Price
 }
 
 func (p *Portal) addonsModel(ctx context.Context, st *state) (*addonsView, error) {
 	v := &addonsView{}
-	s, card, err := p.purchasable(ctx, st, &v.purchaseView, "This subscription isn't active, so no add-ons can be bought for it.")
-	v.Card = card
+	s, err := p.purchasable(ctx, st, &v.purchaseView, "This subscription isn't active, so no add-ons can be bought for it.")
 	if err != nil || s == nil {
 		return v, err
 	}
@@ -55,16 +53,9 @@ func (p *Portal) addonsModel(ctx context.Context, st *state) (*addonsView, error
 	return v, nil
 }
 
-var addonsPurchase = purchasePage[*addonsView]{page: "addons", title: "Checkout", model: (*Portal).addonsModel}
-
-// buyAddons pays for the session's add-ons and adds them to its
+// addonsPurchase pays for the session's add-ons and adds them to its
 // subscription.
-func (p *Portal) buyAddons(w http.ResponseWriter, r *http.Request, st *state) {
-	f, ok := addonsPurchase.posted(p, w, r, st)
-	if !ok {
-		return
-	}
-	f.buy(p, w, r, st, func() (*connectd.Purchase, error) {
+var addonsPurchase = purchasePage[*addonsView]{page: "addons", title: "Checkout", model: (*Portal).addonsModel,
+	buy: func(p *Portal, r *http.Request, st *state, f *purchaseForm[*addonsView]) (*connectd.Purchase, error) {
 		return p.svc.BuyAddons(r.Context(), st.Actor(), st.Session.Intent.Subscription, st.Session.Intent.Addons, f.pay)
-	})
-}
+	}}

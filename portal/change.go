@@ -26,7 +26,6 @@ type changeOption struct {
 
 type changeView struct {
 	purchaseView
-	Card   *subscriptionCard
 	Plans  []changeOption
 	Addons []changeOption
 }
@@ -45,8 +44,7 @@ func (v *changeView) option(key string) *changeOption {
 // changeModel computes what the page offers for the session's subscription.
 func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error) {
 	v := &changeView{}
-	s, card, err := p.purchasable(ctx, st, &v.purchaseView, "This subscription isn't active, so its plan can't be changed and no add-ons can be bought for it.")
-	v.Card = card
+	s, err := p.purchasable(ctx, st, &v.purchaseView, "This subscription isn't active, so its plan can't be changed and no add-ons can be bought for it.")
 	if err != nil || s == nil {
 		return v, err
 	}
@@ -79,25 +77,21 @@ func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error
 	return v, nil
 }
 
-var changePurchase = purchasePage[*changeView]{page: "change", title: "Add data", model: (*Portal).changeModel}
-
-// changeSubscription buys the chosen plan change or add-on.
-func (p *Portal) changeSubscription(w http.ResponseWriter, r *http.Request, st *state) {
-	f, ok := changePurchase.posted(p, w, r, st)
-	if !ok {
-		return
-	}
-	key := strings.TrimSpace(r.PostForm.Get("choice"))
-	f.values["choice"] = key
-	f.hidden = map[string]string{"choice": key}
-	opt := f.v.option(key)
-	if opt == nil {
-		f.errs["choice"] = "Choose a plan or an add-on."
-	}
-	f.buy(p, w, r, st, func() (*connectd.Purchase, error) {
+// changePurchase buys the chosen plan change or add-on.
+var changePurchase = purchasePage[*changeView]{page: "change", title: "Add data", model: (*Portal).changeModel,
+	read: func(f *purchaseForm[*changeView], r *http.Request) {
+		key := strings.TrimSpace(r.PostForm.Get("choice"))
+		f.values["choice"] = key
+		f.hidden = map[string]string{"choice": key}
+		if f.v.option(key) == nil {
+			f.errs["choice"] = "Choose a plan or an add-on."
+		}
+	},
+	fields: []string{"choice"},
+	buy: func(p *Portal, r *http.Request, st *state, f *purchaseForm[*changeView]) (*connectd.Purchase, error) {
+		opt := f.v.option(f.values["choice"])
 		if opt.plan != nil {
 			return p.svc.ChangePlan(r.Context(), st.Actor(), st.Session.Intent.Subscription, opt.plan.ID, f.pay)
 		}
 		return p.svc.BuyAddons(r.Context(), st.Actor(), st.Session.Intent.Subscription, []string{opt.addon.ID}, f.pay)
-	}, "choice")
-}
+	}}

@@ -205,6 +205,9 @@ type pendingView struct {
 // purchaseView is the part of a paid page's model that the payform and
 // purchase-confirm partials read.
 type purchaseView struct {
+	// Card is the subscription the purchase is for (nil on checkout, which
+	// makes one).
+	Card    *subscriptionCard
 	Pay     payView
 	Pending *pendingView
 	// Unavailable explains why nothing can be bought here.
@@ -286,6 +289,12 @@ func (p *Portal) settlePurchase(w http.ResponseWriter, r *http.Request, st *stat
 type purchasePage[V purchaseModel] struct {
 	page, title string
 	model       func(p *Portal, ctx context.Context, st *state) (V, error)
+	// read reads the page's own fields (besides the payform's) into the
+	// form; nil when it has none. fields names them.
+	read   func(f *purchaseForm[V], r *http.Request)
+	fields []string
+	// buy makes the purchase the form asks for.
+	buy func(p *Portal, r *http.Request, st *state, f *purchaseForm[V]) (*connectd.Purchase, error)
 }
 
 // purchaseModel is the model of a purchase page: its purchaseView.
@@ -318,7 +327,6 @@ func (pp purchasePage[V]) show(p *Portal, w http.ResponseWriter, r *http.Request
 // purchaseForm is a purchase page's POST: the model, how the user pays,
 // what they typed and the problems found before any charge.
 type purchaseForm[V purchaseModel] struct {
-	pp           purchasePage[V]
 	v            V
 	pay          connectd.PaymentInput
 	values, errs map[string]string
@@ -338,52 +346,57 @@ func (pp purchasePage[V]) posted(p *Portal, w http.ResponseWriter, r *http.Reque
 		p.render(w, r, http.StatusConflict, pp.page, st, pageData{Title: pp.title, Data: v})
 		return nil, false
 	}
-	f := &purchaseForm[V]{pp: pp, v: v}
+	f := &purchaseForm[V]{v: v}
 	f.pay, f.values, f.errs = paymentFrom(r, v.purchase().Pay.Saved)
 	return f, true
 }
 
-// buy answers the POST: the page again with the form's problems, or the
-// outcome of the purchase buy makes (settlePurchase). shown are the page's
-// own fields, besides the payform's.
-func (f *purchaseForm[V]) buy(p *Portal, w http.ResponseWriter, r *http.Request, st *state, buy func() (*connectd.Purchase, error), shown ...string) {
+// post serves the page's POST: the page again with the form's problems,
+// or the outcome of the purchase (settlePurchase).
+func (pp purchasePage[V]) post(p *Portal, w http.ResponseWriter, r *http.Request, st *state) {
+	f, ok := pp.posted(p, w, r, st)
+	if !ok {
+		return
+	}
+	if pp.read != nil {
+		pp.read(f, r)
+	}
 	show := func(status int, notice string, pending *pendingView) {
 		f.v.purchase().Pending = pending
-		pd := pageData{Title: f.pp.title, Data: f.v, Errors: f.errs, Values: f.values, Notice: notice}
+		pd := pageData{Title: pp.title, Data: f.v, Errors: f.errs, Values: f.values, Notice: notice}
 		if pending != nil {
 			pd.Title = "Confirm your payment"
 			pd.Hidden = f.hidden
 		}
-		p.render(w, r, status, f.pp.page, st, pd)
+		p.render(w, r, status, pp.page, st, pd)
 	}
 	if len(f.errs) > 0 {
 		show(http.StatusUnprocessableEntity, "", nil)
 		return
 	}
-	res, err := buy()
-	here := "/portal/" + f.pp.page
-	p.settlePurchase(w, r, st, res, err, f.errs, pendingView{Action: here, Back: here}, show, shown...)
+	res, err := pp.buy(p, r, st, f)
+	here := "/portal/" + pp.page
+	p.settlePurchase(w, r, st, res, err, f.errs, pendingView{Action: here, Back: here}, show, pp.fields...)
 }
 
 // purchasable starts the model of a page that buys for the session's
-// subscription: the subscription, its card, or nil and why nothing can be
-// bought (inactive says it for a subscription that isn't active).
-func (p *Portal) purchasable(ctx context.Context, st *state, pv *purchaseView, inactive string) (*connectd.Subscription, *subscriptionCard, error) {
+// subscription: the subscription and its card, or nil and why nothing can
+// be bought (inactive says it for a subscription that isn't active).
+func (p *Portal) purchasable(ctx context.Context, st *state, pv *purchaseView, inactive string) (*connectd.Subscription, error) {
 	s, err := p.userSubscription(ctx, st, st.Session.Intent.Subscription)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if s == nil {
 		pv.Unavailable = "This subscription can't be found on your account any more. You can close this page and go back to the app."
-		return nil, nil, nil
+		return nil, nil
 	}
-	card, err := p.cardFor(ctx, st, s, nil)
-	if err != nil {
-		return nil, nil, err
+	if pv.Card, err = p.cardFor(ctx, st, s, nil); err != nil {
+		return nil, err
 	}
 	if s.Status != connectd.SubscriptionActive {
 		pv.Unavailable = inactive
-		return nil, card, nil
+		return nil, nil
 	}
-	return s, card, nil
+	return s, nil
 }

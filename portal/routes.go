@@ -34,8 +34,8 @@ var routes = slices.Concat(
 		{pattern: "POST /portal/login/code", handle: (*Portal).verifyCode, limited: true},
 	},
 	// The purchase pages.
-	formPage("/portal/change", changePurchase.show, (*Portal).changeSubscription, connectd.IntentChangeSubscription),
-	formPage("/portal/addons", addonsPurchase.show, (*Portal).buyAddons, connectd.IntentCheckoutAddon),
+	formPage("/portal/change", changePurchase.show, changePurchase.post, connectd.IntentChangeSubscription),
+	formPage("/portal/addons", addonsPurchase.show, addonsPurchase.post, connectd.IntentCheckoutAddon),
 	formPage("/portal/checkout", (*Portal).checkoutPage, (*Portal).checkout, connectd.IntentCheckoutNewSubscription),
 	// The pages whose button is the action.
 	[]route{
