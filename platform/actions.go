@@ -624,18 +624,11 @@ func (a actions) SubmitPorting(ctx context.Context, c connectd.SubmitPortingComm
 		if p.Status == connectd.PortingDeclined && (p.DeclinedCode == nil || !connectd.RetryableDeclinedCodes[*p.DeclinedCode]) {
 			return refuse(connectd.TypeConflict, "portingNotRetryable", "This number transfer can't be fixed here. Please contact support.")
 		}
-		if in.AccountNumber != nil {
-			p.AccountNumber = in.AccountNumber
-		}
-		if in.AccountPin != nil {
-			p.AccountPin = in.AccountPin
-		}
-		if in.DonorProvider != nil {
-			p.DonorProvider = in.DonorProvider
-		}
-		if in.Address != nil {
-			p.Address = in.Address
-		}
+		// What the user gave replaces what the porting had.
+		replace(&p.AccountNumber, in.AccountNumber)
+		replace(&p.AccountPin, in.AccountPin)
+		replace(&p.DonorProvider, in.DonorProvider)
+		replace(&p.Address, in.Address)
 		var fe connectd.FieldErrors
 		if p.AccountNumber == nil || *p.AccountNumber == "" {
 			fe.Add("accountNumber", "required", "Enter the account number from your current provider.")
@@ -656,4 +649,11 @@ func (a actions) SubmitPorting(ctx context.Context, c connectd.SubmitPortingComm
 		p.DeclinedCode = nil
 		return nil
 	})
+}
+
+// replace sets *dst to v when v is given.
+func replace[T any](dst **T, v *T) {
+	if v != nil {
+		*dst = v
+	}
 }
