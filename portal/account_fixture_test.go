@@ -24,9 +24,7 @@ type acctFixture struct {
 func newAcctFixture(t *testing.T, settings *connectd.ProjectSettings) *acctFixture {
 	t.Helper()
 	f := &acctFixture{fixture: newFixture(t, settings, acctCallback)}
-	f.plan = &connectd.Plan{Name: "Basic", Status: connectd.PlanActive, Price: connectd.Price{Amount: 1000, Currency: "USD"},
-		Validity: connectd.Validity{Type: connectd.ValidityRecurring}}
-	f.ok(f.e.Service.Platform.Plans().Create(f.ctx, f.e.Project, f.plan))
+	f.plan = f.recurringPlan("Basic", 1000, connectd.Allowances{})
 	return f
 }
 

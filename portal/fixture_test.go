@@ -40,6 +40,15 @@ func must(t *testing.T, err error) {
 	}
 }
 
+// recurringPlan creates an active monthly plan priced in USD cents.
+func (f *fixture) recurringPlan(name string, cents int64, a connectd.Allowances) *connectd.Plan {
+	f.t.Helper()
+	p := &connectd.Plan{Name: name, Status: connectd.PlanActive, Price: connectd.Price{Amount: cents, Currency: "USD"},
+		Validity: connectd.Validity{Type: connectd.ValidityRecurring}, Allowances: a}
+	must(f.t, f.e.Service.Platform.Plans().Create(f.ctx, f.e.Project, p))
+	return p
+}
+
 // activeSubscription creates an active recurring subscription of user on
 // plan and sim (nil: none), in the middle of its first period.
 func (f *fixture) activeSubscription(user, plan string, sim *string) *connectd.Subscription {

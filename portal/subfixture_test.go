@@ -17,12 +17,11 @@ const subCallback = "https://app.example.com/connect/done?from=portal"
 
 type subFixture struct {
 	fixture
-	basic *connectd.Plan
-	plus  *connectd.Plan
-	gb5   *connectd.Addon
-	sub   *connectd.Subscription
-	esim  *connectd.SIM // available
-	psim  *connectd.SIM // available
+	basic, plus *connectd.Plan
+	gb5         *connectd.Addon
+	// sub is the user's subscription on basic, with a SIM.
+	sub        *connectd.Subscription
+	esim, psim *connectd.SIM // available
 }
 
 func newSubFixture(t *testing.T, settings *connectd.ProjectSettings) *subFixture {
@@ -31,13 +30,8 @@ func newSubFixture(t *testing.T, settings *connectd.ProjectSettings) *subFixture
 	e := f.e
 	pl := e.Service.Platform
 	gb := int64(5_000_000_000)
-	f.basic = &connectd.Plan{Name: "Basic", Status: connectd.PlanActive, Price: connectd.Price{Amount: 1000, Currency: "USD"},
-		Validity: connectd.Validity{Type: connectd.ValidityRecurring}, Allowances: connectd.Allowances{DataBytes: &gb}}
-	f.plus = &connectd.Plan{Name: "Plus", Status: connectd.PlanActive, Price: connectd.Price{Amount: 2500, Currency: "USD"},
-		Validity: connectd.Validity{Type: connectd.ValidityRecurring}}
-	for _, p := range []*connectd.Plan{f.basic, f.plus} {
-		must(t, pl.Plans().Create(f.ctx, e.Project, p))
-	}
+	f.basic = f.recurringPlan("Basic", 1000, connectd.Allowances{DataBytes: &gb})
+	f.plus = f.recurringPlan("Plus", 2500, connectd.Allowances{})
 	f.gb5 = &connectd.Addon{Name: "5 GB extra", Status: connectd.PlanActive, Price: connectd.Price{Amount: 500, Currency: "USD"},
 		Allowances: connectd.Allowances{DataBytes: &gb}, Plans: []string{f.basic.ID}}
 	must(t, pl.Addons().Create(f.ctx, e.Project, f.gb5))
