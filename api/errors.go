@@ -7,37 +7,12 @@ import (
 	"strconv"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/httperr"
 )
 
-// statusOf maps each error type to its HTTP status. It is the only place
-// where that mapping lives.
-func statusOf(t connectd.ErrorType) int {
-	switch t {
-	case connectd.TypeBadRequest:
-		return http.StatusBadRequest
-	case connectd.TypeUnauthenticated:
-		return http.StatusUnauthorized
-	case connectd.TypeForbidden:
-		return http.StatusForbidden
-	case connectd.TypeNotFound:
-		return http.StatusNotFound
-	case connectd.TypeMethodNotAllowed:
-		return http.StatusMethodNotAllowed
-	case connectd.TypeConflict:
-		return http.StatusConflict
-	case connectd.TypePayloadTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case connectd.TypeUnsupportedMediaType:
-		return http.StatusUnsupportedMediaType
-	case connectd.TypeUnprocessable:
-		return http.StatusUnprocessableEntity
-	case connectd.TypeTooManyRequests:
-		return http.StatusTooManyRequests
-	case connectd.TypeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
+// statusOf is the HTTP status of each error type, from the one table
+// the API and the portal share (internal/httperr).
+func statusOf(t connectd.ErrorType) int { return httperr.Status(t) }
 
 type errorJSON struct {
 	Object  string                `json:"object"`

@@ -14,6 +14,13 @@ import (
 )
 
 // Actions returns the portal's user actions on the built-in platform.
+//
+// The built-in platform lives in connectd's own database and applies each
+// command in one atomic write, so it only carries a command's
+// IdempotencyKey: a resubmitted action finds the state it left (a
+// subscription already canceled, a payment already confirmed) and is
+// refused, never applied twice. A remote platform would key its writes
+// with it.
 func (b *Builtin) Actions() connectd.Actions { return actions{b} }
 
 type actions struct{ b *Builtin }
@@ -112,7 +119,8 @@ func updateOwned[T any](ctx context.Context, r connectd.Resources[T], projectID,
 	return v, err
 }
 
-func (a actions) CancelSubscription(ctx context.Context, projectID, userID, id string, now time.Time) (*connectd.Subscription, error) {
+func (a actions) CancelSubscription(ctx context.Context, c connectd.CancelSubscriptionCommand) (*connectd.Subscription, error) {
+	projectID, userID, id, now := c.ProjectID, c.UserID, c.SubscriptionID, c.Now
 	return updateOwned(ctx, a.b.Subscriptions(), projectID, userID, "subscription", id, subOwner, func(s *connectd.Subscription) error {
 		if !s.Cancelable() {
 			return refuse(connectd.TypeConflict, "subscriptionNotCancelable", "This subscription can't be canceled: it doesn't renew or has already been canceled.")
@@ -126,7 +134,8 @@ func (a actions) CancelSubscription(ctx context.Context, projectID, userID, id s
 	})
 }
 
-func (a actions) ResumeSubscription(ctx context.Context, projectID, userID, id string) (*connectd.Subscription, error) {
+func (a actions) ResumeSubscription(ctx context.Context, c connectd.ResumeSubscriptionCommand) (*connectd.Subscription, error) {
+	projectID, userID, id := c.ProjectID, c.UserID, c.SubscriptionID
 	return updateOwned(ctx, a.b.Subscriptions(), projectID, userID, "subscription", id, subOwner, func(s *connectd.Subscription) error {
 		if !s.Resumable() {
 			return refuse(connectd.TypeConflict, "subscriptionNotResumable", "This subscription can't be resumed: it isn't canceled.")
@@ -264,7 +273,8 @@ func (a actions) savedCard(ctx context.Context, bt *batch, userID string, card c
 	}
 }
 
-func (a actions) ChangePlan(ctx context.Context, projectID, userID, subID, planID string, pay connectd.PaymentInput, now time.Time) (*connectd.Purchase, error) {
+func (a actions) ChangePlan(ctx context.Context, c connectd.ChangePlanCommand) (*connectd.Purchase, error) {
+	projectID, userID, subID, planID, pay, now := c.ProjectID, c.UserID, c.SubscriptionID, c.PlanID, c.Pay, c.Now
 	sub, err := loadOwned(ctx, a.b.Subscriptions(), projectID, userID, "subscription", subID, subOwner)
 	if err != nil {
 		return nil, err
@@ -297,7 +307,8 @@ func (a actions) ChangePlan(ctx context.Context, projectID, userID, subID, planI
 	return out, bt.commit(ctx)
 }
 
-func (a actions) BuyAddons(ctx context.Context, projectID, userID, subID string, addonIDs []string, pay connectd.PaymentInput, now time.Time) (*connectd.Purchase, error) {
+func (a actions) BuyAddons(ctx context.Context, c connectd.BuyAddonsCommand) (*connectd.Purchase, error) {
+	projectID, userID, subID, addonIDs, pay, now := c.ProjectID, c.UserID, c.SubscriptionID, c.AddonIDs, c.Pay, c.Now
 	if len(addonIDs) == 0 {
 		return nil, refuse(connectd.TypeUnprocessable, "addonsRequired", "Choose at least one add-on.")
 	}
@@ -361,7 +372,8 @@ func (a actions) addonsPrice(ctx context.Context, projectID, plan string, ids []
 	return total, names, nil
 }
 
-func (a actions) Checkout(ctx context.Context, projectID string, in connectd.CheckoutInput, pay connectd.PaymentInput, now time.Time) (*connectd.Purchase, error) {
+func (a actions) Checkout(ctx context.Context, c connectd.CheckoutCommand) (*connectd.Purchase, error) {
+	projectID, userID, in, pay, now := c.ProjectID, c.UserID, c.Order, c.Pay, c.Now
 	plan, err := a.b.Plans().Get(ctx, projectID, in.PlanID)
 	if errors.Is(err, connectd.ErrNotFound) || err == nil && plan.Status != connectd.PlanActive {
 		return nil, refuse(connectd.TypeUnprocessable, "planNotAvailable", "That plan is not available.")
@@ -369,7 +381,7 @@ func (a actions) Checkout(ctx context.Context, projectID string, in connectd.Che
 	if err != nil {
 		return nil, err
 	}
-	user, err := a.b.store.GetUser(ctx, projectID, in.UserID)
+	user, err := a.b.store.GetUser(ctx, projectID, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -394,7 +406,7 @@ func (a actions) Checkout(ctx context.Context, projectID string, in connectd.Che
 	// Confirming comes before picking a SIM: the pending subscription
 	// already holds one.
 	if pay.ConfirmPaymentID != "" {
-		return a.confirmCheckout(ctx, projectID, in.UserID, pay.ConfirmPaymentID, total, description, now)
+		return a.confirmCheckout(ctx, c.Command, pay.ConfirmPaymentID, total, description)
 	}
 	bt := &batch{b: a.b, project: projectID}
 	sim, err := a.pickSIM(ctx, projectID, in)
@@ -404,9 +416,9 @@ func (a actions) Checkout(ctx context.Context, projectID string, in connectd.Che
 	var deviceID *string
 	switch {
 	case in.DeviceID != "":
-		if _, err := loadOwned(ctx, a.b.Devices(), projectID, in.UserID, "device", in.DeviceID, func(d *connectd.Device) string {
+		if _, err := loadOwned(ctx, a.b.Devices(), projectID, userID, "device", in.DeviceID, func(d *connectd.Device) string {
 			if d.User == nil {
-				return in.UserID // an unowned device may be used by anyone
+				return userID // an unowned device may be used by anyone
 			}
 			return *d.User
 		}); err != nil {
@@ -422,7 +434,7 @@ func (a actions) Checkout(ctx context.Context, projectID string, in connectd.Che
 		deviceID = &id
 	}
 	subID := connectd.NewID(connectd.PrefixSubscription)
-	out, apply, err := a.charge(ctx, bt, in.UserID, total, description, &subID, false, nil, pay, now)
+	out, apply, err := a.charge(ctx, bt, userID, total, description, &subID, false, nil, pay, now)
 	if err != nil {
 		return nil, err
 	}
@@ -433,7 +445,7 @@ func (a actions) Checkout(ctx context.Context, projectID string, in connectd.Che
 	if apply || pending {
 		if in.DeviceID == "" && in.IMEI != "" {
 			imei := in.IMEI
-			dev := &connectd.Device{ID: *deviceID, User: &in.UserID, Manufacturer: "Unknown", Model: "Unknown",
+			dev := &connectd.Device{ID: *deviceID, User: &userID, Manufacturer: "Unknown", Model: "Unknown",
 				EsimCapable: sim.v.Type == connectd.SIMTypeESIM, IMEI: &imei, CreatedAt: now}
 			if err := bt.put(ctx, dev, 0); err != nil {
 				return nil, err
@@ -444,7 +456,7 @@ func (a actions) Checkout(ctx context.Context, projectID string, in connectd.Che
 			return nil, err
 		}
 		phone := testPhoneNumber()
-		sub := &connectd.Subscription{ID: subID, User: in.UserID, Plan: plan.ID, SIM: &sim.v.ID, Device: deviceID, PhoneNumber: &phone,
+		sub := &connectd.Subscription{ID: subID, User: userID, Plan: plan.ID, SIM: &sim.v.ID, Device: deviceID, PhoneNumber: &phone,
 			Status: connectd.SubscriptionActive, Recurring: plan.Validity.Type == connectd.ValidityRecurring,
 			CurrentPeriod: &connectd.Period{Start: now, End: now.Add(billingPeriod)}, Addons: in.Addons, CreatedAt: now}
 		if pending {
@@ -462,7 +474,8 @@ func (a actions) Checkout(ctx context.Context, projectID string, in connectd.Che
 // the pending payment must be this checkout's (same user, amount and
 // purpose, on a pending subscription), and confirming it activates the
 // subscription.
-func (a actions) confirmCheckout(ctx context.Context, projectID, userID, paymentID string, total connectd.Price, description string, now time.Time) (*connectd.Purchase, error) {
+func (a actions) confirmCheckout(ctx context.Context, c connectd.Command, paymentID string, total connectd.Price, description string) (*connectd.Purchase, error) {
+	projectID, userID := c.ProjectID, c.UserID
 	pay, err := loadOwned(ctx, a.b.Payments(), projectID, userID, "payment", paymentID, payOwner)
 	if err != nil {
 		return nil, err
@@ -471,7 +484,7 @@ func (a actions) confirmCheckout(ctx context.Context, projectID, userID, payment
 		deref(pay.v.Description) != description || pay.v.Subscription == nil {
 		return nil, refuse(connectd.TypeConflict, "paymentNotConfirmable", "This payment can no longer be confirmed. Please pay again.")
 	}
-	confirmed, err := a.ConfirmPayment(ctx, projectID, userID, paymentID, now)
+	confirmed, err := a.ConfirmPayment(ctx, connectd.ConfirmPaymentCommand{Command: c, PaymentID: paymentID})
 	if err != nil {
 		return nil, err
 	}
@@ -528,7 +541,8 @@ func testPhoneNumber() string {
 	return fmt.Sprintf("+1555010%04d", binary.LittleEndian.Uint64(b[:])%10000)
 }
 
-func (a actions) ConfirmPayment(ctx context.Context, projectID, userID, paymentID string, now time.Time) (*connectd.Payment, error) {
+func (a actions) ConfirmPayment(ctx context.Context, c connectd.ConfirmPaymentCommand) (*connectd.Payment, error) {
+	projectID, userID, paymentID, now := c.ProjectID, c.UserID, c.PaymentID, c.Now
 	pay, err := loadOwned(ctx, a.b.Payments(), projectID, userID, "payment", paymentID, payOwner)
 	if err != nil {
 		return nil, err
@@ -583,7 +597,8 @@ func (a actions) ConfirmPayment(ctx context.Context, projectID, userID, paymentI
 	return pay.v, bt.commit(ctx)
 }
 
-func (a actions) AddPaymentMethod(ctx context.Context, projectID, userID string, in connectd.CardInput, now time.Time) (*connectd.PaymentMethod, error) {
+func (a actions) AddPaymentMethod(ctx context.Context, c connectd.AddPaymentMethodCommand) (*connectd.PaymentMethod, error) {
+	projectID, userID, in, now := c.ProjectID, c.UserID, c.Card, c.Now
 	card, outcome, fe := payments.Check(in, now)
 	if err := fe.Err(); err != nil {
 		return nil, err
@@ -600,7 +615,8 @@ func (a actions) AddPaymentMethod(ctx context.Context, projectID, userID string,
 	return pm, bt.commit(ctx)
 }
 
-func (a actions) SubmitPorting(ctx context.Context, projectID, userID, portingID string, in connectd.PortingInput, now time.Time) (*connectd.Porting, error) {
+func (a actions) SubmitPorting(ctx context.Context, c connectd.SubmitPortingCommand) (*connectd.Porting, error) {
+	projectID, userID, portingID, in := c.ProjectID, c.UserID, c.PortingID, c.Porting
 	return updateOwned(ctx, a.b.Portings(), projectID, userID, "porting", portingID, portingOwner, func(p *connectd.Porting) error {
 		if !p.WaitingForUser() {
 			return refuse(connectd.TypeConflict, "portingNotWaiting", "This number transfer doesn't need anything from you right now.")
@@ -608,18 +624,11 @@ func (a actions) SubmitPorting(ctx context.Context, projectID, userID, portingID
 		if p.Status == connectd.PortingDeclined && (p.DeclinedCode == nil || !connectd.RetryableDeclinedCodes[*p.DeclinedCode]) {
 			return refuse(connectd.TypeConflict, "portingNotRetryable", "This number transfer can't be fixed here. Please contact support.")
 		}
-		if in.AccountNumber != nil {
-			p.AccountNumber = in.AccountNumber
-		}
-		if in.AccountPin != nil {
-			p.AccountPin = in.AccountPin
-		}
-		if in.DonorProvider != nil {
-			p.DonorProvider = in.DonorProvider
-		}
-		if in.Address != nil {
-			p.Address = in.Address
-		}
+		// What the user gave replaces what the porting had.
+		replace(&p.AccountNumber, in.AccountNumber)
+		replace(&p.AccountPin, in.AccountPin)
+		replace(&p.DonorProvider, in.DonorProvider)
+		replace(&p.Address, in.Address)
 		var fe connectd.FieldErrors
 		if p.AccountNumber == nil || *p.AccountNumber == "" {
 			fe.Add("accountNumber", "required", "Enter the account number from your current provider.")
@@ -640,4 +649,11 @@ func (a actions) SubmitPorting(ctx context.Context, projectID, userID, portingID
 		p.DeclinedCode = nil
 		return nil
 	})
+}
+
+// replace sets *dst to v when v is given.
+func replace[T any](dst **T, v *T) {
+	if v != nil {
+		*dst = v
+	}
 }

@@ -33,15 +33,15 @@ func TestActionsOnAnotherUsersResource(t *testing.T) {
 		id         string
 	}{
 		{"cancel", "subscriptionNotFound", func(user, id string) error {
-			_, err := acts.CancelSubscription(ctx, f.project, user, id, f.at)
+			_, err := acts.CancelSubscription(ctx, connectd.CancelSubscriptionCommand{Command: f.cmd(user), SubscriptionID: id})
 			return err
 		}, renewing.ID},
 		{"resume", "subscriptionNotFound", func(user, id string) error {
-			_, err := acts.ResumeSubscription(ctx, f.project, user, id)
+			_, err := acts.ResumeSubscription(ctx, connectd.ResumeSubscriptionCommand{Command: f.cmd(user), SubscriptionID: id})
 			return err
 		}, canceled.ID},
 		{"porting", "portingNotFound", func(user, id string) error {
-			_, err := acts.SubmitPorting(ctx, f.project, user, id, in, f.at)
+			_, err := acts.SubmitPorting(ctx, connectd.SubmitPortingCommand{Command: f.cmd(user), PortingID: id, Porting: in})
 			return err
 		}, porting.ID},
 	} {
@@ -62,13 +62,13 @@ func TestActionsOnAnotherUsersResource(t *testing.T) {
 		t.Errorf("porting after refusals: %+v, %v", got, err)
 	}
 	// The owner may.
-	if _, err := acts.CancelSubscription(ctx, f.project, f.u.ID, renewing.ID, f.at); err != nil {
+	if _, err := acts.CancelSubscription(ctx, connectd.CancelSubscriptionCommand{Command: f.cmd(f.u.ID), SubscriptionID: renewing.ID}); err != nil {
 		t.Errorf("owner's cancel: %v", err)
 	}
-	if _, err := acts.ResumeSubscription(ctx, f.project, f.u.ID, canceled.ID); err != nil {
+	if _, err := acts.ResumeSubscription(ctx, connectd.ResumeSubscriptionCommand{Command: f.cmd(f.u.ID), SubscriptionID: canceled.ID}); err != nil {
 		t.Errorf("owner's resume: %v", err)
 	}
-	if got, err := acts.SubmitPorting(ctx, f.project, f.u.ID, porting.ID, in, f.at); err != nil || got.Status != connectd.PortingRequested {
+	if got, err := acts.SubmitPorting(ctx, connectd.SubmitPortingCommand{Command: f.cmd(f.u.ID), PortingID: porting.ID, Porting: in}); err != nil || got.Status != connectd.PortingRequested {
 		t.Errorf("owner's porting: %+v, %v", got, err)
 	}
 }
@@ -98,9 +98,9 @@ func TestPendingPurchaseIsDeliveredWhereverItIsConfirmed(t *testing.T) {
 			var p *connectd.Purchase
 			var err error
 			if name == "plan change" {
-				p, err = f.b.Actions().ChangePlan(ctx, f.project, f.u.ID, sub.ID, plus.ID, confirmCard, f.at)
+				p, err = f.b.Actions().ChangePlan(ctx, connectd.ChangePlanCommand{Command: f.cmd(f.u.ID), SubscriptionID: sub.ID, PlanID: plus.ID, Pay: confirmCard})
 			} else {
-				p, err = f.b.Actions().BuyAddons(ctx, f.project, f.u.ID, sub.ID, []string{addon.ID}, confirmCard, f.at)
+				p, err = f.b.Actions().BuyAddons(ctx, connectd.BuyAddonsCommand{Command: f.cmd(f.u.ID), SubscriptionID: sub.ID, AddonIDs: []string{addon.ID}, Pay: confirmCard})
 			}
 			check(t, "buy", err)
 			if p.Payment.Status != connectd.PaymentRequiresConfirmation || p.Subscription != nil {
@@ -111,10 +111,10 @@ func TestPendingPurchaseIsDeliveredWhereverItIsConfirmed(t *testing.T) {
 			if before.Plan != basic.ID || len(before.Addons) != 0 {
 				t.Fatalf("the subscription changed before the payment was confirmed: %+v", before)
 			}
-			if _, err := f.b.Actions().ConfirmPayment(ctx, f.project, f.v.ID, p.Payment.ID, f.at); err == nil {
+			if _, err := f.b.Actions().ConfirmPayment(ctx, connectd.ConfirmPaymentCommand{Command: f.cmd(f.v.ID), PaymentID: p.Payment.ID}); err == nil {
 				t.Fatal("another user confirmed the payment")
 			}
-			paid, err := f.b.Actions().ConfirmPayment(ctx, f.project, f.u.ID, p.Payment.ID, f.at)
+			paid, err := f.b.Actions().ConfirmPayment(ctx, connectd.ConfirmPaymentCommand{Command: f.cmd(f.u.ID), PaymentID: p.Payment.ID})
 			check(t, "confirm", err)
 			if paid.Status != connectd.PaymentSucceeded {
 				t.Fatalf("confirmed payment is %s", paid.Status)
@@ -132,9 +132,14 @@ func TestPendingPurchaseIsDeliveredWhereverItIsConfirmed(t *testing.T) {
 			if stored.Pending != nil {
 				t.Errorf("a confirmed payment still holds its pending purchase %+v", stored.Pending)
 			}
-			if _, err := f.b.Actions().ConfirmPayment(ctx, f.project, f.u.ID, p.Payment.ID, f.at); err == nil {
+			if _, err := f.b.Actions().ConfirmPayment(ctx, connectd.ConfirmPaymentCommand{Command: f.cmd(f.u.ID), PaymentID: p.Payment.ID}); err == nil {
 				t.Error("a payment was confirmed twice")
 			}
 		})
 	}
+}
+
+// cmd is a command of user in the fixture's project at the fixture's time.
+func (f *fixture) cmd(user string) connectd.Command {
+	return connectd.Command{ProjectID: f.project, UserID: user, Now: f.at}
 }

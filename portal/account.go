@@ -10,18 +10,9 @@ import (
 )
 
 // Helpers of the account pages (payment.go, paymentmethods.go,
-// address.go, name.go, porting.go, esim.go): the guard every handler runs
-// first, and the words for problems that connectd's content rules
-// (rules.go, the API's and the seed loader's) find in typed values.
-
-// accountPage reports whether the request may go on to a page of intent:
-// a user is signed in (else the browser goes to hosted login) and the
-// session was made for this intent (else the browser goes to the page of
-// the session's own intent). A session only ever lets its user do what it
-// was made for.
-func (p *Portal) accountPage(w http.ResponseWriter, r *http.Request, st *state, intent connectd.IntentType) bool {
-	return p.signedIn(w, r, st) && p.ofIntent(w, r, st, intent)
-}
+// profile.go, porting.go, esim.go): the words for problems that
+// connectd's content rules (rules.go, the API's and the seed loader's)
+// find in typed values. The guard every page runs behind is in routes.go.
 
 // messageBadForm answers a form that could not be read (too large, or
 // malformed): a page like every other, never a bare text answer.

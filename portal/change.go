@@ -12,11 +12,6 @@ import (
 // The "Add data" page (changeSubscription): the other active plans and the
 // add-ons available for the subscription's plan, one choice, then payment.
 
-func init() {
-	pageRoutes["GET /portal/change"] = (*Portal).changePage
-	pageRoutes["POST /portal/change"] = (*Portal).changeSubscription
-}
-
 // changeOption is one thing the page offers. Key is what the form sends
 // back ("plan:ID" or "addon:ID"); it is only ever looked up in the list
 // the server computed for the page.
@@ -31,12 +26,8 @@ type changeOption struct {
 
 type changeView struct {
 	purchaseView
-	Card   *subscriptionCard
 	Plans  []changeOption
 	Addons []changeOption
-	// Unavailable explains why nothing can be bought for the session's
-	// subscription.
-	Unavailable string
 }
 
 func (v *changeView) option(key string) *changeOption {
@@ -53,24 +44,13 @@ func (v *changeView) option(key string) *changeOption {
 // changeModel computes what the page offers for the session's subscription.
 func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error) {
 	v := &changeView{}
-	s, err := p.userSubscription(ctx, st, st.session.Intent.Subscription)
-	if err != nil {
-		return nil, err
-	}
-	if s == nil {
-		v.Unavailable = "This subscription can't be found on your account any more. You can close this page and go back to the app."
-		return v, nil
-	}
-	if v.Card, err = p.cardFor(ctx, st, s, nil); err != nil {
-		return nil, err
-	}
-	if s.Status != connectd.SubscriptionActive {
-		v.Unavailable = "This subscription isn't active, so its plan can't be changed and no add-ons can be bought for it."
-		return v, nil
+	s, err := p.purchasable(ctx, st, &v.purchaseView, "This subscription isn't active, so its plan can't be changed and no add-ons can be bought for it.")
+	if err != nil || s == nil {
+		return v, err
 	}
 	if s.EndedAt == nil {
 		// A canceled subscription keeps its plan until it ends.
-		plans, err := collectAll(ctx, p.platform.Plans(), st.project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
+		plans, err := collectAll(ctx, p.plans(), st.Project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +61,7 @@ func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error
 			v.Plans = append(v.Plans, changeOption{Key: "plan:" + pl.ID, Name: pl.Name, Detail: allowanceText(pl.Allowances), Price: pl.Price, plan: pl})
 		}
 	}
-	addons, err := collectAll(ctx, p.platform.Addons(), st.project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
+	addons, err := collectAll(ctx, p.addons(), st.Project.ID, connectd.PlatformFilter{Status: connectd.PlanActive})
 	if err != nil {
 		return nil, err
 	}
@@ -93,54 +73,25 @@ func (p *Portal) changeModel(ctx context.Context, st *state) (*changeView, error
 	}
 	if len(v.Plans) == 0 && len(v.Addons) == 0 {
 		v.Unavailable = "There are no other plans or add-ons for this subscription right now. You can close this page and go back to the app."
-		return v, nil
-	}
-	if v.Pay.Saved, err = p.savedMethods(ctx, st); err != nil {
-		return nil, err
 	}
 	return v, nil
 }
 
-var changePurchase = purchasePage[*changeView]{intent: connectd.IntentChangeSubscription, page: "change", title: "Add data",
-	model: (*Portal).changeModel, unavailable: func(v *changeView) string { return v.Unavailable }}
-
-func (p *Portal) changePage(w http.ResponseWriter, r *http.Request, st *state) {
-	changePurchase.show(p, w, r, st)
-}
-
-// changeSubscription buys the chosen plan change or add-on.
-func (p *Portal) changeSubscription(w http.ResponseWriter, r *http.Request, st *state) {
-	v, ok := changePurchase.posted(p, w, r, st)
-	if !ok {
-		return
-	}
-	ctx := r.Context()
-	key := strings.TrimSpace(r.PostForm.Get("choice"))
-	pay, values, errs := paymentFrom(r, v.Pay.Saved)
-	values["choice"] = key
-	opt := v.option(key)
-	if opt == nil {
-		errs["choice"] = "Choose a plan or an add-on."
-	}
-	show := func(status int, notice string, pending *pendingView) {
-		v.Pending = pending
-		pd := pageData{Title: "Add data", Data: v, Errors: errs, Values: values, Notice: notice}
-		if pending != nil {
-			pd.Title = "Confirm your payment"
-			pd.Hidden = map[string]string{"choice": key}
+// changePurchase buys the chosen plan change or add-on.
+var changePurchase = purchasePage[*changeView]{page: "change", title: "Add data", model: (*Portal).changeModel,
+	read: func(f *purchaseForm[*changeView], r *http.Request) {
+		key := strings.TrimSpace(r.PostForm.Get("choice"))
+		f.values["choice"] = key
+		f.hidden = map[string]string{"choice": key}
+		if f.v.option(key) == nil {
+			f.errs["choice"] = "Choose a plan or an add-on."
 		}
-		p.render(w, r, status, "change", st, pd)
-	}
-	if len(errs) > 0 {
-		show(http.StatusUnprocessableEntity, "", nil)
-		return
-	}
-	var res *connectd.Purchase
-	var err error
-	if opt.plan != nil {
-		res, err = p.platform.Actions().ChangePlan(ctx, st.project.ID, st.user.ID, st.session.Intent.Subscription, opt.plan.ID, pay, p.now())
-	} else {
-		res, err = p.platform.Actions().BuyAddons(ctx, st.project.ID, st.user.ID, st.session.Intent.Subscription, []string{opt.addon.ID}, pay, p.now())
-	}
-	p.settlePurchase(w, r, st, res, err, errs, pendingView{Action: "/portal/change", Back: "/portal/change"}, show, "choice")
-}
+	},
+	fields: []string{"choice"},
+	buy: func(p *Portal, r *http.Request, st *state, f *purchaseForm[*changeView]) (*connectd.Purchase, error) {
+		opt := f.v.option(f.values["choice"])
+		if opt.plan != nil {
+			return p.svc.ChangePlan(r.Context(), st.Actor(), st.Session.Intent.Subscription, opt.plan.ID, f.pay)
+		}
+		return p.svc.BuyAddons(r.Context(), st.Actor(), st.Session.Intent.Subscription, []string{opt.addon.ID}, f.pay)
+	}}

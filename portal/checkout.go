@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/service"
 )
 
 // The new-subscription checkout (checkoutNewSubscription). The plan (and
@@ -19,11 +20,6 @@ import (
 //
 // The answers of earlier steps travel in hidden fields and are checked
 // again on every POST.
-
-func init() {
-	pageRoutes["GET /portal/checkout"] = (*Portal).checkoutPage
-	pageRoutes["POST /portal/checkout"] = (*Portal).checkout
-}
 
 // Checkout steps.
 const (
@@ -49,9 +45,9 @@ type checkoutView struct {
 	// AskSIM and AskDevice say which steps this session has.
 	AskSIM, AskDevice bool
 	// Missing lists what the plan needs of the user's account that it
-	// lacks; Unavailable explains why this checkout can't go on.
-	Missing     []string
-	Unavailable string
+	// lacks; purchaseView.Unavailable explains why this checkout can't go
+	// on.
+	Missing []string
 }
 
 // steps lists the session's steps in order.
@@ -75,9 +71,9 @@ const checkoutGone = " You can close this page and go back to the app."
 // confirm: the order's SIM is then held by the pending subscription the
 // first attempt made, and not being available is expected.
 func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) (*checkoutView, error) {
-	in := st.session.Intent
+	in := st.Session.Intent
 	v := &checkoutView{AskSIM: in.SIM == "", AskDevice: in.Device == "" && in.IMEI == "", IMEI: in.IMEI}
-	plan, err := getOptional(ctx, p.platform.Plans(), st.project.ID, in.Plan)
+	plan, err := getOptional(ctx, p.plans(), st.Project.ID, in.Plan)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +83,7 @@ func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) 
 	}
 	v.Plan, v.PlanDetail, v.Total = plan, allowanceText(plan.Allowances), plan.Price
 	for _, id := range in.Addons {
-		ad, err := getOptional(ctx, p.platform.Addons(), st.project.ID, id)
+		ad, err := getOptional(ctx, p.addons(), st.Project.ID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +99,7 @@ func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) 
 		v.Addons = append(v.Addons, ad)
 	}
 	if in.SIM != "" {
-		sim, err := getOptional(ctx, p.platform.SIMs(), st.project.ID, in.SIM)
+		sim, err := getOptional(ctx, p.sims(), st.Project.ID, in.SIM)
 		if err != nil {
 			return nil, err
 		}
@@ -114,20 +110,20 @@ func (p *Portal) checkoutModel(ctx context.Context, st *state, confirming bool) 
 		v.SIMType = simTypeText(sim.Type)
 	}
 	if in.Device != "" {
-		d, err := getOptional(ctx, p.platform.Devices(), st.project.ID, in.Device)
+		d, err := getOptional(ctx, service.ResourcesOf[connectd.Device](p.svc), st.Project.ID, in.Device)
 		if err != nil {
 			return nil, err
 		}
-		if d == nil || d.User != nil && *d.User != st.user.ID {
+		if d == nil || d.User != nil && *d.User != st.User.ID {
 			v.Unavailable = "The phone picked for this order can't be found on your account." + checkoutGone
 			return v, nil
 		}
 		v.Device = strings.TrimSpace(d.Manufacturer + " " + d.Model)
 	}
-	if plan.Requirements.FullName && (st.user.FullName == nil || *st.user.FullName == "") {
+	if plan.Requirements.FullName && (st.User.FullName == nil || *st.User.FullName == "") {
 		v.Missing = append(v.Missing, "your full name")
 	}
-	if plan.Requirements.Address && st.user.Address == nil {
+	if plan.Requirements.Address && st.User.Address == nil {
 		v.Missing = append(v.Missing, "your address")
 	}
 	if len(v.Missing) > 0 {
@@ -169,12 +165,9 @@ func checkoutTitle(step string) string {
 }
 
 func (p *Portal) checkoutPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCheckoutNewSubscription) {
-		return
-	}
 	v, err := p.checkoutModel(r.Context(), st, false)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	v.Step = v.steps()[0]
@@ -185,13 +178,10 @@ func (p *Portal) checkoutPage(w http.ResponseWriter, r *http.Request, st *state)
 // checkout answers every step's POST: it checks the answers so far, then
 // shows the next step or, on the payment step, buys the subscription.
 func (p *Portal) checkout(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCheckoutNewSubscription) || !p.readPageForm(w, r, st) {
-		return
-	}
 	ctx := r.Context()
 	v, err := p.checkoutModel(ctx, st, r.PostForm.Get("confirm_payment") != "")
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	if v.Unavailable != "" || len(v.Missing) > 0 {
@@ -258,14 +248,14 @@ func (p *Portal) checkout(w http.ResponseWriter, r *http.Request, st *state) {
 		showPay(http.StatusUnprocessableEntity, "", nil)
 		return
 	}
-	in := connectd.CheckoutInput{UserID: st.user.ID, PlanID: st.session.Intent.Plan, SIMID: st.session.Intent.SIM,
-		DeviceID: st.session.Intent.Device, IMEI: st.session.Intent.IMEI, Addons: st.session.Intent.Addons}
+	in := connectd.CheckoutInput{PlanID: st.Session.Intent.Plan, SIMID: st.Session.Intent.SIM,
+		DeviceID: st.Session.Intent.Device, IMEI: st.Session.Intent.IMEI, Addons: st.Session.Intent.Addons}
 	if v.AskSIM {
 		in.SIMType = ans.simType
 	}
 	if v.AskDevice {
 		in.IMEI = ans.imei
 	}
-	res, err := p.platform.Actions().Checkout(ctx, st.project.ID, in, pay, p.now())
+	res, err := p.svc.Checkout(ctx, st.Actor(), in, pay)
 	p.settlePurchase(w, r, st, res, err, errs, pendingView{Action: "/portal/checkout", Back: "/portal/checkout"}, showPay, "sim_type", "imei")
 }

@@ -225,18 +225,10 @@ func TestCheckoutNoLongerAvailable(t *testing.T) {
 		want   string
 	}{
 		{"plan archived", func(f *subFixture) {
-			_, err := connectd.UpdateResource(f.ctx, f.e.Service.Platform.Plans(), f.e.Project, f.plus.ID, func(p *connectd.Plan) error {
-				p.Status = connectd.PlanArchived
-				return nil
-			})
-			must(f.t, err)
+			update(&f.fixture, f.e.Service.Platform.Plans(), f.plus.ID, func(p *connectd.Plan) { p.Status = connectd.PlanArchived })
 		}, "This plan is no longer available."},
 		{"SIM assigned", func(f *subFixture) {
-			_, err := connectd.UpdateResource(f.ctx, f.e.Service.Platform.SIMs(), f.e.Project, f.esim.ID, func(s *connectd.SIM) error {
-				s.Status = connectd.SIMAssigned
-				return nil
-			})
-			must(f.t, err)
+			update(&f.fixture, f.e.Service.Platform.SIMs(), f.esim.ID, func(s *connectd.SIM) { s.Status = connectd.SIMAssigned })
 		}, "The SIM picked for this order is no longer available."},
 	}
 	for _, tc := range tests {

@@ -22,7 +22,7 @@ func TestBrowserSessionCookie(t *testing.T) {
 		{"http://127.0.0.1:8080", "connectd", false},
 		{"https://connect.example.com", "__Host-connectd", true},
 	} {
-		p := New(&service.Service{PublicURL: tc.publicURL}, nil, nil, nil)
+		p := New(&service.Service{PublicURL: tc.publicURL}, nil, nil)
 		set, clear := httptest.NewRecorder(), httptest.NewRecorder()
 		p.setCookie(set, "s3cret", time.Now().Add(time.Hour))
 		p.clearCookie(clear)

@@ -2,11 +2,11 @@ package portal
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/service"
 )
 
 // entryPage answers GET /checkout/entry: it checks the session and token
@@ -27,7 +27,7 @@ func (p *Portal) entryPage(w http.ResponseWriter, r *http.Request) {
 	data := pageData{Title: "Continue", Hidden: map[string]string{"session": sess.ID, "token": q.Get("token")}}
 	switch {
 	case sess.UserID != nil:
-		u, err := p.store.GetUser(r.Context(), sess.ProjectID, *sess.UserID)
+		u, err := p.svc.GetUser(r.Context(), sess.ProjectID, *sess.UserID)
 		if err != nil {
 			p.fail(w, r, nil, err)
 			return
@@ -37,7 +37,7 @@ func (p *Portal) entryPage(w http.ResponseWriter, r *http.Request) {
 		data.Account = maskEmail(sess.UserDetails.Email)
 	}
 	data.Action = actionText(sess.Intent.Type)
-	p.render(w, r, http.StatusOK, "entry", &state{session: sess, project: project}, data)
+	p.render(w, r, http.StatusOK, "entry", &state{Session: sess, Project: project}, data)
 }
 
 // checkLink checks an entry link. When the link cannot be entered it
@@ -48,7 +48,7 @@ func (p *Portal) checkLink(w http.ResponseWriter, r *http.Request, id, token str
 		p.renderMessage(w, r, http.StatusUnauthorized, nil, messageExpired)
 		return nil, false
 	}
-	sess, err := p.store.LookupSession(r.Context(), id)
+	sess, tokenOK, err := p.svc.EntrySession(r.Context(), id, token)
 	if errors.Is(err, connectd.ErrNotFound) {
 		p.renderMessage(w, r, http.StatusUnauthorized, nil, messageExpired)
 		return nil, false
@@ -57,8 +57,6 @@ func (p *Portal) checkLink(w http.ResponseWriter, r *http.Request, id, token str
 		p.fail(w, r, nil, err)
 		return nil, false
 	}
-	// An expired session has lost its token hash: the compare fails too.
-	tokenOK := sess.TokenHash != nil && subtle.ConstantTimeCompare(sess.TokenHash, connectd.HashToken(token)) == 1
 	if !tokenOK {
 		p.linkBack(w, r, sess, StatusAuthExpired)
 		return nil, false
@@ -67,11 +65,10 @@ func (p *Portal) checkLink(w http.ResponseWriter, r *http.Request, id, token str
 		// Used: in the browser that entered it the link goes on working;
 		// anywhere else it is a replay, which revokes what it opened.
 		if bs, err := p.browserSession(r); err == nil && bs != nil && bs.SessionID == sess.ID {
-			http.Redirect(w, r, p.startPage(sess, bs), http.StatusSeeOther)
+			redirect(w, r, p.startPage(sess, bs))
 			return nil, false
 		}
-		p.svc.Metrics.Replayed()
-		if err := p.store.RecordReplay(context.WithoutCancel(r.Context()), sess.ID, p.now()); err != nil {
+		if err := p.svc.RecordReplay(r.Context(), sess.ID); err != nil {
 			p.logger.ErrorContext(r.Context(), "record replay", "err", err.Error())
 		}
 		p.logger.WarnContext(r.Context(), "session url replayed in another browser; its portal sessions are revoked", "session", sess.ID)
@@ -105,21 +102,7 @@ func (p *Portal) enter(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, nil, err)
 		return
 	}
-	now := p.now()
-	secret := newSecret()
-	bs := &connectd.BrowserSession{ID: connectd.NewID(connectd.PrefixBrowserSession), SecretHash: connectd.HashToken(secret),
-		UserID: sess.UserID, CreatedAt: now, ExpiresAt: now.Add(connectd.BrowserSessionTTL)}
-	var newUser *connectd.User
-	if d := sess.UserDetails; d != nil && sess.UserID == nil {
-		md := d.Metadata
-		if md == nil {
-			md = map[string]string{}
-		}
-		newUser = &connectd.User{ID: connectd.NewID(connectd.PrefixUser), Email: d.Email, FullName: d.FullName,
-			Birthday: d.Birthday, PreferredLocale: d.PreferredLocale, Metadata: md, CreatedAt: now}
-		bs.UserID = &newUser.ID
-	}
-	entered, err := p.store.EnterSession(ctx, connectd.EnterParams{SessionID: sess.ID, TokenHash: connectd.HashToken(token), Now: now, Browser: bs, NewUser: newUser})
+	entry, err := p.svc.EnterSession(ctx, sess, token)
 	switch {
 	case errors.Is(err, connectd.ErrNotFound):
 		// Another request consumed it between our check and our update.
@@ -133,14 +116,14 @@ func (p *Portal) enter(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, sess, err)
 		return
 	}
-	p.svc.Metrics.TokenConsumed()
-	p.setCookie(w, secret, bs.ExpiresAt)
+	entered := entry.Session
+	p.setCookie(w, entry.Secret, entry.Browser.ExpiresAt)
 	if reason := p.misconfigured(ctx, project, entered); reason != "" {
 		p.logger.InfoContext(ctx, "session cannot work in this project", "session", entered.ID, "reason", reason)
 		p.finish(w, r, entered, StatusBadConfiguration)
 		return
 	}
-	http.Redirect(w, r, p.startPage(entered, bs), http.StatusSeeOther)
+	redirect(w, r, p.startPage(entered, entry.Browser))
 }
 
 // startPage is where an entered session goes: hosted login when no user is
@@ -225,7 +208,7 @@ func (p *Portal) portingMisconfigured(ctx context.Context, project *connectd.Pro
 func (p *Portal) waitingPorting(ctx context.Context, projectID, subscriptionID string) (*connectd.Porting, error) {
 	after := ""
 	for {
-		page, err := p.platform.Portings().List(ctx, projectID, connectd.PlatformFilter{Subscription: subscriptionID,
+		page, err := service.ResourcesOf[connectd.Porting](p.svc).List(ctx, projectID, connectd.PlatformFilter{Subscription: subscriptionID,
 			ListParams: connectd.ListParams{Limit: connectd.MaxListLimit, After: after}})
 		if err != nil {
 			return nil, err

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,21 +13,6 @@ import (
 )
 
 const entryCallback = "https://app.example.com/back?from=connect"
-
-// clock lets a test move the portal's time forward without racing the
-// server: the function is installed before the first request, and only the
-// atomic offset changes afterwards.
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
-func newClockEnv(t *testing.T, settings *connectd.ProjectSettings) (*apitest.Env, *clock) {
-	t.Helper()
-	e := apitest.New(t, apitest.Options{Settings: settings})
-	c := &clock{}
-	e.Portal.Now = c.now
-	return e, c
-}
 
 func nameSession(t *testing.T, e *apitest.Env, extra map[string]any) (id, sessionURL string) {
 	t.Helper()
@@ -98,14 +82,22 @@ func TestEntryPageConsumesNothingAndShowsWhoseAccount(t *testing.T) {
 func TestEntryReloadInSameBrowserKeepsWorking(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t, apitest.Options{})
-	_, u := nameSession(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
-	b := e.NewBrowser()
-	b.Enter(u)
+	_, u, b := enterName(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
 	for _, r := range []*apitest.Response{b.Get(u), b.Post("/checkout/entry", entryForm(u))} {
 		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/portal/name" {
 			t.Fatalf("reload: %d to %q, want 303 to /portal/name", r.Status, r.Header.Get("Location"))
 		}
 	}
+}
+
+// enterName creates a name session (with extra) and enters it in a new
+// browser.
+func enterName(t *testing.T, e *apitest.Env, extra map[string]any) (id, sessionURL string, b *apitest.Browser) {
+	t.Helper()
+	id, sessionURL = nameSession(t, e, extra)
+	b = e.NewBrowser()
+	b.Enter(sessionURL)
+	return id, sessionURL, b
 }
 
 func entryForm(sessionURL string) url.Values {
@@ -116,9 +108,7 @@ func entryForm(sessionURL string) url.Values {
 func TestEntryReplayElsewhereIsRefusedAndRevokes(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t, apitest.Options{})
-	id, u := nameSession(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
-	first := e.NewBrowser()
-	first.Enter(u)
+	id, u, first := enterName(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
 	wantLinkBack(t, e.NewBrowser().Get(u), id, "auth_expired")
 	if page := first.Get("/portal/name"); page.Status != http.StatusUnauthorized || !strings.Contains(string(page.Body), "expired") {
 		t.Fatalf("the first browser after a replay: %d, want its portal session revoked\n%s", page.Status, page.Body)
@@ -160,7 +150,8 @@ func TestEntryTwoClocks(t *testing.T) {
 	t.Parallel()
 	s := connectd.DefaultProjectSettings()
 	s.SessionTTL = connectd.Duration(2 * time.Minute)
-	e, c := newClockEnv(t, &s)
+	e := apitest.New(t, apitest.Options{Settings: &s})
+	c := e.Clock
 	user := e.CreateUser("jerry@example.com")
 
 	id, u := nameSession(t, e, map[string]any{"user": user})
@@ -169,18 +160,18 @@ func TestEntryTwoClocks(t *testing.T) {
 	b.Enter(u2)
 
 	// The url must be opened within the project's sessionTTL...
-	c.advance(3 * time.Minute)
+	c.Advance(3 * time.Minute)
 	wantLinkBack(t, e.NewBrowser().Get(u), id, "auth_expired")
 
 	// ...and once opened, the browser session lasts up to 60 minutes.
 	if page := b.Get("/portal/name"); page.Status != http.StatusOK {
 		t.Fatalf("after 3 minutes: %d", page.Status)
 	}
-	c.advance(55 * time.Minute)
+	c.Advance(55 * time.Minute)
 	if page := b.Get("/portal/name"); page.Status != http.StatusOK {
 		t.Fatalf("after 58 minutes: %d", page.Status)
 	}
-	c.advance(3 * time.Minute)
+	c.Advance(3 * time.Minute)
 	if page := b.Get("/portal/name"); page.Status != http.StatusUnauthorized {
 		t.Fatalf("after 61 minutes: %d, want the expired page", page.Status)
 	}
@@ -197,14 +188,20 @@ func TestEntryCreatesTheUserOfUserDetails(t *testing.T) {
 	if r.Header.Get("Location") != "/portal/name" {
 		t.Fatalf("confirm: %d to %q", r.Status, r.Header.Get("Location"))
 	}
+	if u := sessionUser(t, e, id); u["email"] != "newman@example.com" || u["fullName"] != "Newman" {
+		t.Fatalf("created user: %v", u)
+	}
+}
+
+// sessionUser returns the user the session names, as the API shows it.
+func sessionUser(t *testing.T, e *apitest.Env, id string) map[string]any {
+	t.Helper()
 	got := e.Get("/connectSessions/" + id).JSON(t)
 	userID, _ := got["user"].(string)
 	if userID == "" {
-		t.Fatalf("session has no user after entry: %v", got)
+		t.Fatalf("session has no user: %v", got)
 	}
-	if u := e.Get("/users/" + userID).JSON(t); u["email"] != "newman@example.com" || u["fullName"] != "Newman" {
-		t.Fatalf("created user: %v", u)
-	}
+	return e.Get("/users/" + userID).JSON(t)
 }
 
 func TestHostedLogin(t *testing.T) {
@@ -226,19 +223,12 @@ func TestHostedLogin(t *testing.T) {
 	if len(code) != 6 {
 		t.Fatalf("code %q", code)
 	}
-	wrongCode := "000000"
-	if code == wrongCode {
-		wrongCode = "111111"
-	}
-	if r := b.Post("/portal/login/code", url.Values{"code": {wrongCode}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "4 attempts left") {
-		t.Fatalf("wrong code: %d\n%s", r.Status, r.Body)
-	}
+	tryWrongCode(t, b, code, "4 attempts left")
 	r := b.Post("/portal/login/code", url.Values{"code": {code}})
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/portal/name" {
 		t.Fatalf("right code: %d to %q\n%s", r.Status, r.Header.Get("Location"), r.Body)
 	}
-	userID, _ := e.Get("/connectSessions/" + id).JSON(t)["user"].(string)
-	if got := e.Get("/users/" + userID).JSON(t)["email"]; got != "kramer@example.com" {
+	if got := sessionUser(t, e, id)["email"]; got != "kramer@example.com" {
 		t.Fatalf("session user after login has email %v", got)
 	}
 }
@@ -248,9 +238,7 @@ func TestHostedLogin(t *testing.T) {
 func TestHostedLoginUnreadableForm(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t, apitest.Options{})
-	id, u := nameSession(t, e, nil)
-	b := e.NewBrowser()
-	b.Enter(u)
+	id, _, b := enterName(t, e, nil)
 	postRaw := func(path, body string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.URL+path, strings.NewReader(body))
@@ -275,32 +263,34 @@ func TestHostedLoginUnreadableForm(t *testing.T) {
 	if status, page := postRaw("/portal/login/code", "code=%zz"); status != http.StatusBadRequest || !strings.Contains(page, "could not be read") {
 		t.Fatalf("unreadable code form: %d\n%s", status, page)
 	}
-	wrong := "000000"
-	if e.Mail.Code("kramer@example.com") == wrong {
-		wrong = "111111"
-	}
-	if r := b.Post("/portal/login/code", url.Values{"code": {wrong}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "4 attempts left") {
-		t.Fatalf("first wrong code after an unreadable form: %d\n%s", r.Status, r.Body)
-	}
+	// The first wrong code after the unreadable forms leaves 4 attempts.
+	tryWrongCode(t, b, e.Mail.Code("kramer@example.com"), "4 attempts left")
 	if st := apiStatus(t, e, id); st != "active" {
 		t.Fatalf("session %s after unreadable forms, want active", st)
+	}
+}
+
+// tryWrongCode types a code other than code at hosted login and checks
+// the 422 page says what is left.
+func tryWrongCode(t *testing.T, b *apitest.Browser, code, left string) {
+	t.Helper()
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	if r := b.Post("/portal/login/code", url.Values{"code": {wrong}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), left) {
+		t.Fatalf("wrong code: %d, want 422 saying %q\n%s", r.Status, left, r.Body)
 	}
 }
 
 func TestHostedLoginAttemptsAreLimited(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t, apitest.Options{})
-	_, u := nameSession(t, e, nil)
-	b := e.NewBrowser()
-	b.Enter(u)
+	_, _, b := enterName(t, e, nil)
 	b.Post("/portal/login", url.Values{"email": {"kramer@example.com"}})
 	code := e.Mail.Code("kramer@example.com")
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
-	for range 5 {
-		b.Post("/portal/login/code", url.Values{"code": {wrong}})
+	for _, left := range []string{"4 attempts left", "3 attempts left", "2 attempts left", "1 attempts left", "Send code"} { // the last one asks for the email again
+		tryWrongCode(t, b, code, left)
 	}
 	// Even the right code no longer works: a new one must be asked for.
 	if r := b.Post("/portal/login/code", url.Values{"code": {code}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "get a new one") {
@@ -375,9 +365,7 @@ func TestExitLinksBackAndWithoutCallbackShowsAPage(t *testing.T) {
 func TestCrossOriginPostsAreRefused(t *testing.T) {
 	t.Parallel()
 	e := apitest.New(t, apitest.Options{})
-	id, u := nameSession(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
-	b := e.NewBrowser()
-	b.Enter(u)
+	id, _, b := enterName(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.URL+"/portal/exit", strings.NewReader(""))
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -19,11 +18,6 @@ import (
 // device), its SM-DP+ address and matching ID for manual entry, and a
 // one-tap install link for phones that support it. Done completes the
 // session: looking was the intended action.
-
-func init() {
-	pageRoutes["GET /portal/esim"] = (*Portal).esimPage
-	pageRoutes["POST /portal/esim/done"] = (*Portal).esimDone
-}
 
 // appleSetupURL installs an eSIM from its activation code on iOS 17.4 and
 // later.
@@ -55,8 +49,8 @@ func parseActivationCode(code string) (smdp, matchingID string, ok bool) {
 
 func (p *Portal) esimModel(ctx context.Context, st *state) (esimView, error) {
 	var v esimView
-	sub, err := p.platform.Subscriptions().Get(ctx, st.project.ID, st.session.Intent.Subscription)
-	if errors.Is(err, connectd.ErrNotFound) || err == nil && sub.User != st.user.ID {
+	sub, err := p.subscriptions().Get(ctx, st.Project.ID, st.Session.Intent.Subscription)
+	if notFound(err) || err == nil && sub.User != st.User.ID {
 		v.Why = "This subscription can't be found on your account. There is no eSIM to install here."
 		return v, nil
 	}
@@ -67,8 +61,8 @@ func (p *Portal) esimModel(ctx context.Context, st *state) (esimView, error) {
 		v.Why = "This subscription has no SIM yet, so there is no eSIM to install. Please check again later."
 		return v, nil
 	}
-	sim, err := p.platform.SIMs().Get(ctx, st.project.ID, *sub.SIM)
-	if errors.Is(err, connectd.ErrNotFound) {
+	sim, err := p.sims().Get(ctx, st.Project.ID, *sub.SIM)
+	if notFound(err) {
 		v.Why = "This subscription's SIM can't be found, so there is no eSIM to install. Please contact support."
 		return v, nil
 	}
@@ -95,24 +89,12 @@ func (p *Portal) esimModel(ctx context.Context, st *state) (esimView, error) {
 }
 
 func (p *Portal) esimPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentViewEsimInstallation) {
-		return
-	}
 	v, err := p.esimModel(r.Context(), st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	p.render(w, r, http.StatusOK, "esim", st, pageData{Title: "Install your eSIM", Data: v})
-}
-
-// esimDone is the Done button: the session completes and links back with
-// success.
-func (p *Portal) esimDone(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentViewEsimInstallation) {
-		return
-	}
-	p.finish(w, r, st.session, StatusSuccess)
 }
 
 // qrSVG draws text as a QR code in an SVG image: one path of dark modules

@@ -13,6 +13,7 @@ import (
 	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/apitest"
 )
 
 // decodeQR reads the text of the page's QR code: it draws the SVG's
@@ -66,12 +67,19 @@ func (f *acctFixture) simSubscription(sim *connectd.SIM) *connectd.Subscription 
 	return f.subscription(f.user, &sim.ID)
 }
 
+// openEsim opens a viewEsimInstallation session on a new subscription of
+// sim, on the eSIM page.
+func (f *acctFixture) openEsim(sim *connectd.SIM) (*apitest.Browser, string, *apitest.Response) {
+	f.t.Helper()
+	sub := f.simSubscription(sim)
+	return f.open("viewEsimInstallation", map[string]any{"subscription": sub.ID}, "/portal/esim")
+}
+
 func TestViewEsimInstallation(t *testing.T) {
 	t.Parallel()
 	f := newAcctFixture(t, nil)
 	code := "LPA:1$smdp.example.com$K2-1A2B3C-4D5E6F"
-	sub := f.simSubscription(&connectd.SIM{Type: connectd.SIMTypeESIM, ICCID: "8901000000000000011", ActivationCode: &code})
-	b, id, page := f.open("viewEsimInstallation", map[string]any{"subscription": sub.ID}, "/portal/esim")
+	b, id, page := f.openEsim(&connectd.SIM{Type: connectd.SIMTypeESIM, ICCID: "8901000000000000011", ActivationCode: &code})
 	acctPage(t, page, http.StatusOK, `<svg class="qr"`, `data-testid="qr"`, `<path fill="#000" d="M`,
 		`data-testid="smdp">smdp.example.com<`, `data-testid="matching-id">K2-1A2B3C-4D5E6F<`,
 		`data-testid="activation-code">LPA:1$smdp.example.com$K2-1A2B3C-4D5E6F<`,
@@ -102,8 +110,7 @@ func TestViewEsimInstallationQRCodes(t *testing.T) {
 	f := newAcctFixture(t, nil)
 	for i, code := range []string{"LPA:1$SMDP.EXAMPLE.COM$AAAA-1111",
 		"LPA:1$rsp.example-operator.net$bbbb-2222-lower-case-and-a-good-deal-longer$1.3.6.1.4.1.31746$1"} {
-		sub := f.simSubscription(&connectd.SIM{Type: connectd.SIMTypeESIM, ICCID: fmt.Sprintf("89010000000000000%02d", 20+i), ActivationCode: &code})
-		_, _, page := f.open("viewEsimInstallation", map[string]any{"subscription": sub.ID}, "/portal/esim")
+		_, _, page := f.openEsim(&connectd.SIM{Type: connectd.SIMTypeESIM, ICCID: fmt.Sprintf("89010000000000000%02d", 20+i), ActivationCode: &code})
 		if got := decodeQR(t, string(page.Body)); got != code {
 			t.Fatalf("QR code reads %q, want %q", got, code)
 		}
@@ -115,10 +122,9 @@ func TestViewEsimInstallationNotEsim(t *testing.T) {
 	s := connectd.DefaultProjectSettings()
 	s.IntentValidation = connectd.IntentValidationLenient // strict refuses such a session at creation
 	f := newAcctFixture(t, &s)
-	sub := f.simSubscription(&connectd.SIM{Type: connectd.SIMTypePSIM, ICCID: "8901000000000000031"})
-	b, id, page := f.open("viewEsimInstallation", map[string]any{"subscription": sub.ID}, "/portal/esim")
+	b, id, page := f.openEsim(&connectd.SIM{Type: connectd.SIMTypePSIM, ICCID: "8901000000000000031"})
 	acctPage(t, page, http.StatusOK, "physical SIM card, not an eSIM")
-	acctLacks(t, page, "<svg", `data-testid="continue"`, "esimsetup")
+	hasNone(t, page, "<svg", `data-testid="continue"`, "esimsetup")
 	f.exited(b, id)
 }
 
@@ -126,7 +132,6 @@ func TestViewEsimInstallationExit(t *testing.T) {
 	t.Parallel()
 	f := newAcctFixture(t, nil)
 	code := "LPA:1$smdp.example.com$K2-1A2B3C-4D5E6F"
-	sub := f.simSubscription(&connectd.SIM{Type: connectd.SIMTypeESIM, ICCID: "8901000000000000041", ActivationCode: &code})
-	b, id, _ := f.open("viewEsimInstallation", map[string]any{"subscription": sub.ID}, "/portal/esim")
+	b, id, _ := f.openEsim(&connectd.SIM{Type: connectd.SIMTypeESIM, ICCID: "8901000000000000041", ActivationCode: &code})
 	f.exited(b, id)
 }

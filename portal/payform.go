@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/service"
 )
 
 // payView is what the payform partial shows: the user's saved cards.
@@ -16,7 +17,7 @@ type payView struct {
 
 // savedMethods lists the signed-in user's payment methods, default first.
 func (p *Portal) savedMethods(ctx context.Context, st *state) ([]*connectd.PaymentMethod, error) {
-	page, err := p.platform.PaymentMethods().List(ctx, st.project.ID, connectd.PlatformFilter{UserID: st.user.ID,
+	page, err := service.ResourcesOf[connectd.PaymentMethod](p.svc).List(ctx, st.Project.ID, connectd.PlatformFilter{UserID: st.User.ID,
 		ListParams: connectd.ListParams{Limit: connectd.MaxListLimit}})
 	if err != nil {
 		return nil, err
@@ -68,8 +69,7 @@ func readPayment(r *http.Request, saved []*connectd.PaymentMethod) (connectd.Pay
 // fieldErrors turns a refusal's details into the per-field messages a page
 // shows next to each field; it returns the message for the whole form when
 // the refusal names no field.
-func fieldErrors(err error, into map[string]string) (notice string) {
-	e := connectd.AsError(err)
+func fieldErrors(e *connectd.Error, into map[string]string) (notice string) {
 	if len(e.Details) == 0 {
 		return e.Message
 	}

@@ -2,19 +2,14 @@ package portal
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/service"
 )
 
 // The payment confirmation page of confirmPayment: the session's payment
 // (amount, description, date) and one Confirm button.
-
-func init() {
-	pageRoutes["GET /portal/payment"] = (*Portal).paymentPage
-	pageRoutes["POST /portal/payment/confirm"] = (*Portal).confirmPayment
-}
 
 type paymentView struct {
 	Payment *connectd.Payment // nil when it can't be found on the account
@@ -28,21 +23,22 @@ type paymentView struct {
 // sessionPayment returns the session's payment when it is the signed-in
 // user's, else nil.
 func (p *Portal) sessionPayment(ctx context.Context, st *state) (*connectd.Payment, error) {
-	pay, err := p.platform.Payments().Get(ctx, st.project.ID, st.session.Intent.Payment)
-	if errors.Is(err, connectd.ErrNotFound) {
+	pay, err := service.ResourcesOf[connectd.Payment](p.svc).Get(ctx, st.Project.ID, st.Session.Intent.Payment)
+	if notFound(err) {
 		return nil, nil
 	}
-	if err != nil || pay.User != st.user.ID {
+	if err != nil || pay.User != st.User.ID {
 		return nil, err
 	}
 	return pay, nil
 }
 
-func (p *Portal) showPayment(w http.ResponseWriter, r *http.Request, st *state, status int, notice string) {
-	pay, err := p.sessionPayment(r.Context(), st)
+var paymentPage = buttonView[paymentView]{page: "payment", model: (*Portal).paymentModel}
+
+func (p *Portal) paymentModel(ctx context.Context, st *state) (paymentView, string, error) {
+	pay, err := p.sessionPayment(ctx, st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
-		return
+		return paymentView{}, "", err
 	}
 	v := paymentView{Payment: pay}
 	switch {
@@ -68,30 +64,12 @@ func (p *Portal) showPayment(w http.ResponseWriter, r *http.Request, st *state, 
 	if !v.CanConfirm {
 		title = "Your payment"
 	}
-	p.render(w, r, status, "payment", st, pageData{Title: title, Notice: notice, Data: v})
-}
-
-func (p *Portal) paymentPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentConfirmPayment) {
-		return
-	}
-	p.showPayment(w, r, st, http.StatusOK, "")
+	return v, title, nil
 }
 
 // confirmPayment confirms the session's payment: never one named by the
 // form.
 func (p *Portal) confirmPayment(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentConfirmPayment) {
-		return
-	}
-	_, err := p.platform.Actions().ConfirmPayment(r.Context(), st.project.ID, st.user.ID, st.session.Intent.Payment, p.now())
-	switch {
-	case err == nil:
-		p.succeed(w, r, st)
-	case isRefusal(err):
-		// Changed meanwhile (say, confirmed in another tab): the page explains.
-		p.showPayment(w, r, st, http.StatusConflict, connectd.AsError(err).Message)
-	default:
-		p.fail(w, r, st.session, err)
-	}
+	_, err := p.svc.ConfirmPayment(r.Context(), st.Actor(), st.Session.Intent.Payment)
+	paymentPage.acted(p, w, r, st, err)
 }

@@ -54,10 +54,7 @@ func TestConfirmPayment(t *testing.T) {
 	if s.Status != connectd.SubscriptionActive {
 		t.Fatalf("the subscription waiting for the payment is %s", s.Status)
 	}
-	// The API agrees.
-	if got := f.e.Get("/payments/" + pay.ID).JSON(t)["status"]; got != "succeeded" {
-		t.Fatalf("API payment status %v", got)
-	}
+	f.apiShows("/payments/"+pay.ID, "status", "succeeded")
 }
 
 func TestConfirmPaymentNoLongerNeeded(t *testing.T) {
@@ -66,12 +63,13 @@ func TestConfirmPaymentNoLongerNeeded(t *testing.T) {
 	pay, _ := f.pendingPayment(f.user)
 	id, u := f.session("confirmPayment", map[string]any{"payment": pay.ID})
 	// Confirmed elsewhere after the session was made.
-	_, err := f.e.Service.Platform.Actions().ConfirmPayment(f.ctx, f.e.Project, f.user, pay.ID, pay.CreatedAt)
+	_, err := f.e.Service.Platform.Actions().ConfirmPayment(f.ctx, connectd.ConfirmPaymentCommand{
+		Command: connectd.Command{ProjectID: f.e.Project, UserID: f.user, Now: pay.CreatedAt}, PaymentID: pay.ID})
 	f.ok(err)
 	b := f.e.NewBrowser()
 	page := b.Follow(b.Enter(u))
 	acctPage(t, page, http.StatusOK, "already been confirmed", "$19.99", `data-testid="exit"`)
-	acctLacks(t, page, `data-testid="confirm"`)
+	hasNone(t, page, `data-testid="confirm"`)
 	r := b.Post("/portal/payment/confirm", nil)
 	acctPage(t, r, http.StatusConflict, "doesn&#39;t need confirming")
 	if got := f.sessionStatus(id); got != "active" {
@@ -99,11 +97,8 @@ func TestConfirmPaymentExit(t *testing.T) {
 // methods lists user's payment methods, default first.
 func (f *acctFixture) methods(user string) []*connectd.PaymentMethod {
 	f.t.Helper()
-	page, err := f.e.Service.Platform.PaymentMethods().List(f.ctx, f.e.Project, connectd.PlatformFilter{UserID: user,
-		ListParams: connectd.ListParams{Limit: connectd.MaxListLimit}})
-	f.ok(err)
 	var out []*connectd.PaymentMethod
-	for _, m := range page.Items {
+	for _, m := range listOf(&f.fixture, f.e.Service.Platform.PaymentMethods(), user) {
 		if m.Default {
 			out = append([]*connectd.PaymentMethod{m}, out...)
 		} else {
@@ -172,7 +167,7 @@ func TestAddPaymentMethod(t *testing.T) {
 	acctPage(t, page, http.StatusOK, "mastercard •••• 4444, expires 3/2031", `data-testid="default"`,
 		`<label for="card_number">`, `<label for="card_exp_month">`, `<label for="card_exp_year">`, `<label for="card_cvc">`,
 		`data-testid="confirm"`)
-	acctLacks(t, page, "•••• 0005")
+	hasNone(t, page, "•••• 0005")
 
 	// Every problem at once, each next to its field; what was typed comes
 	// back, but never the CVC.

@@ -13,11 +13,6 @@ import (
 // default. The full card number goes to the processor and nowhere else:
 // only its brand, last 4 digits and expiry are kept.
 
-func init() {
-	pageRoutes["GET /portal/payment-methods"] = (*Portal).paymentMethodsPage
-	pageRoutes["POST /portal/payment-methods"] = (*Portal).addPaymentMethod
-}
-
 type paymentMethodsView struct {
 	Saved []*connectd.PaymentMethod
 }
@@ -34,7 +29,7 @@ var cardFields = map[string]string{
 func (p *Portal) showPaymentMethods(w http.ResponseWriter, r *http.Request, st *state, status int, data pageData) {
 	saved, err := p.savedMethods(r.Context(), st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	data.Title = "Payment methods"
@@ -43,18 +38,12 @@ func (p *Portal) showPaymentMethods(w http.ResponseWriter, r *http.Request, st *
 }
 
 func (p *Portal) paymentMethodsPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdatePaymentMethod) {
-		return
-	}
 	p.showPaymentMethods(w, r, st, http.StatusOK, pageData{})
 }
 
 // addPaymentMethod verifies the typed card and saves it as the user's
 // default. A declined or invalid card saves nothing.
 func (p *Portal) addPaymentMethod(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentUpdatePaymentMethod) || !p.readPageForm(w, r, st) {
-		return
-	}
 	f := r.PostForm
 	// What the user typed comes back on a page with a problem, all but
 	// the CVC, which is never echoed.
@@ -66,16 +55,15 @@ func (p *Portal) addPaymentMethod(w http.ResponseWriter, r *http.Request, st *st
 	month, _ := strconv.Atoi(values["card_exp_month"])
 	year, _ := strconv.Atoi(values["card_exp_year"])
 	card := connectd.CardInput{Number: values["card_number"], ExpMonth: month, ExpYear: year, CVC: strings.TrimSpace(f.Get("card_cvc"))}
-	_, err := p.platform.Actions().AddPaymentMethod(r.Context(), st.project.ID, st.user.ID, card, p.now())
-	if err == nil {
-		p.succeed(w, r, st)
-		return
-	}
-	if !isRefusal(err) {
-		p.fail(w, r, st.session, err)
-		return
-	}
-	e := connectd.AsError(err)
+	_, err := p.svc.AddPaymentMethod(r.Context(), st.Actor(), card)
+	p.settle(w, r, st, err, func(status int, e *connectd.Error) {
+		p.showPaymentMethods(w, r, st, status, cardRefusal(e, values))
+	})
+}
+
+// cardRefusal is the page of a refused card: its problems next to their
+// fields, what the user typed (never the CVC) and a notice.
+func cardRefusal(e *connectd.Error, values map[string]string) pageData {
 	errs := map[string]string{}
 	notice := ""
 	for _, d := range e.Details {
@@ -93,9 +81,5 @@ func (p *Portal) addPaymentMethod(w http.ResponseWriter, r *http.Request, st *st
 	case notice == "":
 		notice = "Please check the highlighted fields."
 	}
-	status := http.StatusUnprocessableEntity
-	if e.Type == connectd.TypeConflict {
-		status = http.StatusConflict
-	}
-	p.showPaymentMethods(w, r, st, status, pageData{Values: values, Errors: errs, Notice: notice})
+	return pageData{Values: values, Errors: errs, Notice: notice}
 }

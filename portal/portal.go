@@ -24,27 +24,20 @@ import (
 	"github.com/connectd/connectd/service"
 )
 
-// Store is what the portal needs of a database: every connectd.Store keeps
-// portal state.
-type Store = connectd.Store
-
 // Mailer sends hosted-login codes.
 type Mailer interface {
 	SendLoginCode(ctx context.Context, to, code string, project *connectd.Project) error
 }
 
-// Portal serves the hosted pages.
+// Portal serves the hosted pages. It reads and changes state only through
+// the service, and takes every time from the service's clock.
 type Portal struct {
-	svc      *service.Service
-	store    Store
-	platform connectd.Platform
-	mailer   Mailer
-	logger   *slog.Logger
+	svc    *service.Service
+	mailer Mailer
+	logger *slog.Logger
 	// secure is true when the public URL is https: cookies are then Secure
 	// and carry the __Host- prefix.
 	secure bool
-	// Now returns the current time; tests may replace it.
-	Now func() time.Time
 	// AddrLimiter limits entry (GET and POST /checkout/entry) and login
 	// (POST /portal/login, /portal/login/code) per client address. nil: no
 	// limit. Set it before serving.
@@ -56,13 +49,13 @@ type Portal struct {
 }
 
 // New returns the portal. svc.Platform must be set.
-func New(svc *service.Service, store Store, mailer Mailer, logger *slog.Logger) *Portal {
+func New(svc *service.Service, mailer Mailer, logger *slog.Logger) *Portal {
 	u, _ := url.Parse(svc.PublicURL)
-	return &Portal{svc: svc, store: store, platform: svc.Platform, mailer: mailer, logger: logger,
-		secure: u != nil && u.Scheme == "https", Now: time.Now}
+	return &Portal{svc: svc, mailer: mailer, logger: logger, secure: u != nil && u.Scheme == "https"}
 }
 
-func (p *Portal) now() time.Time { return p.Now().UTC().Truncate(time.Millisecond) }
+// now is the time of the service's clock: the portal has none of its own.
+func (p *Portal) now() time.Time { return p.svc.Clock() }
 
 // Register adds the portal's routes to mux. Every state-changing request
 // is checked against cross-origin use (CSRF) with Go's
@@ -83,18 +76,14 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	handle("POST /portal/exit", p.withSession(p.exit))
 	handle("POST /portal/continue", p.withCompleted(p.continueToApp))
 	handle("GET /portal/done", p.withCompleted(p.donePage))
-	for pattern, h := range pageRoutes {
-		page := p.withSession(func(w http.ResponseWriter, r *http.Request, st *state) { h(p, w, r, st) })
-		if limitedRoutes[pattern] {
+	for _, rt := range routes {
+		page := p.withSession(rt.guarded(p))
+		if rt.limited {
 			page = p.limited(page)
 		}
-		handle(pattern, page)
+		handle(rt.pattern, page)
 	}
 }
-
-// limitedRoutes are the pages, besides entry, limited per client address:
-// the ones that send or check login codes.
-var limitedRoutes = map[string]bool{"POST /portal/login": true, "POST /portal/login/code": true}
 
 // limited refuses a request over the per-address limit with a plain 429
 // page and Retry-After, before any database work.
@@ -144,46 +133,32 @@ func (p *Portal) clearCookie(w http.ResponseWriter) {
 		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
 }
 
+// newSecret returns a random string, for a page's style nonce.
 func newSecret() string {
 	var b [32]byte
 	rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// state is what a signed-in portal request acts on: everything comes from
-// the browser session, nothing from the request.
-type state struct {
-	browser *connectd.BrowserSession
-	session *connectd.Session
-	project *connectd.Project
-	user    *connectd.User // nil until hosted login
-}
+// state is what a portal request acts on: everything comes from the
+// browser session, nothing from the request. Browser is nil on the entry
+// page, User until hosted login.
+type state = service.PortalState
 
 type stateHandler func(w http.ResponseWriter, r *http.Request, st *state)
 
-// pageRoutes holds the pages of an active session, by route pattern. Each
-// page's file adds its routes in an init function, so that pages stay
-// independent of each other.
-var pageRoutes = map[string]func(p *Portal, w http.ResponseWriter, r *http.Request, st *state){}
+// cookieSecret is the browser session secret the request's cookie holds.
+func (p *Portal) cookieSecret(r *http.Request) string {
+	if c, err := r.Cookie(p.cookieName()); err == nil {
+		return c.Value
+	}
+	return ""
+}
 
 // browserSession returns the active browser session the request's cookie
 // names, or nil.
 func (p *Portal) browserSession(r *http.Request) (*connectd.BrowserSession, error) {
-	c, err := r.Cookie(p.cookieName())
-	if err != nil || c.Value == "" || len(c.Value) > 100 {
-		return nil, nil
-	}
-	bs, err := p.store.GetBrowserSession(r.Context(), connectd.HashToken(c.Value))
-	if errors.Is(err, connectd.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !bs.Active(p.now()) {
-		return nil, nil
-	}
-	return bs, nil
+	return p.svc.BrowserSession(r.Context(), p.cookieSecret(r))
 }
 
 // withSession loads the request's state for a page of an active session,
@@ -209,11 +184,11 @@ func (p *Portal) withState(completed bool, h stateHandler) http.HandlerFunc {
 			p.renderMessage(w, r, http.StatusUnauthorized, nil, messageExpired)
 			return
 		}
-		switch status := st.session.Status(p.now()); {
+		switch status := st.Session.Status(p.now()); {
 		case status == connectd.StatusActive:
 		case status == connectd.StatusCompleted && completed:
 		case status == connectd.StatusCompleted:
-			http.Redirect(w, r, "/portal/done", http.StatusSeeOther)
+			redirect(w, r, "/portal/done")
 			return
 		default:
 			p.clearCookie(w)
@@ -225,27 +200,7 @@ func (p *Portal) withState(completed bool, h stateHandler) http.HandlerFunc {
 }
 
 func (p *Portal) loadState(r *http.Request) (*state, error) {
-	bs, err := p.browserSession(r)
-	if err != nil || bs == nil {
-		return nil, err
-	}
-	ctx := r.Context()
-	sess, err := p.store.GetSession(ctx, bs.ProjectID, bs.SessionID)
-	if err != nil {
-		return nil, err
-	}
-	project, err := p.svc.GetProject(ctx, bs.ProjectID)
-	if err != nil {
-		return nil, err
-	}
-	st := &state{browser: bs, session: sess, project: project}
-	if bs.UserID != nil {
-		st.user, err = p.store.GetUser(ctx, bs.ProjectID, *bs.UserID)
-		if err != nil {
-			return nil, err
-		}
-	}
-	return st, nil
+	return p.svc.PortalState(r.Context(), p.cookieSecret(r))
 }
 
 // Link-back statuses, as documented.
@@ -270,11 +225,10 @@ func outcomeOf(linkStatus string) connectd.SessionStatus {
 
 // finish ends the session with the outcome of linkStatus, then links back.
 func (p *Portal) finish(w http.ResponseWriter, r *http.Request, sess *connectd.Session, linkStatus string) {
-	ended, err := p.store.FinishSession(context.WithoutCancel(r.Context()), sess.ID, outcomeOf(linkStatus), p.now())
+	ended, err := p.svc.FinishSession(r.Context(), sess.ID, outcomeOf(linkStatus))
 	switch {
 	case err == nil:
 		sess = ended
-		p.svc.Metrics.SessionEnded(outcomeOf(linkStatus))
 	case errors.Is(err, connectd.ErrConflict):
 		// Already ended (say, a second tab): link back with what it ended as.
 		if ended != nil {
@@ -294,7 +248,7 @@ func (p *Portal) linkBack(w http.ResponseWriter, r *http.Request, sess *connectd
 	if sess != nil && sess.CallbackURL != nil {
 		target, err := connectd.AppendCallbackParams(*sess.CallbackURL, sess.ID, linkStatus)
 		if err == nil {
-			http.Redirect(w, r, target, http.StatusSeeOther)
+			redirect(w, r, target)
 			return
 		}
 	}
@@ -320,10 +274,7 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, sess *connectd.Ses
 		p.renderMessage(w, r, http.StatusInternalServerError, nil, messageError)
 		return
 	}
-	switch _, ferr := p.store.FinishSession(context.WithoutCancel(r.Context()), sess.ID, connectd.StatusFailed, p.now()); {
-	case ferr == nil:
-		p.svc.Metrics.SessionEnded(connectd.StatusFailed)
-	case !errors.Is(ferr, connectd.ErrConflict):
+	if _, ferr := p.svc.FinishSession(r.Context(), sess.ID, connectd.StatusFailed); ferr != nil && !errors.Is(ferr, connectd.ErrConflict) {
 		p.logger.ErrorContext(r.Context(), "portal: finish failed session", "err", ferr.Error())
 	}
 	p.clearCookie(w)
@@ -332,35 +283,32 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, sess *connectd.Ses
 
 // exit is every page's way out: user_aborted.
 func (p *Portal) exit(w http.ResponseWriter, r *http.Request, st *state) {
-	p.finish(w, r, st.session, StatusUserAborted)
+	p.finish(w, r, st.Session, StatusUserAborted)
 }
 
 // continueToApp is the Continue button after a successful action.
 func (p *Portal) continueToApp(w http.ResponseWriter, r *http.Request, st *state) {
-	if st.session.Status(p.now()) != connectd.StatusCompleted {
-		http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
+	if st.Session.Status(p.now()) != connectd.StatusCompleted {
+		redirect(w, r, destination(st.Session.Intent.Type))
 		return
 	}
 	p.clearCookie(w)
-	p.linkBack(w, r, st.session, StatusSuccess)
+	p.linkBack(w, r, st.Session, StatusSuccess)
 }
 
 // succeed records the intended action as done and shows the page with the
 // Continue button.
 func (p *Portal) succeed(w http.ResponseWriter, r *http.Request, st *state) {
-	switch _, err := p.store.FinishSession(context.WithoutCancel(r.Context()), st.session.ID, connectd.StatusCompleted, p.now()); {
-	case err == nil:
-		p.svc.Metrics.SessionEnded(connectd.StatusCompleted)
-	case !errors.Is(err, connectd.ErrConflict):
-		p.fail(w, r, st.session, err)
+	if _, err := p.svc.FinishSession(r.Context(), st.Session.ID, connectd.StatusCompleted); err != nil && !errors.Is(err, connectd.ErrConflict) {
+		p.fail(w, r, st.Session, err)
 		return
 	}
-	http.Redirect(w, r, "/portal/done", http.StatusSeeOther)
+	redirect(w, r, "/portal/done")
 }
 
 func (p *Portal) donePage(w http.ResponseWriter, r *http.Request, st *state) {
-	if st.session.Status(p.now()) != connectd.StatusCompleted {
-		http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
+	if st.Session.Status(p.now()) != connectd.StatusCompleted {
+		redirect(w, r, destination(st.Session.Intent.Type))
 		return
 	}
 	p.render(w, r, http.StatusOK, "done", st, pageData{Title: "Done"})

@@ -18,11 +18,6 @@ import (
 // The account PIN is write-only: it is never shown again, not even as
 // typed; the page only says whether one is on file.
 
-func init() {
-	pageRoutes["GET /portal/porting"] = (*Portal).portingPage
-	pageRoutes["POST /portal/porting"] = (*Portal).submitPorting
-}
-
 type portingView struct {
 	Porting *connectd.Porting // nil when none waits for the user
 	// Why explains, when there is no form, why there is nothing to do.
@@ -60,8 +55,8 @@ func declinedText(code string) (string, []string) {
 // sessionPorting returns the porting waiting for the signed-in user on the
 // session's subscription, or nil.
 func (p *Portal) sessionPorting(r *http.Request, st *state) (*connectd.Porting, error) {
-	pt, err := p.waitingPorting(r.Context(), st.project.ID, st.session.Intent.Subscription)
-	if err != nil || pt == nil || pt.User != st.user.ID {
+	pt, err := p.waitingPorting(r.Context(), st.Project.ID, st.Session.Intent.Subscription)
+	if err != nil || pt == nil || pt.User != st.User.ID {
 		return nil, err
 	}
 	return pt, nil
@@ -84,7 +79,7 @@ func (p *Portal) portingModel(st *state, pt *connectd.Porting) portingView {
 	}
 	code := derefString(pt.DeclinedCode)
 	text, fix := declinedText(code)
-	if !st.project.Settings.PortingRetry || !connectd.RetryableDeclinedCodes[code] || text == "" {
+	if !st.Project.Settings.PortingRetry || !connectd.RetryableDeclinedCodes[code] || text == "" {
 		v.Porting = nil
 		v.Why = "Your current provider declined the transfer of your number, and it can't be fixed here. Please contact support. You can close this page and go back to the app."
 		return v
@@ -122,12 +117,9 @@ func (p *Portal) showPorting(w http.ResponseWriter, r *http.Request, st *state, 
 }
 
 func (p *Portal) portingPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentCompletePorting) {
-		return
-	}
 	pt, err := p.sessionPorting(r, st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	// Resume where the user left off: prefill what the porting has, and the
@@ -138,7 +130,7 @@ func (p *Portal) portingPage(w http.ResponseWriter, r *http.Request, st *state) 
 		values["account_number"] = derefString(pt.AccountNumber)
 		a := pt.Address
 		if a == nil {
-			a = st.user.Address
+			a = st.User.Address
 		}
 		addressValues(a, "address_", values)
 	}
@@ -156,12 +148,9 @@ var portingFields = map[string]string{
 // submitPorting completes or fixes the waiting porting with the parts of
 // the form the page showed, and sends it again.
 func (p *Portal) submitPorting(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.accountPage(w, r, st, connectd.IntentCompletePorting) || !p.readPageForm(w, r, st) {
-		return
-	}
 	pt, err := p.sessionPorting(r, st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	v := p.portingModel(st, pt)
@@ -205,30 +194,19 @@ func (p *Portal) submitPorting(w http.ResponseWriter, r *http.Request, st *state
 			Notice: "Please check the highlighted fields."})
 		return
 	}
-	_, err = p.platform.Actions().SubmitPorting(r.Context(), st.project.ID, st.user.ID, pt.ID, in, p.now())
-	if err == nil {
-		p.succeed(w, r, st)
-		return
-	}
-	if !isRefusal(err) {
-		p.fail(w, r, st.session, err)
-		return
-	}
-	e := connectd.AsError(err)
-	notice := e.Message
-	for _, d := range e.Details {
-		if name, ok := portingFields[d.Field]; ok {
-			errs[name] = d.Message
-			notice = "Please check the highlighted fields."
+	_, err = p.svc.SubmitPorting(r.Context(), st.Actor(), pt.ID, in)
+	p.settle(w, r, st, err, func(status int, e *connectd.Error) {
+		notice := e.Message
+		for _, d := range e.Details {
+			if name, ok := portingFields[d.Field]; ok {
+				errs[name] = d.Message
+				notice = "Please check the highlighted fields."
+			}
 		}
-	}
-	status := http.StatusUnprocessableEntity
-	if e.Type == connectd.TypeConflict {
-		status = http.StatusConflict
-	}
-	// The page shows the porting as it is now (changed meanwhile, say).
-	if now, err := p.sessionPorting(r, st); err == nil {
-		pt = now
-	}
-	p.showPorting(w, r, st, status, pt, pageData{Values: values, Errors: errs, Notice: notice})
+		// The page shows the porting as it is now (changed meanwhile, say).
+		if now, err := p.sessionPorting(r, st); err == nil {
+			pt = now
+		}
+		p.showPorting(w, r, st, status, pt, pageData{Values: values, Errors: errs, Notice: notice})
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/apitest"
 	"github.com/connectd/connectd/service"
 )
 
@@ -22,6 +23,21 @@ func (f *acctFixture) porting(p *connectd.Porting) *connectd.Porting {
 	}
 	f.ok(f.e.Service.Platform.Portings().Create(f.ctx, f.e.Project, p))
 	return p
+}
+
+// declinedPorting is a porting declined with code that has every field
+// but, when addr is nil, the address.
+func (f *acctFixture) declinedPorting(code string, addr *connectd.Address) *connectd.Porting {
+	f.t.Helper()
+	return f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp(code),
+		DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: addr})
+}
+
+// openPorting opens a completePorting session on pt's subscription, on
+// the porting page.
+func (f *acctFixture) openPorting(pt *connectd.Porting) (*apitest.Browser, string, *apitest.Response) {
+	f.t.Helper()
+	return f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
 }
 
 func (f *acctFixture) getPorting(id string) *connectd.Porting {
@@ -44,10 +60,10 @@ func TestCompletePortingResumesDraft(t *testing.T) {
 	f.ok(err)
 	// The user started earlier: the provider is known, the rest is not.
 	pt := f.porting(&connectd.Porting{Status: connectd.PortingDraft, DonorProvider: strp("Other Mobile")})
-	b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+	b, id, page := f.openPorting(pt)
 	acctPage(t, page, http.StatusOK, "&#43;15550100077", `<label for="donor_provider">`, `<label for="account_number">`,
 		`<label for="account_pin">`, `type="password"`, `<label for="address_line1">`, `data-testid="confirm"`)
-	acctLacks(t, page, `data-testid="pin-on-file"`)
+	hasNone(t, page, `data-testid="pin-on-file"`)
 	for name, want := range map[string]string{"donor_provider": "Other Mobile", "account_number": "", "account_pin": "",
 		"address_line1": "129 West 81st Street", "address_city": "New York", "address_country": "US"} {
 		if v := inputValue(t, page, name); v != want {
@@ -77,7 +93,7 @@ func TestCompletePortingResumesDraft(t *testing.T) {
 	r = b.Post("/portal/porting", form)
 	acctPage(t, r, http.StatusUnprocessableEntity)
 	fieldError(t, r, "address_country", "Enter the country")
-	acctLacks(t, r, "9876")
+	hasNone(t, r, "9876")
 	if v := inputValue(t, r, "account_number"); v != "A-123" {
 		t.Fatalf("typed account number not kept: %q", v)
 	}
@@ -114,9 +130,9 @@ func TestCompletePortingPinOnFile(t *testing.T) {
 	f := newAcctFixture(t, nil)
 	pt := f.porting(&connectd.Porting{Status: connectd.PortingInformationRequired, DonorProvider: strp("Other Mobile"),
 		AccountNumber: strp("A-1"), AccountPin: strp("135246"), Address: portingHome()})
-	b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+	b, id, page := f.openPorting(pt)
 	acctPage(t, page, http.StatusOK, `data-testid="pin-on-file"`, "Leave this empty to keep it")
-	acctLacks(t, page, "135246")
+	hasNone(t, page, "135246")
 	for name, want := range map[string]string{"account_number": "A-1", "account_pin": "", "address_line1": "1 Donor Way"} {
 		if v := inputValue(t, page, name); v != want {
 			t.Fatalf("%s prefilled with %q, want %q", name, v, want)
@@ -161,11 +177,10 @@ func TestCompletePortingRetryDeclined(t *testing.T) {
 		t.Run(tt.code, func(t *testing.T) {
 			t.Parallel()
 			f := newAcctFixture(t, retrySettings())
-			pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp(tt.code),
-				DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
-			b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+			pt := f.declinedPorting(tt.code, portingHome())
+			b, id, page := f.openPorting(pt)
 			acctPage(t, page, http.StatusOK, tt.explain, `data-testid="declined"`, `data-testid="confirm"`)
-			acctLacks(t, page, "1111")
+			hasNone(t, page, "1111")
 			all := []string{"donor_provider", "account_number", "account_pin", "address_line1", "address_city", "address_postal_code", "address_country"}
 			for _, name := range all {
 				want := false
@@ -198,9 +213,8 @@ func TestCompletePortingRetryDeclined(t *testing.T) {
 func TestCompletePortingRetryPinRequired(t *testing.T) {
 	t.Parallel()
 	f := newAcctFixture(t, retrySettings())
-	pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp("portingAccountPinRequiredOrInvalid"),
-		DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
-	b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+	pt := f.declinedPorting("portingAccountPinRequiredOrInvalid", portingHome())
+	b, id, page := f.openPorting(pt)
 	acctPage(t, page, http.StatusOK, "PIN on file. Enter the new one.")
 	r := b.Post("/portal/porting", url.Values{"account_pin": {" "}})
 	acctPage(t, r, http.StatusUnprocessableEntity, "account PIN is wrong")
@@ -231,8 +245,7 @@ func TestCompletePortingNotRetryable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newAcctFixture(t, tt.settings)
-			pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp(tt.code),
-				DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111")})
+			pt := f.declinedPorting(tt.code, nil)
 			id, u := f.session("completePorting", map[string]any{"subscription": pt.Subscription})
 			b := f.e.NewBrowser()
 			f.linkedBack(b.Enter(u), id, "bad_configuration", "failed")
@@ -254,9 +267,9 @@ func TestCompletePortingNothingWaiting(t *testing.T) {
 	f := newAcctFixture(t, &s)
 	pt := f.porting(&connectd.Porting{Status: connectd.PortingRequested, DonorProvider: strp("Other Mobile"),
 		AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
-	b, id, page := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+	b, id, page := f.openPorting(pt)
 	acctPage(t, page, http.StatusOK, "no number transfer waiting for you")
-	acctLacks(t, page, `data-testid="confirm"`, "<input")
+	hasNone(t, page, `data-testid="confirm"`, "<input")
 	r := b.Post("/portal/porting", url.Values{"account_pin": {"2468"}})
 	acctPage(t, r, http.StatusConflict, "no number transfer waiting for you")
 	if got := f.getPorting(pt.ID); got.Status != connectd.PortingRequested || derefS(got.AccountPin) != "1111" {
@@ -268,9 +281,8 @@ func TestCompletePortingNothingWaiting(t *testing.T) {
 func TestCompletePortingExit(t *testing.T) {
 	t.Parallel()
 	f := newAcctFixture(t, retrySettings())
-	pt := f.porting(&connectd.Porting{Status: connectd.PortingDeclined, DeclinedCode: strp("portingAccountNumberRequiredOrInvalid"),
-		DonorProvider: strp("Other Mobile"), AccountNumber: strp("A-1"), AccountPin: strp("1111"), Address: portingHome()})
-	b, id, _ := f.open("completePorting", map[string]any{"subscription": pt.Subscription}, "/portal/porting")
+	pt := f.declinedPorting("portingAccountNumberRequiredOrInvalid", portingHome())
+	b, id, _ := f.openPorting(pt)
 	f.exited(b, id)
 	if got := f.getPorting(pt.ID); got.Status != connectd.PortingDeclined || derefS(got.AccountNumber) != "A-1" {
 		t.Fatalf("leaving changed the porting: %+v", got)

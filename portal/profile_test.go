@@ -44,10 +44,7 @@ func TestUpdateUserFullName(t *testing.T) {
 	if u := f.getUser(f.user); u.FullName == nil || *u.FullName != "Jerry Seinfeld" {
 		t.Fatalf("name not saved: %v", u.FullName)
 	}
-	// The API shows it too.
-	if got := f.e.Get("/users/" + f.user).JSON(t)["fullName"]; got != "Jerry Seinfeld" {
-		t.Fatalf("API fullName %v", got)
-	}
+	f.apiShows("/users/"+f.user, "fullName", "Jerry Seinfeld")
 }
 
 func TestUpdateUserFullNameExit(t *testing.T) {

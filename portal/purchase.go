@@ -9,46 +9,30 @@ import (
 	"strings"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/service"
 )
 
 // Helpers shared by the subscription pages (subscription.go,
-// subscriptions.go, change.go, addons.go, checkout.go): the signed-in and
-// intent guards, the subscription card, and the outcome of a paid action.
+// subscriptions.go, change.go, addons.go, checkout.go): platform reads
+// through the service, the subscription card, and the outcome of a paid
+// action.
 
-// signedIn reports whether a user is signed in; if not, it sends the
-// browser to hosted login.
-func (p *Portal) signedIn(w http.ResponseWriter, r *http.Request, st *state) bool {
-	if st.user != nil {
-		return true
-	}
-	http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
-	return false
+// lister is the service's list of one kind of platform resource
+// (service.ResourcesOf).
+type lister[T any] interface {
+	List(ctx context.Context, projectID string, f connectd.PlatformFilter) (connectd.Page[*T], error)
 }
 
-// ofIntent reports whether the session's intent is one of types; if not,
-// the browser goes to the page of the session's own intent: a session only
-// ever lets the user do what it was made for.
-func (p *Portal) ofIntent(w http.ResponseWriter, r *http.Request, st *state, types ...connectd.IntentType) bool {
-	if slices.Contains(types, st.session.Intent.Type) {
-		return true
-	}
-	http.Redirect(w, r, destination(st.session.Intent.Type), http.StatusSeeOther)
-	return false
-}
-
-// readPageForm parses a page's small urlencoded form. On failure it answers
-// 400 with a page and returns false.
-func (p *Portal) readPageForm(w http.ResponseWriter, r *http.Request, st *state) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		p.renderMessage(w, r, http.StatusBadRequest, st, messageBadForm)
-		return false
-	}
-	return true
+// getter is the service's get of one kind of platform resource.
+type getter[T any] interface {
+	Get(ctx context.Context, projectID, id string) (*T, error)
 }
 
 // collectAll lists every resource that f selects, across pages.
-func collectAll[T any](ctx context.Context, rs connectd.Resources[T], projectID string, f connectd.PlatformFilter) ([]*T, error) {
+func collectAll[T any, P interface {
+	*T
+	connectd.Resource
+}](ctx context.Context, rs lister[T], projectID string, f connectd.PlatformFilter) ([]*T, error) {
 	var out []*T
 	f.Limit = connectd.MaxListLimit
 	f.Before = ""
@@ -61,37 +45,41 @@ func collectAll[T any](ctx context.Context, rs connectd.Resources[T], projectID 
 		if !page.MoreAfter || len(page.Items) == 0 {
 			return out, nil
 		}
-		f.After = idOf(page.Items[len(page.Items)-1])
+		f.After = P(page.Items[len(page.Items)-1]).ResourceID()
 	}
-}
-
-// idOf returns the ID of a platform resource.
-func idOf(v any) string {
-	switch x := v.(type) {
-	case *connectd.Plan:
-		return x.ID
-	case *connectd.Addon:
-		return x.ID
-	case *connectd.Subscription:
-		return x.ID
-	case *connectd.SIM:
-		return x.ID
-	case *connectd.PaymentMethod:
-		return x.ID
-	}
-	panic(fmt.Sprintf("portal: no ID for %T", v))
 }
 
 // getOptional returns the resource, or nil when it does not exist.
-func getOptional[T any](ctx context.Context, rs connectd.Resources[T], projectID, id string) (*T, error) {
+func getOptional[T any](ctx context.Context, rs getter[T], projectID, id string) (*T, error) {
 	if id == "" {
 		return nil, nil
 	}
 	v, err := rs.Get(ctx, projectID, id)
-	if errors.Is(err, connectd.ErrNotFound) {
+	if notFound(err) {
 		return nil, nil
 	}
 	return v, err
+}
+
+// notFound reports whether err says a resource does not exist: the
+// service's not-found answer or the platform's sentinel.
+func notFound(err error) bool {
+	var e *connectd.Error
+	return errors.Is(err, connectd.ErrNotFound) || errors.As(err, &e) && e.Type == connectd.TypeNotFound
+}
+
+// Platform reads of the pages, through the service.
+func (p *Portal) plans() service.Resources[connectd.Plan] {
+	return service.ResourcesOf[connectd.Plan](p.svc)
+}
+func (p *Portal) addons() service.Resources[connectd.Addon] {
+	return service.ResourcesOf[connectd.Addon](p.svc)
+}
+func (p *Portal) sims() service.Resources[connectd.SIM] {
+	return service.ResourcesOf[connectd.SIM](p.svc)
+}
+func (p *Portal) subscriptions() service.Resources[connectd.Subscription] {
+	return service.ResourcesOf[connectd.Subscription](p.svc)
 }
 
 // subscriptionCard is what a page shows of a subscription.
@@ -110,8 +98,8 @@ type subscriptionCard struct {
 // when it does not exist or is someone else's: pages then explain, in
 // plain words, that there is nothing to show.
 func (p *Portal) userSubscription(ctx context.Context, st *state, id string) (*connectd.Subscription, error) {
-	s, err := getOptional(ctx, p.platform.Subscriptions(), st.project.ID, id)
-	if err != nil || s == nil || st.user == nil || s.User != st.user.ID {
+	s, err := getOptional(ctx, p.subscriptions(), st.Project.ID, id)
+	if err != nil || s == nil || st.User == nil || s.User != st.User.ID {
 		return nil, err
 	}
 	return s, nil
@@ -123,7 +111,7 @@ func (p *Portal) cardFor(ctx context.Context, st *state, s *connectd.Subscriptio
 	plan, ok := plans[s.Plan]
 	if !ok {
 		var err error
-		if plan, err = getOptional(ctx, p.platform.Plans(), st.project.ID, s.Plan); err != nil {
+		if plan, err = getOptional(ctx, p.plans(), st.Project.ID, s.Plan); err != nil {
 			return nil, err
 		}
 		if plans != nil {
@@ -132,7 +120,7 @@ func (p *Portal) cardFor(ctx context.Context, st *state, s *connectd.Subscriptio
 	}
 	c.Plan = plan
 	if s.SIM != nil {
-		sim, err := getOptional(ctx, p.platform.SIMs(), st.project.ID, *s.SIM)
+		sim, err := getOptional(ctx, p.sims(), st.Project.ID, *s.SIM)
 		if err != nil {
 			return nil, err
 		}
@@ -203,8 +191,13 @@ type pendingView struct {
 // purchaseView is the part of a paid page's model that the payform and
 // purchase-confirm partials read.
 type purchaseView struct {
+	// Card is the subscription the purchase is for (nil on checkout, which
+	// makes one).
+	Card    *subscriptionCard
 	Pay     payView
 	Pending *pendingView
+	// Unavailable explains why nothing can be bought here.
+	Unavailable string
 }
 
 // paymentFrom reads how the user pays: the confirmation of the payment an
@@ -227,13 +220,13 @@ const declinedNotice = "Your card was declined. Nothing was changed. Try again o
 // message for the whole form: the refusal's own message when it names no
 // field, the messages of fields the page does not show, or a pointer to
 // the fields it does.
-func refusalNotice(err error, errs map[string]string, shown ...string) string {
+func refusalNotice(e *connectd.Error, errs map[string]string, shown ...string) string {
 	got := map[string]string{}
-	if notice := fieldErrors(err, got); notice != "" {
+	if notice := fieldErrors(e, got); notice != "" {
 		return notice
 	}
 	var other []string
-	for _, d := range connectd.AsError(err).Details {
+	for _, d := range e.Details {
 		if slices.Contains(shown, d.Field) || slices.Contains(payformFields, d.Field) {
 			errs[d.Field] = got[d.Field]
 		} else {
@@ -244,13 +237,6 @@ func refusalNotice(err error, errs map[string]string, shown ...string) string {
 		return strings.Join(other, " ")
 	}
 	return "Please check the highlighted fields."
-}
-
-// isRefusal reports whether err is a refusal to show the user, rather than
-// an internal error.
-func isRefusal(err error) bool {
-	var e *connectd.Error
-	return errors.As(err, &e) && e.Type != connectd.TypeInternal && e.Type != connectd.TypeUnavailable
 }
 
 // purchaseShow renders a paid page again: with a status, a notice for the
@@ -266,15 +252,7 @@ type purchaseShow func(status int, notice string, pending *pendingView)
 func (p *Portal) settlePurchase(w http.ResponseWriter, r *http.Request, st *state, res *connectd.Purchase, err error,
 	errs map[string]string, pending pendingView, show purchaseShow, shown ...string) {
 	if err != nil {
-		if !isRefusal(err) {
-			p.fail(w, r, st.session, err)
-			return
-		}
-		status := http.StatusUnprocessableEntity
-		if connectd.AsError(err).Type == connectd.TypeConflict {
-			status = http.StatusConflict
-		}
-		show(status, refusalNotice(err, errs, shown...), nil)
+		p.refused(w, r, st, err, func(status int, e *connectd.Error) { show(status, refusalNotice(e, errs, shown...), nil) })
 		return
 	}
 	switch res.Payment.Status {
@@ -287,48 +265,124 @@ func (p *Portal) settlePurchase(w http.ResponseWriter, r *http.Request, st *stat
 		pending.Amount = connectd.Price{Amount: res.Payment.Amount, Currency: res.Payment.Currency}
 		show(http.StatusOK, "", &pending)
 	default:
-		p.fail(w, r, st.session, fmt.Errorf("payment %s is %s after a purchase", res.Payment.ID, res.Payment.Status))
+		p.fail(w, r, st.Session, fmt.Errorf("payment %s is %s after a purchase", res.Payment.ID, res.Payment.Status))
 	}
 }
 
 // purchasePage is what the add-ons and change pages have in common: their
-// intent, their template and title, and their model, which says why there
-// is nothing to buy.
-type purchasePage[V any] struct {
-	intent      connectd.IntentType
+// template and title, and their model, which says why there is nothing to
+// buy.
+type purchasePage[V purchaseModel] struct {
 	page, title string
 	model       func(p *Portal, ctx context.Context, st *state) (V, error)
-	unavailable func(v V) string
+	// read reads the page's own fields (besides the payform's) into the
+	// form; nil when it has none. fields names them.
+	read   func(f *purchaseForm[V], r *http.Request)
+	fields []string
+	// buy makes the purchase the form asks for.
+	buy func(p *Portal, r *http.Request, st *state, f *purchaseForm[V]) (*connectd.Purchase, error)
+}
+
+// purchaseModel is the model of a purchase page: its purchaseView.
+type purchaseModel interface{ purchase() *purchaseView }
+
+func (v *purchaseView) purchase() *purchaseView { return v }
+
+// load computes the page's model and, when there is something to buy, the
+// user's saved cards.
+func (pp purchasePage[V]) load(p *Portal, ctx context.Context, st *state) (V, error) {
+	v, err := pp.model(p, ctx, st)
+	if err != nil || v.purchase().Unavailable != "" {
+		return v, err
+	}
+	pv := v.purchase()
+	pv.Pay.Saved, err = p.savedMethods(ctx, st)
+	return v, err
 }
 
 // show serves the page's GET: the model, rendered.
 func (pp purchasePage[V]) show(p *Portal, w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, pp.intent) {
-		return
-	}
-	v, err := pp.model(p, r.Context(), st)
+	v, err := pp.load(p, r.Context(), st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
+		p.fail(w, r, st.Session, err)
 		return
 	}
 	p.render(w, r, http.StatusOK, pp.page, st, pageData{Title: pp.title, Data: v})
 }
 
-// posted starts the page's POST: it returns the model when there is
+// purchaseForm is a purchase page's POST: the model, how the user pays,
+// what they typed and the problems found before any charge.
+type purchaseForm[V purchaseModel] struct {
+	v            V
+	pay          connectd.PaymentInput
+	values, errs map[string]string
+	// hidden carries the page's own answers to the confirm step.
+	hidden map[string]string
+}
+
+// posted starts the page's POST: it returns the form when there is
 // something to buy; otherwise it has answered (409 when unavailable).
-func (pp purchasePage[V]) posted(p *Portal, w http.ResponseWriter, r *http.Request, st *state) (V, bool) {
-	var zero V
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, pp.intent) || !p.readPageForm(w, r, st) {
-		return zero, false
-	}
-	v, err := pp.model(p, r.Context(), st)
+func (pp purchasePage[V]) posted(p *Portal, w http.ResponseWriter, r *http.Request, st *state) (*purchaseForm[V], bool) {
+	v, err := pp.load(p, r.Context(), st)
 	if err != nil {
-		p.fail(w, r, st.session, err)
-		return zero, false
+		p.fail(w, r, st.Session, err)
+		return nil, false
 	}
-	if pp.unavailable(v) != "" {
+	if v.purchase().Unavailable != "" {
 		p.render(w, r, http.StatusConflict, pp.page, st, pageData{Title: pp.title, Data: v})
-		return zero, false
+		return nil, false
 	}
-	return v, true
+	f := &purchaseForm[V]{v: v}
+	f.pay, f.values, f.errs = paymentFrom(r, v.purchase().Pay.Saved)
+	return f, true
+}
+
+// post serves the page's POST: the page again with the form's problems,
+// or the outcome of the purchase (settlePurchase).
+func (pp purchasePage[V]) post(p *Portal, w http.ResponseWriter, r *http.Request, st *state) {
+	f, ok := pp.posted(p, w, r, st)
+	if !ok {
+		return
+	}
+	if pp.read != nil {
+		pp.read(f, r)
+	}
+	show := func(status int, notice string, pending *pendingView) {
+		f.v.purchase().Pending = pending
+		pd := pageData{Title: pp.title, Data: f.v, Errors: f.errs, Values: f.values, Notice: notice}
+		if pending != nil {
+			pd.Title = "Confirm your payment"
+			pd.Hidden = f.hidden
+		}
+		p.render(w, r, status, pp.page, st, pd)
+	}
+	if len(f.errs) > 0 {
+		show(http.StatusUnprocessableEntity, "", nil)
+		return
+	}
+	res, err := pp.buy(p, r, st, f)
+	here := "/portal/" + pp.page
+	p.settlePurchase(w, r, st, res, err, f.errs, pendingView{Action: here, Back: here}, show, pp.fields...)
+}
+
+// purchasable starts the model of a page that buys for the session's
+// subscription: the subscription and its card, or nil and why nothing can
+// be bought (inactive says it for a subscription that isn't active).
+func (p *Portal) purchasable(ctx context.Context, st *state, pv *purchaseView, inactive string) (*connectd.Subscription, error) {
+	s, err := p.userSubscription(ctx, st, st.Session.Intent.Subscription)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		pv.Unavailable = "This subscription can't be found on your account any more. You can close this page and go back to the app."
+		return nil, nil
+	}
+	if pv.Card, err = p.cardFor(ctx, st, s, nil); err != nil {
+		return nil, err
+	}
+	if s.Status != connectd.SubscriptionActive {
+		pv.Unavailable = inactive
+		return nil, nil
+	}
+	return s, nil
 }

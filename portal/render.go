@@ -96,9 +96,9 @@ func parseTemplates() map[string]*template.Template {
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name string, st *state, data pageData) {
 	templatesOnce.Do(func() { templates = parseTemplates() })
 	v := view{pageData: data, ProjectName: "Connect", Color: "#2f5bea", Theme: "light"}
-	if st != nil && st.project != nil {
-		s := st.project.Settings
-		v.ProjectName = st.project.Name
+	if st != nil && st.Project != nil {
+		s := st.Project.Settings
+		v.ProjectName = st.Project.Name
 		if s.DisplayName != "" {
 			v.ProjectName = s.DisplayName
 		}
@@ -106,10 +106,10 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 			v.Color = s.PrimaryColor
 		}
 	}
-	if st != nil && st.session != nil && st.session.Appearance != nil && st.session.Appearance.Theme != nil {
-		v.Theme = string(*st.session.Appearance.Theme)
+	if st != nil && st.Session != nil && st.Session.Appearance != nil && st.Session.Appearance.Theme != nil {
+		v.Theme = string(*st.Session.Appearance.Theme)
 	}
-	v.Exit = st != nil && st.browser != nil && st.session != nil && st.session.StoredStatus == connectd.StatusActive
+	v.Exit = st != nil && st.Browser != nil && st.Session != nil && st.Session.StoredStatus == connectd.StatusActive
 	v.Nonce = newSecret()[:22]
 	var buf bytes.Buffer
 	if err := templates[name].ExecuteTemplate(&buf, "layout.html", v); err != nil {

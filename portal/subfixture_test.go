@@ -1,12 +1,9 @@
 package portal_test
 
 import (
-	"context"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/internal/apitest"
@@ -19,37 +16,22 @@ import (
 const subCallback = "https://app.example.com/connect/done?from=portal"
 
 type subFixture struct {
-	t     *testing.T
-	e     *apitest.Env
-	ctx   context.Context
-	user  string
-	other string // another user of the same project
-	basic *connectd.Plan
-	plus  *connectd.Plan
-	gb5   *connectd.Addon
-	sub   *connectd.Subscription
-	esim  *connectd.SIM // available
-	psim  *connectd.SIM // available
+	fixture
+	basic, plus *connectd.Plan
+	gb5         *connectd.Addon
+	// sub is the user's subscription on basic, with a SIM.
+	sub        *connectd.Subscription
+	esim, psim *connectd.SIM // available
 }
 
 func newSubFixture(t *testing.T, settings *connectd.ProjectSettings) *subFixture {
 	t.Helper()
-	e := apitest.New(t, apitest.Options{Settings: settings})
-	if e.Portal == nil {
-		t.Fatal("the store does not keep portal state")
-	}
-	f := &subFixture{t: t, e: e, ctx: context.Background()}
-	f.user = e.CreateUser("jerry@example.com")
-	f.other = e.CreateUser("elaine@example.com")
+	f := &subFixture{fixture: newFixture(t, settings, subCallback)}
+	e := f.e
 	pl := e.Service.Platform
 	gb := int64(5_000_000_000)
-	f.basic = &connectd.Plan{Name: "Basic", Status: connectd.PlanActive, Price: connectd.Price{Amount: 1000, Currency: "USD"},
-		Validity: connectd.Validity{Type: connectd.ValidityRecurring}, Allowances: connectd.Allowances{DataBytes: &gb}}
-	f.plus = &connectd.Plan{Name: "Plus", Status: connectd.PlanActive, Price: connectd.Price{Amount: 2500, Currency: "USD"},
-		Validity: connectd.Validity{Type: connectd.ValidityRecurring}}
-	for _, p := range []*connectd.Plan{f.basic, f.plus} {
-		must(t, pl.Plans().Create(f.ctx, e.Project, p))
-	}
+	f.basic = f.recurringPlan("Basic", 1000, connectd.Allowances{DataBytes: &gb})
+	f.plus = f.recurringPlan("Plus", 2500, connectd.Allowances{})
 	f.gb5 = &connectd.Addon{Name: "5 GB extra", Status: connectd.PlanActive, Price: connectd.Price{Amount: 500, Currency: "USD"},
 		Allowances: connectd.Allowances{DataBytes: &gb}, Plans: []string{f.basic.ID}}
 	must(t, pl.Addons().Create(f.ctx, e.Project, f.gb5))
@@ -63,32 +45,15 @@ func newSubFixture(t *testing.T, settings *connectd.ProjectSettings) *subFixture
 	return f
 }
 
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // newSubscription creates an active recurring subscription.
 func (f *subFixture) newSubscription(user, plan string, sim *string) *connectd.Subscription {
-	f.t.Helper()
-	now := time.Now().UTC().Truncate(time.Second)
-	phone := "+15550100042"
-	s := &connectd.Subscription{User: user, Plan: plan, SIM: sim, PhoneNumber: &phone, Status: connectd.SubscriptionActive,
-		Recurring: true, CurrentPeriod: &connectd.Period{Start: now.Add(-24 * time.Hour), End: now.Add(29 * 24 * time.Hour)}}
-	must(f.t, f.e.Service.Platform.Subscriptions().Create(f.ctx, f.e.Project, s))
-	return s
+	return f.activeSubscription(user, plan, sim)
 }
 
 // setSub changes the fixture subscription behind the portal's back.
 func (f *subFixture) setSub(mutate func(*connectd.Subscription)) {
 	f.t.Helper()
-	_, err := connectd.UpdateResource(f.ctx, f.e.Service.Platform.Subscriptions(), f.e.Project, f.sub.ID, func(s *connectd.Subscription) error {
-		mutate(s)
-		return nil
-	})
-	must(f.t, err)
+	update(&f.fixture, f.e.Service.Platform.Subscriptions(), f.sub.ID, mutate)
 }
 
 func (f *subFixture) getSub(id string) *connectd.Subscription {
@@ -101,18 +66,12 @@ func (f *subFixture) getSub(id string) *connectd.Subscription {
 // payments lists a user's payments.
 func (f *subFixture) payments(user string) []*connectd.Payment {
 	f.t.Helper()
-	page, err := f.e.Service.Platform.Payments().List(f.ctx, f.e.Project, connectd.PlatformFilter{UserID: user,
-		ListParams: connectd.ListParams{Limit: connectd.MaxListLimit}})
-	must(f.t, err)
-	return page.Items
+	return listOf(&f.fixture, f.e.Service.Platform.Payments(), user)
 }
 
 func (f *subFixture) subscriptionsOf(user string) []*connectd.Subscription {
 	f.t.Helper()
-	page, err := f.e.Service.Platform.Subscriptions().List(f.ctx, f.e.Project, connectd.PlatformFilter{UserID: user,
-		ListParams: connectd.ListParams{Limit: connectd.MaxListLimit}})
-	must(f.t, err)
-	return page.Items
+	return listOf(&f.fixture, f.e.Service.Platform.Subscriptions(), user)
 }
 
 // saveCard gives user a saved default card.
@@ -127,58 +86,8 @@ func (f *subFixture) saveCard(user string) *connectd.PaymentMethod {
 // enters it in a new browser, which lands on page.
 func (f *subFixture) open(intentType string, payload map[string]any, page string) (*apitest.Browser, string) {
 	f.t.Helper()
-	intent := map[string]any{"type": intentType}
-	if payload != nil {
-		intent[intentType] = payload
-	}
-	id, u := f.e.CreateSession(map[string]any{"callbackUrl": subCallback, "intent": intent, "user": f.user})
-	b := f.e.NewBrowser()
-	r := b.Enter(u)
-	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != page {
-		f.t.Fatalf("enter: %d to %q, want 303 to %s\n%s", r.Status, r.Header.Get("Location"), page, r.Body)
-	}
+	b, id, _ := f.enter(intentType, payload, page)
 	return b, id
-}
-
-// sessionStatus is the session's status as the API reports it.
-func (f *subFixture) sessionStatus(id string) string {
-	f.t.Helper()
-	r := f.e.Get("/connectSessions/" + id)
-	if r.Status != http.StatusOK {
-		f.t.Fatalf("get session: %d %s", r.Status, r.Body)
-	}
-	return r.JSON(f.t)["status"].(string)
-}
-
-// linkedBack checks a 303 to the callbackUrl with session_id and status
-// appended (its own query kept), and the session's API status.
-func (f *subFixture) linkedBack(r *apitest.Response, id, status, apiStatus string) {
-	f.t.Helper()
-	if r.Status != http.StatusSeeOther {
-		f.t.Fatalf("link back: %d, want 303\n%s", r.Status, r.Body)
-	}
-	loc, err := url.Parse(r.Header.Get("Location"))
-	must(f.t, err)
-	q := loc.Query()
-	if loc.Scheme != "https" || loc.Host != "app.example.com" || loc.Path != "/connect/done" ||
-		q.Get("from") != "portal" || q.Get("session_id") != id || q.Get("status") != status {
-		f.t.Fatalf("link back to %s, want %s with session_id=%s status=%s", loc, subCallback, id, status)
-	}
-	if got := f.sessionStatus(id); got != apiStatus {
-		f.t.Fatalf("session status %q, want %q", got, apiStatus)
-	}
-}
-
-// succeeded checks that an action's answer goes to the done page, whose
-// Continue links back with success, and that the session completed.
-func (f *subFixture) succeeded(b *apitest.Browser, r *apitest.Response, id string) {
-	f.t.Helper()
-	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/portal/done" {
-		f.t.Fatalf("action: %d to %q, want 303 to /portal/done\n%s", r.Status, r.Header.Get("Location"), r.Body)
-	}
-	done := b.Follow(r)
-	hasAll(f.t, done, http.StatusOK, `data-testid="continue"`)
-	f.linkedBack(b.Post("/portal/continue", nil), id, "success", "completed")
 }
 
 // hasAll checks a page's status and that its body holds every want.
@@ -213,11 +122,11 @@ func labelled(t *testing.T, r *apitest.Response) {
 		if strings.Contains(tag, `type="hidden"`) {
 			continue
 		}
-		i := strings.Index(tag, `id="`)
+		i := strings.Index(tag, ` id="`)
 		if i < 0 {
 			t.Fatalf("input without id: <input%s>", tag)
 		}
-		id := tag[i+4:]
+		id := tag[i+5:]
 		id = id[:strings.IndexByte(id, '"')]
 		if !strings.Contains(body, `for="`+id+`"`) {
 			t.Fatalf("input %s has no <label for>", id)

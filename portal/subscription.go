@@ -10,15 +10,6 @@ import (
 // The subscription details page: cancelSubscription (Cancel button),
 // resumeSubscription (Resume button) and viewSubscription (Done button).
 
-func init() {
-	pageRoutes["GET /portal/subscription"] = (*Portal).subscriptionPage
-	pageRoutes["POST /portal/subscription/cancel"] = (*Portal).cancelSubscription
-	pageRoutes["POST /portal/subscription/resume"] = (*Portal).resumeSubscription
-	pageRoutes["POST /portal/subscription/done"] = (*Portal).subscriptionDone
-}
-
-var subscriptionIntents = []connectd.IntentType{connectd.IntentCancelSubscription, connectd.IntentResumeSubscription, connectd.IntentViewSubscription}
-
 type subscriptionView struct {
 	Card *subscriptionCard // nil when the session's subscription is not there
 	// Intent is the session's intent: cancelSubscription shows Cancel,
@@ -31,8 +22,8 @@ type subscriptionView struct {
 }
 
 func (p *Portal) subscriptionView(ctx context.Context, st *state) (subscriptionView, error) {
-	v := subscriptionView{Intent: st.session.Intent.Type}
-	s, err := p.userSubscription(ctx, st, st.session.Intent.Subscription)
+	v := subscriptionView{Intent: st.Session.Intent.Type}
+	s, err := p.userSubscription(ctx, st, st.Session.Intent.Subscription)
 	if err != nil || s == nil {
 		v.Why = "This subscription can't be found on your account any more. You can close this page and go back to the app."
 		return v, err
@@ -67,12 +58,10 @@ func (p *Portal) subscriptionView(ctx context.Context, st *state) (subscriptionV
 	return v, nil
 }
 
-func (p *Portal) showSubscription(w http.ResponseWriter, r *http.Request, st *state, status int, notice string) {
-	v, err := p.subscriptionView(r.Context(), st)
-	if err != nil {
-		p.fail(w, r, st.session, err)
-		return
-	}
+var subscriptionPage = buttonView[subscriptionView]{page: "subscription", model: (*Portal).subscriptionModel}
+
+func (p *Portal) subscriptionModel(ctx context.Context, st *state) (subscriptionView, string, error) {
+	v, err := p.subscriptionView(ctx, st)
 	title := "Your subscription"
 	switch {
 	case v.Intent == connectd.IntentCancelSubscription && v.CanAct:
@@ -80,52 +69,18 @@ func (p *Portal) showSubscription(w http.ResponseWriter, r *http.Request, st *st
 	case v.Intent == connectd.IntentResumeSubscription && v.CanAct:
 		title = "Resume your subscription"
 	}
-	p.render(w, r, status, "subscription", st, pageData{Title: title, Notice: notice, Data: v})
-}
-
-func (p *Portal) subscriptionPage(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, subscriptionIntents...) {
-		return
-	}
-	p.showSubscription(w, r, st, http.StatusOK, "")
+	return v, title, err
 }
 
 // cancelSubscription cancels the session's subscription: it runs until the
 // end of the period it was paid for.
 func (p *Portal) cancelSubscription(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentCancelSubscription) {
-		return
-	}
-	_, err := p.platform.Actions().CancelSubscription(r.Context(), st.project.ID, st.user.ID, st.session.Intent.Subscription, p.now())
-	p.subscriptionActed(w, r, st, err)
+	_, err := p.svc.CancelSubscription(r.Context(), st.Actor(), st.Session.Intent.Subscription)
+	subscriptionPage.acted(p, w, r, st, err)
 }
 
 // resumeSubscription resumes the session's canceled subscription.
 func (p *Portal) resumeSubscription(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentResumeSubscription) {
-		return
-	}
-	_, err := p.platform.Actions().ResumeSubscription(r.Context(), st.project.ID, st.user.ID, st.session.Intent.Subscription)
-	p.subscriptionActed(w, r, st, err)
-}
-
-func (p *Portal) subscriptionActed(w http.ResponseWriter, r *http.Request, st *state, err error) {
-	switch {
-	case err == nil:
-		p.succeed(w, r, st)
-	case isRefusal(err):
-		// Changed meanwhile (say, in another tab): the page explains.
-		p.showSubscription(w, r, st, http.StatusConflict, connectd.AsError(err).Message)
-	default:
-		p.fail(w, r, st.session, err)
-	}
-}
-
-// subscriptionDone is the Done button of viewSubscription: looking was the
-// intended action, so the session completes and links back with success.
-func (p *Portal) subscriptionDone(w http.ResponseWriter, r *http.Request, st *state) {
-	if !p.signedIn(w, r, st) || !p.ofIntent(w, r, st, connectd.IntentViewSubscription) {
-		return
-	}
-	p.finish(w, r, st.session, StatusSuccess)
+	_, err := p.svc.ResumeSubscription(r.Context(), st.Actor(), st.Session.Intent.Subscription)
+	subscriptionPage.acted(p, w, r, st, err)
 }

@@ -104,8 +104,7 @@ func New(cfg Config) (*Server, error) {
 
 	apiServer := api.New(svc, cfg.Logger)
 	apiServer.KeyLimiter = ratelimit.New(cfg.APILimit)
-	pt := portal.New(svc, cfg.Store, cfg.Mailer, cfg.Logger)
-	pt.Now = cfg.Now
+	pt := portal.New(svc, cfg.Mailer, cfg.Logger)
 	pt.AddrLimiter = ratelimit.New(cfg.PortalLimit)
 	pt.TrustProxyHeaders = cfg.TrustProxyHeaders
 	pt.Register(apiServer.Mux())

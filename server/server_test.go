@@ -27,7 +27,7 @@ func TestOneClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, now := range map[string]func() time.Time{"service": srv.Service.Now, "platform": srv.Platform.Now, "portal": srv.Portal.Now} {
+	for name, now := range map[string]func() time.Time{"service": srv.Service.Now, "platform": srv.Platform.Now, "portal (through the service)": srv.Service.Clock} {
 		if got := now(); !got.Equal(at) {
 			t.Errorf("%s clock: %v, want %v", name, got, at)
 		}

@@ -38,20 +38,7 @@ func (s *Service) CreateUser(ctx context.Context, projectID string, in UserInput
 			}
 		}()
 	}
-	u = &connectd.User{
-		ID:              connectd.NewID(connectd.PrefixUser),
-		ProjectID:       projectID,
-		Email:           *in.Email,
-		FullName:        in.FullName,
-		Birthday:        in.Birthday,
-		PreferredLocale: in.PreferredLocale,
-		Metadata:        in.Metadata,
-		Address:         in.Address,
-		CreatedAt:       s.now(),
-	}
-	if u.Metadata == nil {
-		u.Metadata = map[string]string{}
-	}
+	u = s.newUser(projectID, in)
 	err = s.Store.CreateUser(ctx, u, held)
 	if errors.Is(err, connectd.ErrConflict) {
 		if idem != nil {
@@ -67,6 +54,26 @@ func (s *Service) CreateUser(ctx context.Context, projectID string, in UserInput
 		return nil, s.internal(ctx, "create user", err)
 	}
 	return u, nil
+}
+
+// newUser is the user that in creates: the one place a user is built,
+// for the API and for the portal (userDetails at entry, hosted login).
+func (s *Service) newUser(projectID string, in UserInput) *connectd.User {
+	u := &connectd.User{
+		ID:              connectd.NewID(connectd.PrefixUser),
+		ProjectID:       projectID,
+		Email:           *in.Email,
+		FullName:        in.FullName,
+		Birthday:        in.Birthday,
+		PreferredLocale: in.PreferredLocale,
+		Metadata:        in.Metadata,
+		Address:         in.Address,
+		CreatedAt:       s.now(),
+	}
+	if u.Metadata == nil {
+		u.Metadata = map[string]string{}
+	}
+	return u
 }
 
 func emailTaken() error {
