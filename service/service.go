@@ -1,7 +1,10 @@
-// Package service holds connectd's business rules that need storage: who
-// may do what to which session or user, idempotency, and token minting. The
-// HTTP layer (package api) checks the shape of requests and calls it; the
-// portal will call it too.
+// Package service is the one door to connectd's data: every state change
+// (sessions, users, platform resources, the portal's entry, sign-in and
+// finish, and the user actions it sends to the platform as commands) is a
+// method here, with the rules that need storage: who may do what to which
+// object, idempotency, token minting, and the one clock (Service.Now).
+// The HTTP layers (packages api and portal) parse requests, call it and
+// render; see ARCHITECTURE.md.
 package service
 
 import (
