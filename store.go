@@ -52,6 +52,19 @@ type SessionUpdate struct {
 // Associates reports whether the update associates a user.
 func (u SessionUpdate) Associates() bool { return u.UserID != nil || u.UserDetails != nil }
 
+// UserUpdate is a PATCH of a user. Nil fields stay as they are; a non-nil
+// Metadata or Address replaces the stored one whole. At is the time of the
+// update (the caller's clock), stored as the user's updated_at.
+type UserUpdate struct {
+	Email           *string
+	FullName        *string
+	Birthday        *string
+	PreferredLocale *string
+	Metadata        map[string]string
+	Address         *Address
+	At              time.Time
+}
+
 // IdempotencyRecord remembers the outcome of a POST sent with an
 // Idempotency-Key. RequestHash covers the method, path and body, so that the
 // same key with another request is refused. ResourceID is empty while the
@@ -117,10 +130,12 @@ type Store interface {
 	GetUser(ctx context.Context, projectID, id string) (*User, error)
 	// GetUserByEmail compares case-insensitively.
 	GetUserByEmail(ctx context.Context, projectID, email string) (*User, error)
-	// UpdateUser replaces the stored user u.ProjectID/u.ID with u (except
-	// CreatedAt); ErrConflict if the new email is taken. at is the time of
-	// the update (the caller's clock), stored as the user's updated_at.
-	UpdateUser(ctx context.Context, u *User, at time.Time) error
+	// UpdateUser sets the present fields of u on user id, in one statement
+	// that writes only those columns, and returns the user as it is then:
+	// concurrent updates of different fields never undo each other (no
+	// read-modify-write of the row). ErrNotFound when the project has no
+	// such user, ErrConflict if the new email is taken.
+	UpdateUser(ctx context.Context, projectID, id string, u UserUpdate) (*User, error)
 	ListUsers(ctx context.Context, projectID string, p ListParams) (Page[*User], error)
 
 	// CreateSession inserts s. A non-zero idem is completed with s.ID in the

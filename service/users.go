@@ -103,31 +103,12 @@ func (s *Service) ListUsers(ctx context.Context, projectID string, p connectd.Li
 	return page, nil
 }
 
-// UpdateUser applies the present fields of in to user id.
+// UpdateUser applies the present fields of in to user id. The store writes
+// only those fields, in one statement, with no read of the user before:
+// two concurrent PATCHes of different fields both stay (issue 11.3).
 func (s *Service) UpdateUser(ctx context.Context, projectID, id string, in UserInput) (*connectd.User, error) {
-	u, err := s.GetUser(ctx, projectID, id)
-	if err != nil {
-		return nil, err
-	}
-	if in.Email != nil {
-		u.Email = *in.Email
-	}
-	if in.FullName != nil {
-		u.FullName = in.FullName
-	}
-	if in.Birthday != nil {
-		u.Birthday = in.Birthday
-	}
-	if in.PreferredLocale != nil {
-		u.PreferredLocale = in.PreferredLocale
-	}
-	if in.Metadata != nil {
-		u.Metadata = in.Metadata
-	}
-	if in.Address != nil {
-		u.Address = in.Address
-	}
-	err = s.Store.UpdateUser(ctx, u, s.now())
+	u, err := s.Store.UpdateUser(ctx, projectID, id, connectd.UserUpdate{Email: in.Email, FullName: in.FullName,
+		Birthday: in.Birthday, PreferredLocale: in.PreferredLocale, Metadata: in.Metadata, Address: in.Address, At: s.now()})
 	switch {
 	case errors.Is(err, connectd.ErrConflict):
 		return nil, emailTaken()

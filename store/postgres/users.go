@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -35,11 +34,18 @@ WHERE EXISTS (SELECT 1 FROM idem)`
 	sqlGetUser        = `SELECT ` + userColumns + ` FROM users WHERE project_id = $1 AND id = $2`
 	sqlGetUserByEmail = `SELECT ` + userColumns + ` FROM users WHERE project_id = $1 AND email_lower = $2`
 
+	// sqlUpdateUser sets the fields given (non-NULL) and keeps the others
+	// as the row has them when the statement runs: no field is written
+	// back from an earlier read, so concurrent updates of different fields
+	// both stay.
 	sqlUpdateUser = `UPDATE users SET
-    email = $3, email_lower = $4, full_name = $5, birthday = $6, preferred_locale = $7,
-    metadata = $8, address = $9, updated_at = $10::timestamptz
+    email = COALESCE($3::text, email), email_lower = COALESCE($4::text, email_lower),
+    full_name = COALESCE($5::text, full_name), birthday = COALESCE($6::text, birthday),
+    preferred_locale = COALESCE($7::text, preferred_locale),
+    metadata = COALESCE($8::jsonb, metadata), address = COALESCE($9::jsonb, address),
+    updated_at = $10::timestamptz
 WHERE project_id = $1 AND id = $2
-RETURNING created_at`
+RETURNING ` + userColumns
 )
 
 // userArgs returns the JSON columns of u.
@@ -96,21 +102,25 @@ func (s *Store) GetUserByEmail(ctx context.Context, projectID, email string) (*c
 	return u, nil
 }
 
-// UpdateUser replaces the stored user with u, except its creation time, which
-// it copies into u. ErrNotFound if there is none, ErrConflict if the new
+// UpdateUser sets the present fields of u on user id in one statement and
+// returns the user. ErrNotFound if there is none, ErrConflict if the new
 // email is taken.
-func (s *Store) UpdateUser(ctx context.Context, u *connectd.User, at time.Time) error {
-	metadata, address, err := userJSON(u)
+func (s *Store) UpdateUser(ctx context.Context, projectID, id string, u connectd.UserUpdate) (*connectd.User, error) {
+	metadata, address, err := userJSON(&connectd.User{Metadata: u.Metadata, Address: u.Address})
 	if err != nil {
-		return fmt.Errorf("postgres: update user: %w", err)
+		return nil, fmt.Errorf("postgres: update user: %w", err)
 	}
-	err = s.pool.QueryRow(ctx, sqlUpdateUser, u.ProjectID, u.ID, u.Email, connectd.NormalizeEmail(u.Email),
-		u.FullName, u.Birthday, u.PreferredLocale, metadata, address, at).Scan(&u.CreatedAt)
+	var email, emailLower *string
+	if u.Email != nil {
+		lower := connectd.NormalizeEmail(*u.Email)
+		email, emailLower = u.Email, &lower
+	}
+	got, err := scanUser(s.pool.QueryRow(ctx, sqlUpdateUser, projectID, id, email, emailLower,
+		u.FullName, u.Birthday, u.PreferredLocale, metadata, address, ms(u.At)))
 	if err != nil {
-		return mapErr("update user", err)
+		return nil, mapErr("update user", err)
 	}
-	u.CreatedAt = u.CreatedAt.UTC()
-	return nil
+	return got, nil
 }
 
 // ListUsers returns one page of the project's users, newest first.

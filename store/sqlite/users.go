@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"time"
+	"strings"
 
 	"github.com/connectd/connectd"
 )
@@ -82,23 +82,47 @@ func (s *Store) GetUserByEmail(ctx context.Context, projectID, email string) (*c
 	return u, nil
 }
 
-// UpdateUser replaces the user and sets u.CreatedAt to the stored one.
-func (s *Store) UpdateUser(ctx context.Context, u *connectd.User, at time.Time) error {
-	metadata, address, err := userArgs(u)
-	if err != nil {
-		return fmt.Errorf("sqlite: update user: %w", err)
+// UpdateUser sets the present fields of u, and only those columns, in one
+// UPDATE ... RETURNING: a concurrent update of other fields is kept.
+func (s *Store) UpdateUser(ctx context.Context, projectID, id string, u connectd.UserUpdate) (*connectd.User, error) {
+	sets := []string{`updated_at = ?`}
+	args := []any{ms(u.At)}
+	set := func(col string, v any) {
+		sets = append(sets, col+` = ?`)
+		args = append(args, v)
 	}
-	var created int64
-	err = s.w.QueryRowContext(ctx, `UPDATE users SET email = ?, email_lower = ?, full_name = ?, birthday = ?,
-			preferred_locale = ?, metadata = ?, address = ?, updated_at = ?
-		WHERE project_id = ? AND id = ? RETURNING created_at`,
-		u.Email, connectd.NormalizeEmail(u.Email), nullString(u.FullName), nullString(u.Birthday),
-		nullString(u.PreferredLocale), metadata, address, ms(at), u.ProjectID, u.ID).Scan(&created)
-	if err != nil {
-		return mapErr("update user", err)
+	if u.Email != nil {
+		set(`email`, *u.Email)
+		set(`email_lower`, connectd.NormalizeEmail(*u.Email))
 	}
-	u.CreatedAt = fromMS(created)
-	return nil
+	if u.FullName != nil {
+		set(`full_name`, *u.FullName)
+	}
+	if u.Birthday != nil {
+		set(`birthday`, *u.Birthday)
+	}
+	if u.PreferredLocale != nil {
+		set(`preferred_locale`, *u.PreferredLocale)
+	}
+	if u.Metadata != nil || u.Address != nil {
+		metadata, address, err := userArgs(&connectd.User{Metadata: u.Metadata, Address: u.Address})
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: update user: %w", err)
+		}
+		if u.Metadata != nil {
+			set(`metadata`, metadata)
+		}
+		if u.Address != nil {
+			set(`address`, address)
+		}
+	}
+	args = append(args, projectID, id)
+	got, err := scanUser(s.w.QueryRowContext(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+`
+		WHERE project_id = ? AND id = ? RETURNING `+userCols, args...))
+	if err != nil {
+		return nil, mapErr("update user", err)
+	}
+	return got, nil
 }
 
 func (s *Store) ListUsers(ctx context.Context, projectID string, p connectd.ListParams) (connectd.Page[*connectd.User], error) {

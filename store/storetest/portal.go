@@ -229,8 +229,8 @@ var enterSessionTests = []portalTest{
 		details := &connectd.UserDetails{Email: "Taken." + uid() + "@example.com"}
 		cs, token := mkSession(t, s, p.ID, func(cs *connectd.Session) { cs.UserDetails = details })
 		// The email is taken (case-insensitively) after the session was made.
-		taken.Email = details.Email
-		is(t, "UpdateUser", s.UpdateUser(ctx, taken, now()), nil)
+		_, err := s.UpdateUser(ctx, p.ID, taken.ID, connectd.UserUpdate{Email: &details.Email, At: now()})
+		is(t, "UpdateUser", err, nil)
 		at := cs.CreatedAt.Add(time.Second)
 		enterRefused(t, s, cs, token, at, "taken."+details.Email[len("Taken."):], "with a taken email")
 

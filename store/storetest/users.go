@@ -1,10 +1,11 @@
 package storetest
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/connectd/connectd"
 )
@@ -106,10 +107,7 @@ var userTests = []test{
 		is(t, "GetUserByEmail in another project", err, connectd.ErrNotFound)
 		_, err = s.GetUser(ctx, p.ID, connectd.NewID(connectd.PrefixUser))
 		is(t, "GetUser of an unknown ID", err, connectd.ErrNotFound)
-		moved := *u
-		moved.ProjectID = q.ID
-		moved.Email = "moved@example.com"
-		is(t, "UpdateUser in another project", s.UpdateUser(ctx, &moved, now()), connectd.ErrNotFound)
+		is(t, "UpdateUser in another project", errOf(s.UpdateUser(ctx, q.ID, u.ID, connectd.UserUpdate{Email: ptr("moved@example.com"), At: now()})), connectd.ErrNotFound)
 		page, err := s.ListUsers(ctx, q.ID, connectd.ListParams{})
 		is(t, "ListUsers", err, nil)
 		if len(page.Items) != 0 {
@@ -132,59 +130,75 @@ var userTests = []test{
 	{"Update", func(t *testing.T, s connectd.Store) {
 		ctx := t.Context()
 		p := mkProject(t, s)
-		u := fullUser(p.ID)
-		is(t, "CreateUser", s.CreateUser(ctx, u, connectd.Idem{}), nil)
+		u := mkUser(t, s, p.ID)
 		other := mkUser(t, s, p.ID)
-
-		// Change every field, clearing the nullable ones.
-		v := &connectd.User{
-			ID:        u.ID,
-			ProjectID: p.ID,
-			Email:     "ada@example.org",
-			Metadata:  map[string]string{"tier": "platinum"},
-			Address:   &connectd.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
-			CreatedAt: u.CreatedAt,
+		update := func(what string, uu connectd.UserUpdate, want *connectd.User) {
+			t.Helper()
+			uu.At = now()
+			got, err := s.UpdateUser(ctx, p.ID, u.ID, uu)
+			is(t, what, err, nil)
+			equalUser(t, what+": the user it returns", got, want)
+			got, err = s.GetUser(ctx, p.ID, u.ID)
+			is(t, "GetUser", err, nil)
+			equalUser(t, "GetUser after "+what, got, want)
 		}
-		is(t, "UpdateUser", s.UpdateUser(ctx, v, now()), nil)
-		got, err := s.GetUser(ctx, p.ID, u.ID)
-		is(t, "GetUser", err, nil)
-		equalUser(t, "GetUser after UpdateUser", got, v)
-		_, err = s.GetUserByEmail(ctx, p.ID, u.Email)
-		is(t, "GetUserByEmail of the old email", err, connectd.ErrNotFound)
-		got, err = s.GetUserByEmail(ctx, p.ID, "ADA@example.org")
-		is(t, "GetUserByEmail of the new email", err, nil)
-		equalUser(t, "GetUserByEmail of the new email", got, v)
 
-		// Set them again; CreatedAt is not changed by an update.
+		// Set every field; CreatedAt is not the update's to change.
 		w := fullUser(p.ID)
-		w.ID = u.ID
-		w.CreatedAt = u.CreatedAt.Add(-time.Hour)
-		is(t, "UpdateUser", s.UpdateUser(ctx, w, now()), nil)
-		got, err = s.GetUser(ctx, p.ID, u.ID)
-		is(t, "GetUser", err, nil)
-		w.CreatedAt = u.CreatedAt
-		equalUser(t, "GetUser after the second UpdateUser", got, w)
+		w.ID, w.CreatedAt = u.ID, u.CreatedAt
+		update("UpdateUser of every field", updateOf(w), w)
+		_, err := s.GetUserByEmail(ctx, p.ID, u.Email)
+		is(t, "GetUserByEmail of the old email", err, connectd.ErrNotFound)
+		got, err := s.GetUserByEmail(ctx, p.ID, strings.ToUpper(w.Email))
+		is(t, "GetUserByEmail of the new email", err, nil)
+		equalUser(t, "GetUserByEmail of the new email", got, w)
+
+		// Absent fields stay as they are.
+		w.FullName = ptr("Augusta Ada King")
+		update("UpdateUser of the full name alone", connectd.UserUpdate{FullName: w.FullName}, w)
+		w.Metadata = map[string]string{"tier": "platinum"}
+		w.Address = &connectd.Address{Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"}
+		update("UpdateUser of metadata and address", connectd.UserUpdate{Metadata: w.Metadata, Address: w.Address}, w)
 
 		// Changing only the case of one's own email is fine.
 		w.Email = "ADA.LOVELACE@example.com"
-		is(t, "UpdateUser with the email in another case", s.UpdateUser(ctx, w, now()), nil)
-		got, err = s.GetUser(ctx, p.ID, u.ID)
-		is(t, "GetUser", err, nil)
-		equal(t, "email after a change of case", got.Email, w.Email)
+		update("UpdateUser with the email in another case", connectd.UserUpdate{Email: &w.Email}, w)
 
-		// Taking another user's email is not.
-		taken := *w
-		taken.Email = strings.ToUpper(other.Email)
-		taken.FullName = ptr("Not Saved")
-		is(t, "UpdateUser to a taken email", s.UpdateUser(ctx, &taken, now()), connectd.ErrConflict)
+		// Taking another user's email is not, and changes nothing.
+		_, err = s.UpdateUser(ctx, p.ID, u.ID, connectd.UserUpdate{Email: ptr(strings.ToUpper(other.Email)), FullName: ptr("Not Saved"), At: now()})
+		is(t, "UpdateUser to a taken email", err, connectd.ErrConflict)
 		got, err = s.GetUser(ctx, p.ID, u.ID)
 		is(t, "GetUser", err, nil)
 		equalUser(t, "GetUser after the refused update", got, w)
 
-		missing := *w
-		missing.ID = connectd.NewID(connectd.PrefixUser)
-		missing.Email = "nobody@example.com"
-		is(t, "UpdateUser of an unknown user", s.UpdateUser(ctx, &missing, now()), connectd.ErrNotFound)
+		_, err = s.UpdateUser(ctx, p.ID, connectd.NewID(connectd.PrefixUser), connectd.UserUpdate{Email: ptr("nobody@example.com"), At: now()})
+		is(t, "UpdateUser of an unknown user", err, connectd.ErrNotFound)
+	}},
+	{"ConcurrentFieldUpdates", func(t *testing.T, s connectd.Store) {
+		// Issue 11.3: updates of different fields, all at once, all stay.
+		ctx := t.Context()
+		p := mkProject(t, s)
+		for round := range 10 {
+			u := mkUser(t, s, p.ID)
+			w := fullUser(p.ID)
+			w.ID, w.CreatedAt = u.ID, u.CreatedAt
+			w.Email = fmt.Sprintf("round%d-%s", round, w.Email)
+			all := updateOf(w)
+			updates := []connectd.UserUpdate{{Email: all.Email}, {FullName: all.FullName}, {Birthday: all.Birthday},
+				{PreferredLocale: all.PreferredLocale}, {Metadata: all.Metadata}, {Address: all.Address}}
+			errs := parallel(4*len(updates), func(i int) error {
+				uu := updates[i%len(updates)]
+				uu.At = now()
+				_, err := s.UpdateUser(context.Background(), p.ID, u.ID, uu)
+				return err
+			})
+			if n := winners(t, "UpdateUser", errs, nil); n != len(errs) {
+				t.Fatalf("round %d: %d of %d updates succeeded", round, n, len(errs))
+			}
+			got, err := s.GetUser(ctx, p.ID, u.ID)
+			is(t, "GetUser", err, nil)
+			equalUser(t, fmt.Sprintf("round %d: the user after concurrent updates of each field", round), got, w)
+		}
 	}},
 	{"List", func(t *testing.T, s connectd.Store) {
 		ctx := t.Context()
@@ -211,4 +225,10 @@ var userTests = []test{
 			return got, page.MoreAfter, page.MoreBefore, err
 		})
 	}},
+}
+
+// updateOf is the update that sets every field of u.
+func updateOf(u *connectd.User) connectd.UserUpdate {
+	return connectd.UserUpdate{Email: &u.Email, FullName: u.FullName, Birthday: u.Birthday, PreferredLocale: u.PreferredLocale,
+		Metadata: u.Metadata, Address: u.Address}
 }
