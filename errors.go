@@ -85,6 +85,11 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict means a uniqueness constraint or a state condition failed.
 	ErrConflict = errors.New("conflict")
+	// ErrClaimLost is the ErrConflict of a write that was to complete an
+	// idempotency claim (an Idem) the caller no longer holds: its lease
+	// lapsed and a retry took the key over, or it was completed. Nothing
+	// was written. errors.Is(ErrClaimLost, ErrConflict) holds.
+	ErrClaimLost = fmt.Errorf("%w: the idempotency claim is no longer held", ErrConflict)
 )
 
 // FieldErrors collects field problems while a request is checked.

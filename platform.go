@@ -351,6 +351,12 @@ type ResourceFilter struct {
 type ResourceWrite struct {
 	Create bool
 	Record *ResourceRecord
+	// Idem, when non-zero, is an in-flight idempotency claim the write
+	// completes with Record.ID in the batch's transaction (issue 11.4): a
+	// crash cannot leave the resource without its key, nor the key
+	// without its resource. When the claim is no longer the caller's the
+	// whole batch fails with ErrClaimLost and nothing is written.
+	Idem Idem
 }
 
 // SeedBatch is a whole seed file: written in one transaction, objects that
@@ -382,6 +388,13 @@ type Resources[T any] interface {
 	// Create stores v; its ID is generated when empty. ErrConflict when the
 	// ID is taken; a *Error (422) when a reference does not hold.
 	Create(ctx context.Context, projectID string, v *T) error
+	// CreateIdem is Create under an idempotency claim of connectd's Store:
+	// a non-zero idem is completed with v's ID in the transaction of the
+	// insert, and ErrClaimLost (an ErrConflict) means the claim is no
+	// longer the caller's and nothing was written. The zero Idem makes it
+	// Create. A platform that keeps its resources in another database
+	// cannot share that transaction, and must not claim to.
+	CreateIdem(ctx context.Context, projectID string, v *T, idem Idem) error
 	// Get returns the resource; ErrNotFound when the project has none.
 	Get(ctx context.Context, projectID, id string) (*T, error)
 	// GetVersioned is Get with the resource's version, the condition of a

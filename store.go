@@ -141,6 +141,9 @@ type Store interface {
 	// CreateSession inserts s. A non-zero idem is completed with s.ID in the
 	// same transaction, so that a crash cannot leave one without the other;
 	// ErrConflict when idem is no longer an in-flight claim (see Idem).
+	// Every write that takes an Idem completes it so (CreateUser,
+	// ExpireSession, WriteResources' ResourceWrite.Idem): no POST completes
+	// its key after its write.
 	CreateSession(ctx context.Context, s *Session, idem Idem) error
 	GetSession(ctx context.Context, projectID, id string) (*Session, error)
 	ListSessions(ctx context.Context, projectID string, f SessionFilter) (Page[*Session], error)
@@ -151,8 +154,11 @@ type Store interface {
 	UpdateSession(ctx context.Context, projectID, id string, u SessionUpdate) (*Session, error)
 	// ExpireSession sets an open or active session's status to expired,
 	// kills its token and revokes the browser sessions it opened, in one
-	// transaction. A session already ended is returned unchanged.
-	ExpireSession(ctx context.Context, projectID, id string, now time.Time) (*Session, error)
+	// transaction. A session already ended is returned unchanged. A
+	// non-zero idem is completed with the session's ID in the same
+	// transaction (ErrClaimLost, and nothing written, when it is no longer
+	// the caller's); an unknown session (ErrNotFound) leaves it in flight.
+	ExpireSession(ctx context.Context, projectID, id string, now time.Time, idem Idem) (*Session, error)
 	// RotateToken replaces the token hash of an open, unused, unexpired
 	// session (an idempotent create's replay mints a new url).
 	// ErrConflict when the session is not in that state.
@@ -175,11 +181,6 @@ type Store interface {
 	// failed, so that only answers below 400 are remembered. A claim taken
 	// over since, or completed, is left alone.
 	ReleaseIdempotencyKey(ctx context.Context, idem Idem) error
-	// CompleteIdempotencyKey records the resource the in-flight claim idem
-	// created, for POSTs that do not go through CreateSession or CreateUser.
-	// ErrNotFound when the key is unknown, ErrConflict when it is no longer
-	// this claim (taken over or completed with another resource).
-	CompleteIdempotencyKey(ctx context.Context, idem Idem, resourceID string) error
 }
 
 // ResourceStore keeps the built-in platform's resources. Both backends
@@ -198,9 +199,12 @@ type ResourceStore interface {
 	// updates replace UserID, ParentID, Status, Data and UpdatedAt of the
 	// record with the same (project, id) whose version is still
 	// Record.Version, and bump it (the new version is set on the Record).
-	// When any write fails nothing is written: ErrConflict when an update's
-	// version moved on or a create's ID is taken, ErrNotFound when an
-	// updated resource does not exist.
+	// A write with a non-zero Idem completes that claim with its record's
+	// ID in the same transaction. When any write fails nothing is written
+	// and no claim completed: ErrConflict when an update's version moved
+	// on or a create's ID is taken, ErrClaimLost (an ErrConflict) when an
+	// Idem is no longer the caller's, ErrNotFound when an updated resource
+	// does not exist.
 	WriteResources(ctx context.Context, projectID string, writes []ResourceWrite) error
 	// ApplySeed writes a seed batch in one transaction. Objects that do not
 	// exist are created; objects that exist with the same content (ignoring

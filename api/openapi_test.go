@@ -1141,9 +1141,9 @@ func (s *faultStore) ApplySeed(ctx context.Context, b connectd.SeedBatch) (int, 
 	return s.resources().ApplySeed(ctx, b)
 }
 
-func (s *faultStore) ExpireSession(ctx context.Context, projectID, id string, now time.Time) (*connectd.Session, error) {
+func (s *faultStore) ExpireSession(ctx context.Context, projectID, id string, now time.Time, idem connectd.Idem) (*connectd.Session, error) {
 	s.hold()
-	return s.Store.ExpireSession(ctx, projectID, id, now)
+	return s.Store.ExpireSession(ctx, projectID, id, now, idem)
 }
 
 // send is a request for a goroutine: it reports errors instead of failing

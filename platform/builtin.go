@@ -127,11 +127,20 @@ func (r resources[T]) record(ctx context.Context, projectID string, v *T, checkR
 }
 
 func (r resources[T]) Create(ctx context.Context, projectID string, v *T) error {
+	return r.CreateIdem(ctx, projectID, v, connectd.Idem{})
+}
+
+// CreateIdem inserts v; a non-zero idem is completed with v's ID in the
+// transaction of the insert (a WriteResources batch of one create).
+func (r resources[T]) CreateIdem(ctx context.Context, projectID string, v *T, idem connectd.Idem) error {
 	rec, err := r.record(ctx, projectID, v, true)
 	if err != nil {
 		return err
 	}
-	return r.b.store.CreateResource(ctx, rec)
+	if idem == (connectd.Idem{}) {
+		return r.b.store.CreateResource(ctx, rec)
+	}
+	return r.b.store.WriteResources(ctx, projectID, []connectd.ResourceWrite{{Create: true, Record: rec, Idem: idem}})
 }
 
 func (r resources[T]) Get(ctx context.Context, projectID, id string) (*T, error) {

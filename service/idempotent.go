@@ -1,30 +1,40 @@
 package service
 
-import "context"
+import (
+	"context"
+	"errors"
 
-// idempotent runs create under the request's Idempotency-Key (idem nil:
+	"github.com/connectd/connectd"
+)
+
+// idempotent runs write under the request's Idempotency-Key (idem nil:
 // none). A replay of a request that succeeded answers replay of the ID it
-// recorded; a failure releases the claim, so that only answers below 400
-// are remembered; a success records the ID create returns. It serves POSTs
-// whose store write does not complete the claim itself.
+// recorded. write gets the claim the request holds (the zero Idem without
+// a key) and hands it to the store, which completes it in the transaction
+// of the write itself (issue 11.4): a crash between the two cannot let a
+// retry write a second time. A failure releases the claim, so that only
+// answers below 400 are remembered; a claim lost meanwhile
+// (connectd.ErrClaimLost: the lease lapsed and a retry took the key over,
+// and it answers) is idempotencyKeyInUse.
 func idempotent[T any](ctx context.Context, s *Service, projectID string, idem *Idempotency,
-	replay func(id string) (*T, error), create func() (v *T, id string, err error)) (*T, error) {
-	if idem == nil {
-		v, _, err := create()
-		return v, err
+	replay func(id string) (*T, error), write func(held connectd.Idem) (*T, error)) (*T, error) {
+	var held connectd.Idem
+	if idem != nil {
+		prev, h, err := s.claim(ctx, projectID, *idem)
+		if err != nil {
+			return nil, err
+		}
+		if prev != "" {
+			return replay(prev)
+		}
+		held = h
 	}
-	prev, held, err := s.claim(ctx, projectID, *idem)
-	if err != nil {
-		return nil, err
-	}
-	if prev != "" {
-		return replay(prev)
-	}
-	v, id, err := create()
-	if err != nil {
+	v, err := write(held)
+	if err != nil && idem != nil {
 		s.release(ctx, held)
-		return nil, err
+		if errors.Is(err, connectd.ErrClaimLost) {
+			return nil, errKeyInUse()
+		}
 	}
-	s.complete(ctx, held, id)
-	return v, nil
+	return v, err
 }

@@ -93,27 +93,28 @@ func (r Resources[T]) fail(ctx context.Context, op, id string, err error) error 
 
 // Create stores v, whose shape package api checked; its ID is generated.
 // With idem, a retry of the same request returns what the first one
-// created.
+// created: the key is completed in the transaction of the insert.
 func (r Resources[T]) Create(ctx context.Context, projectID string, v *T, idem *Idempotency) (*T, error) {
 	res, err := r.of()
 	if err != nil {
 		return nil, err
 	}
 	replay := func(id string) (*T, error) { return r.Get(ctx, projectID, id) }
-	return idempotent(ctx, r.s, projectID, idem, replay, func() (*T, string, error) {
-		err := res.Create(ctx, projectID, v)
-		id := resource(v).ResourceID()
+	return idempotent(ctx, r.s, projectID, idem, replay, func(held connectd.Idem) (*T, error) {
+		err := res.CreateIdem(ctx, projectID, v, held)
 		var ce *connectd.Error
 		switch {
 		case errors.As(err, &ce):
-			return nil, id, ce
+			return nil, ce
+		case errors.Is(err, connectd.ErrClaimLost):
+			return nil, err // idempotent answers it
 		case errors.Is(err, connectd.ErrConflict):
-			k := r.Kind()
-			return nil, id, connectd.Errorf(connectd.TypeConflict, string(k)+"Exists", "A %s with id %s already exists in this project.", kindNames[k], nameID(k.Prefix(), id))
+			k, id := r.Kind(), resource(v).ResourceID()
+			return nil, connectd.Errorf(connectd.TypeConflict, string(k)+"Exists", "A %s with id %s already exists in this project.", kindNames[k], nameID(k.Prefix(), id))
 		case err != nil:
-			return nil, id, r.s.internal(ctx, "create "+string(r.Kind()), err)
+			return nil, r.s.internal(ctx, "create "+string(r.Kind()), err)
 		}
-		return v, id, nil
+		return v, nil
 	})
 }
 

@@ -192,16 +192,6 @@ func (s *Service) release(ctx context.Context, held connectd.Idem) {
 	}
 }
 
-// complete records resourceID as the outcome of a held claim, for POSTs
-// whose store write does not complete it. It runs even when the client
-// went away.
-func (s *Service) complete(ctx context.Context, held connectd.Idem, resourceID string) {
-	ctx = context.WithoutCancel(ctx)
-	if err := s.Store.CompleteIdempotencyKey(ctx, held, resourceID); err != nil {
-		s.Logger.ErrorContext(ctx, "complete idempotency key", "err", err.Error())
-	}
-}
-
 // nameID returns an ID from a request path for an error message: as is
 // when it has the shape of an ID with prefix, else a neutral phrase. A path
 // segment can hold anything, a token or a key sent by mistake among them,

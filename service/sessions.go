@@ -273,43 +273,33 @@ func checkPatchable(cur *connectd.Session, in UpdateSessionInput, now time.Time)
 
 // ExpireSession ends a session's url now. Expiring is idempotent by nature;
 // an Idempotency-Key is still honoured so that the same key with another
-// request is refused, as on every POST.
-func (s *Service) ExpireSession(ctx context.Context, projectID, id string, idem *Idempotency) (_ *connectd.Session, err error) {
-	if idem != nil {
-		prev, held, cerr := s.claim(ctx, projectID, *idem) // cerr: see CreateSession
-		if cerr != nil {
-			return nil, cerr
-		}
-		if prev != "" {
-			return s.GetSession(ctx, projectID, prev)
-		}
-		defer func() {
-			if err != nil {
-				s.release(ctx, held)
-			} else {
-				s.complete(ctx, held, id)
+// request is refused, as on every POST, and the store completes it in the
+// transaction that expires the session.
+func (s *Service) ExpireSession(ctx context.Context, projectID, id string, idem *Idempotency) (*connectd.Session, error) {
+	replay := func(prev string) (*connectd.Session, error) { return s.GetSession(ctx, projectID, prev) }
+	return idempotent(ctx, s, projectID, idem, replay, func(held connectd.Idem) (*connectd.Session, error) {
+		now := s.now()
+		// For the metrics: whether this call is the one that ends the
+		// session. A session already ended comes back unchanged, with its
+		// old update time; one this call expired comes back with now.
+		live := false
+		if s.Metrics != nil {
+			if cur, err := s.Store.GetSession(ctx, projectID, id); err == nil {
+				live = cur.StoredStatus == connectd.StatusOpen || cur.StoredStatus == connectd.StatusActive
 			}
-		}()
-	}
-	now := s.now()
-	// For the metrics: whether this call is the one that ends the session.
-	// A session already ended comes back unchanged, with its old update
-	// time; one this call expired comes back with now.
-	live := false
-	if s.Metrics != nil {
-		if cur, err := s.Store.GetSession(ctx, projectID, id); err == nil {
-			live = cur.StoredStatus == connectd.StatusOpen || cur.StoredStatus == connectd.StatusActive
 		}
-	}
-	sess, err := s.Store.ExpireSession(ctx, projectID, id, now)
-	if errors.Is(err, connectd.ErrNotFound) {
-		return nil, sessionNotFound(id)
-	}
-	if err != nil {
-		return nil, s.internal(ctx, "expire session", err)
-	}
-	if live && sess.StoredStatus == connectd.StatusExpired && sess.UpdatedAt.Equal(now) {
-		s.Metrics.SessionEnded(connectd.StatusExpired)
-	}
-	return sess, nil
+		sess, err := s.Store.ExpireSession(ctx, projectID, id, now, held)
+		switch {
+		case errors.Is(err, connectd.ErrNotFound):
+			return nil, sessionNotFound(id)
+		case errors.Is(err, connectd.ErrClaimLost):
+			return nil, err // idempotent answers it
+		case err != nil:
+			return nil, s.internal(ctx, "expire session", err)
+		}
+		if live && sess.StoredStatus == connectd.StatusExpired && sess.UpdatedAt.Equal(now) {
+			s.Metrics.SessionEnded(connectd.StatusExpired)
+		}
+		return sess, nil
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/connectd/connectd"
 )
@@ -35,10 +36,11 @@ FROM idempotency_keys WHERE project_id = $1 AND key = $2`
 	sqlReleaseIdempotencyKey = `DELETE FROM idempotency_keys
 WHERE project_id = $1 AND key = $2 AND resource_id IS NULL AND created_at = $3`
 
-	sqlCompleteIdempotencyKey = `UPDATE idempotency_keys SET resource_id = $4
-WHERE project_id = $1 AND key = $2 AND created_at = $3 AND (resource_id IS NULL OR resource_id = $4)`
-
-	sqlIdempotencyKeyExists = `SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE project_id = $1 AND key = $2)`
+	// sqlCompleteIdem completes an in-flight claim with resource $4, in the
+	// transaction of the write that made the resource (WriteResources,
+	// ExpireSession): one row when the claim was still the caller's.
+	sqlCompleteIdem = `UPDATE idempotency_keys SET resource_id = $4
+WHERE project_id = $1 AND key = $2 AND created_at = $3 AND resource_id IS NULL`
 )
 
 // claimAttempts bounds the retries of a claim whose competing record
@@ -86,23 +88,19 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, idem connectd.Idem) e
 	return mapErr("release idempotency key", err)
 }
 
-// CompleteIdempotencyKey records resourceID as the outcome of the in-flight
-// claim idem. ErrNotFound if there is no such key, ErrConflict if it is no
-// longer that claim or was completed with another resource.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, idem connectd.Idem, resourceID string) error {
-	tag, err := s.pool.Exec(ctx, sqlCompleteIdempotencyKey, idem.ProjectID, idem.Key, ms(idem.ClaimedAt), resourceID)
+// idemArgs are the arguments of sqlCompleteIdem.
+func idemArgs(idem connectd.Idem, resourceID string) []any {
+	return []any{idem.ProjectID, idem.Key, ms(idem.ClaimedAt), resourceID}
+}
+
+// completed checks the outcome of sqlCompleteIdem: ErrClaimLost unless it
+// completed the claim.
+func completed(tag pgconn.CommandTag, err error) error {
 	if err != nil {
 		return mapErr("complete idempotency key", err)
 	}
-	if tag.RowsAffected() > 0 {
-		return nil
+	if tag.RowsAffected() != 1 {
+		return connectd.ErrClaimLost
 	}
-	var exists bool
-	if err := s.pool.QueryRow(ctx, sqlIdempotencyKeyExists, idem.ProjectID, idem.Key).Scan(&exists); err != nil {
-		return mapErr("complete idempotency key", err)
-	}
-	if !exists {
-		return connectd.ErrNotFound
-	}
-	return connectd.ErrConflict
+	return nil
 }

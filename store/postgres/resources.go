@@ -169,8 +169,9 @@ func (s *Store) ListResources(ctx context.Context, projectID string, f connectd.
 // a batch of several updates first locks their rows in id order (so that two
 // batches updating the same resources in other orders queue up rather than
 // deadlock), then each create is an INSERT and each update a
-// compare-and-swap UPDATE. A single write is one statement, atomic without a
-// transaction. The records' versions are set only once everything is
+// compare-and-swap UPDATE, and each idempotency claim a write completes
+// (ResourceWrite.Idem) an UPDATE of its key. A single write without a claim
+// is one statement, atomic without a transaction. The records' versions are set only once everything is
 // committed.
 func (s *Store) WriteResources(ctx context.Context, projectID string, writes []connectd.ResourceWrite) error {
 	const op = "write resources"
@@ -191,6 +192,7 @@ func (s *Store) WriteResources(ctx context.Context, projectID string, writes []c
 	}
 
 	b := &pgx.Batch{}
+	claims := 0
 	if len(updated) > 1 {
 		slices.Sort(updated)
 		b.Queue(sqlLockResources, projectID, updated)
@@ -204,10 +206,18 @@ func (s *Store) WriteResources(ctx context.Context, projectID string, writes []c
 		b.Queue(sqlUpdateResource, projectID, r.ID, string(r.Kind), nullIfEmpty(r.UserID), nullIfEmpty(r.ParentID),
 			nullIfEmpty(r.Status), string(r.Data), ms(r.UpdatedAt), r.Version)
 	}
+	// The idempotency claims the writes complete, after the writes, in
+	// the same transaction (readWrites checks each).
+	for _, w := range writes {
+		if w.Idem != (connectd.Idem{}) {
+			b.Queue(sqlCompleteIdem, idemArgs(w.Idem, w.Record.ID)...)
+			claims++
+		}
+	}
 	versions := make([]int64, len(writes))
-	if len(writes) == 1 {
+	if len(writes) == 1 && claims == 0 {
 		// One statement is atomic by itself: no transaction round trips.
-		if err := readWrites(s.pool.SendBatch(ctx, b), writes, false, versions); err != nil {
+		if err := readWrites(s.pool.SendBatch(ctx, b), writes, false, 0, versions); err != nil {
 			return err
 		}
 	} else {
@@ -215,7 +225,7 @@ func (s *Store) WriteResources(ctx context.Context, projectID string, writes []c
 		if err != nil {
 			return mapErr(op, err)
 		}
-		if err := readWrites(tx.SendBatch(ctx, b), writes, len(updated) > 1, versions); err != nil {
+		if err := readWrites(tx.SendBatch(ctx, b), writes, len(updated) > 1, claims, versions); err != nil {
 			tx.Rollback(context.WithoutCancel(ctx))
 			return err
 		}
@@ -229,10 +239,11 @@ func (s *Store) WriteResources(ctx context.Context, projectID string, writes []c
 	return nil
 }
 
-// readWrites reads the results of WriteResources' batch in order, and
-// returns the first failure: every statement is sent, but the transaction is
-// rolled back on any.
-func readWrites(br pgx.BatchResults, writes []connectd.ResourceWrite, locked bool, versions []int64) error {
+// readWrites reads the results of WriteResources' batch in order (the lock,
+// the writes, then the completions of claims), and returns the first
+// failure: every statement is sent, but the transaction is rolled back on
+// any.
+func readWrites(br pgx.BatchResults, writes []connectd.ResourceWrite, locked bool, claims int, versions []int64) error {
 	const op = "write resources"
 	defer br.Close() // a later statement's error does not matter then
 	if locked {
@@ -260,6 +271,11 @@ func readWrites(br pgx.BatchResults, writes []connectd.ResourceWrite, locked boo
 			return connectd.ErrConflict // its version moved on
 		default:
 			return connectd.ErrNotFound // missing, or of another kind
+		}
+	}
+	for range claims {
+		if err := completed(br.Exec()); err != nil {
+			return err
 		}
 	}
 	return br.Close()

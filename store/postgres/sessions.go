@@ -177,23 +177,34 @@ func (s *Store) conditionFailed(ctx context.Context, op, projectID, id string) e
 }
 
 // ExpireSession sets an open or active session's status to expired, drops
-// its token hash and revokes its portal browser sessions, in one
-// transaction. A session already ended is returned unchanged.
-func (s *Store) ExpireSession(ctx context.Context, projectID, id string, now time.Time) (*connectd.Session, error) {
+// its token hash, revokes its portal browser sessions and completes idem
+// (unless zero) with its ID, in one transaction. A session already ended
+// is returned unchanged, read in the same transaction, and completes idem
+// too.
+func (s *Store) ExpireSession(ctx context.Context, projectID, id string, now time.Time, idem connectd.Idem) (*connectd.Session, error) {
 	const op = "expire session"
 	var cs *connectd.Session
 	err := s.inTx(ctx, op, func(tx pgx.Tx) error {
 		var err error
-		if cs, err = scanSession(tx.QueryRow(ctx, sqlExpireSession, projectID, id, ms(now))); err != nil {
+		cs, err = scanSession(tx.QueryRow(ctx, sqlExpireSession, projectID, id, ms(now)))
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			// Already ended (returned as it is), or not there.
+			if cs, err = scanSession(tx.QueryRow(ctx, sqlGetSession, projectID, id)); err != nil {
+				return mapErr(op, err)
+			}
+		case err != nil:
 			return mapErr(op, err)
+		default:
+			if _, err := tx.Exec(ctx, sqlRevokeBrowsers, id, ms(now)); err != nil {
+				return mapErr(op, err)
+			}
 		}
-		_, err = tx.Exec(ctx, sqlRevokeBrowsers, id, ms(now))
-		return mapErr(op, err)
+		if idem == (connectd.Idem{}) {
+			return nil
+		}
+		return completed(tx.Exec(ctx, sqlCompleteIdem, idemArgs(idem, id)...))
 	})
-	if errors.Is(err, connectd.ErrNotFound) {
-		// Already ended (returned as it is), or not there.
-		return s.GetSession(ctx, projectID, id)
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -23,10 +23,7 @@ func (s *Store) withIdem(ctx context.Context, op string, idem connectd.Idem, res
 	if err := insert(tx); err != nil {
 		return mapErr(op, err)
 	}
-	complete := func(ctx context.Context, args ...any) (sql.Result, error) {
-		return tx.ExecContext(ctx, sqlCompleteIdem, args...)
-	}
-	if err := completeIdem(ctx, op, complete, idem, resourceID); err != nil {
+	if err := completeIdem(ctx, op, completeOn(tx), idem, resourceID); err != nil {
 		return err
 	}
 	return mapErr(op, tx.Commit())
@@ -34,7 +31,8 @@ func (s *Store) withIdem(ctx context.Context, op string, idem connectd.Idem, res
 
 // completeIdem completes claim idem (unless zero) with resourceID by running
 // sqlCompleteIdem through complete (on a transaction, or prepared on one):
-// ErrConflict unless the claim was still the caller's and in flight.
+// ErrClaimLost (an ErrConflict) unless the claim was still the caller's and
+// in flight.
 func completeIdem(ctx context.Context, op string, complete func(context.Context, ...any) (sql.Result, error), idem connectd.Idem, resourceID string) error {
 	if idem == (connectd.Idem{}) {
 		return nil
@@ -46,9 +44,16 @@ func completeIdem(ctx context.Context, op string, complete func(context.Context,
 	if n, err := res.RowsAffected(); err != nil {
 		return mapErr(op, err)
 	} else if n != 1 {
-		return connectd.ErrConflict
+		return connectd.ErrClaimLost
 	}
 	return nil
+}
+
+// completeOn runs sqlCompleteIdem on tx, for completeIdem.
+func completeOn(tx *sql.Tx) func(context.Context, ...any) (sql.Result, error) {
+	return func(ctx context.Context, args ...any) (sql.Result, error) {
+		return tx.ExecContext(ctx, sqlCompleteIdem, args...)
+	}
 }
 
 const idemCols = `project_id, key, request_hash, resource_id, created_at, locked_until`
@@ -101,29 +106,4 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, idem connectd.Idem) e
 	_, err := s.w.ExecContext(ctx, `DELETE FROM idempotency_keys
 		WHERE project_id = ? AND key = ? AND resource_id IS NULL AND created_at = ?`, idem.ProjectID, idem.Key, ms(idem.ClaimedAt))
 	return mapErr("release idempotency key", err)
-}
-
-// CompleteIdempotencyKey records resourceID on the in-flight claim idem.
-// ErrNotFound when the key is unknown, ErrConflict when it is no longer
-// that claim or was completed with another resource.
-func (s *Store) CompleteIdempotencyKey(ctx context.Context, idem connectd.Idem, resourceID string) error {
-	projectID, key := idem.ProjectID, idem.Key
-	var done string
-	err := s.w.QueryRowContext(ctx, `UPDATE idempotency_keys SET resource_id = ?
-		WHERE project_id = ? AND key = ? AND created_at = ? AND (resource_id IS NULL OR resource_id = ?)
-		RETURNING key`, resourceID, projectID, key, ms(idem.ClaimedAt), resourceID).Scan(&done)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return mapErr("complete idempotency key", err)
-	}
-	var exists bool
-	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE project_id = ? AND key = ?)`, projectID, key).Scan(&exists); err != nil {
-		return mapErr("complete idempotency key", err)
-	}
-	if exists {
-		return connectd.ErrConflict
-	}
-	return connectd.ErrNotFound
 }

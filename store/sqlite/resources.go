@@ -103,8 +103,9 @@ func (s *Store) ListResources(ctx context.Context, projectID string, f connectd.
 		func(r *connectd.ResourceRecord) string { return r.ID })
 }
 
-// WriteResources applies writes in one IMMEDIATE transaction. The records'
-// versions are set only once it has committed.
+// WriteResources applies writes in one IMMEDIATE transaction, with the
+// completion of their idempotency claims. The records' versions are set
+// only once it has committed.
 func (s *Store) WriteResources(ctx context.Context, projectID string, writes []connectd.ResourceWrite) error {
 	const op = "write resources"
 	recs := make([]connectd.ResourceRecord, len(writes))
@@ -157,6 +158,11 @@ func (s *Store) WriteResources(ctx context.Context, projectID string, writes []c
 			return connectd.ErrConflict
 		}
 		return connectd.ErrNotFound
+	}
+	for i, w := range writes {
+		if err := completeIdem(ctx, op, completeOn(tx), w.Idem, recs[i].ID); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return mapErr(op, err)

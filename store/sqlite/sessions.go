@@ -163,9 +163,10 @@ func (s *Store) UpdateSession(ctx context.Context, projectID, id string, u conne
 }
 
 // ExpireSession expires an open or active session, kills its token and
-// revokes its portal browser sessions, in one transaction. A session already
-// ended is returned unchanged.
-func (s *Store) ExpireSession(ctx context.Context, projectID, id string, now time.Time) (*connectd.Session, error) {
+// revokes its portal browser sessions, and completes idem (unless zero)
+// with its ID, in one transaction. A session already ended is returned
+// unchanged, read in the same transaction, and completes idem too.
+func (s *Store) ExpireSession(ctx context.Context, projectID, id string, now time.Time, idem connectd.Idem) (*connectd.Session, error) {
 	const op = "expire session"
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -176,16 +177,21 @@ func (s *Store) ExpireSession(ctx context.Context, projectID, id string, now tim
 		SET status = 'expired', token_hash = NULL, updated_at = ?
 		WHERE project_id = ? AND id = ? AND status IN ('open', 'active')
 		RETURNING `+sessionCols, ms(now), projectID, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		// Already ended (returned as it is), or not there.
-		tx.Rollback()
-		return s.GetSession(ctx, projectID, id)
-	}
-	if err != nil {
+		if cs, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM connect_sessions WHERE project_id = ? AND id = ?`, projectID, id)); err != nil {
+			return nil, mapErr(op, err)
+		}
+	case err != nil:
 		return nil, mapErr(op, err)
+	default:
+		if err := revokeBrowsers(ctx, tx, id, now); err != nil {
+			return nil, mapErr(op, err)
+		}
 	}
-	if err := revokeBrowsers(ctx, tx, id, now); err != nil {
-		return nil, mapErr(op, err)
+	if err := completeIdem(ctx, op, completeOn(tx), idem, id); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, mapErr(op, err)

@@ -105,7 +105,17 @@ var idempotencyTests = []test{
 		is(t, "GetSession of the refused create", errOf(s.GetSession(ctx, p.ID, cs.ID)), connectd.ErrNotFound)
 		u := &connectd.User{ID: connectd.NewID(connectd.PrefixUser), ProjectID: p.ID, Email: "lapsed-" + uid() + "@example.com", CreatedAt: at}
 		is(t, "CreateUser under the lapsed claim", s.CreateUser(ctx, u, first), connectd.ErrConflict)
-		is(t, "CompleteIdempotencyKey of the lapsed claim", s.CompleteIdempotencyKey(ctx, first, connectd.NewID(connectd.PrefixPayment)), connectd.ErrConflict)
+		// Issue 11.4: nor a resource write or an expiry under it, which
+		// then write nothing.
+		rec := newRecord(p.ID, connectd.KindPlan)
+		is(t, "WriteResources under the lapsed claim",
+			s.WriteResources(ctx, p.ID, []connectd.ResourceWrite{{Create: true, Record: rec, Idem: first}}), connectd.ErrClaimLost)
+		is(t, "GetResource of the refused create", errOf(s.GetResource(ctx, p.ID, rec.Kind, rec.ID)), connectd.ErrNotFound)
+		open, _ := mkSession(t, s, p.ID)
+		is(t, "ExpireSession under the lapsed claim", errOf(s.ExpireSession(ctx, p.ID, open.ID, later, first)), connectd.ErrClaimLost)
+		got, err := s.GetSession(ctx, p.ID, open.ID)
+		is(t, "GetSession", err, nil)
+		equal(t, "status after the refused expiry", got.StoredStatus, connectd.StatusOpen)
 		if rec := held(t, s, p.ID, key, h, later.Add(time.Second)); rec.ResourceID != "" {
 			t.Fatalf("the lapsed claim completed the retry's: %+v", rec)
 		}
@@ -164,15 +174,100 @@ var idempotencyTests = []test{
 			t.Fatalf("a failed CreateUser completed its key: %+v", rec)
 		}
 	}},
-	{"Complete", func(t *testing.T, s connectd.Store) {
+	{"WriteResources", func(t *testing.T, s connectd.Store) {
+		// Issue 11.4: a resource create completes its claim with its ID, in
+		// the transaction of the insert.
 		ctx := t.Context()
-		p, key, h, at := claimed(t, s, "POST /v1/other")
-		resource := connectd.NewID(connectd.PrefixPayment)
-		is(t, "CompleteIdempotencyKey", s.CompleteIdempotencyKey(ctx, connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}, resource), nil)
-		if rec := held(t, s, p.ID, key, h, at.Add(time.Hour)); rec.ResourceID != resource {
-			t.Fatalf("record: %+v, want resource %s", rec, resource)
+		p, key, h, at := claimed(t, s, "POST /v1/plans")
+		idem := connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}
+		rec := newRecord(p.ID, connectd.KindPlan)
+		is(t, "WriteResources with idem", s.WriteResources(ctx, p.ID, []connectd.ResourceWrite{{Create: true, Record: rec, Idem: idem}}), nil)
+		equal(t, "version of the created resource", rec.Version, int64(1))
+		equalRecord(t, "created resource", getRecord(t, s, rec), rec)
+		if got := held(t, s, p.ID, key, h, at.Add(time.Hour)); got.ResourceID != rec.ID {
+			t.Fatalf("record: %+v, want resource %s", got, rec.ID)
 		}
-		is(t, "CompleteIdempotencyKey of an unknown key", s.CompleteIdempotencyKey(ctx, connectd.Idem{ProjectID: p.ID, Key: "key-" + uid(), ClaimedAt: at}, resource), connectd.ErrNotFound)
+		// The claim is completed: another write under it is refused whole.
+		again := newRecord(p.ID, connectd.KindPlan)
+		is(t, "WriteResources under a completed claim",
+			s.WriteResources(ctx, p.ID, []connectd.ResourceWrite{{Create: true, Record: again, Idem: idem}}), connectd.ErrClaimLost)
+		is(t, "GetResource of the refused create", errOf(s.GetResource(ctx, p.ID, again.Kind, again.ID)), connectd.ErrNotFound)
+		if got := held(t, s, p.ID, key, h, at.Add(time.Hour)); got.ResourceID != rec.ID {
+			t.Fatalf("record after the refused write: %+v, want resource %s", got, rec.ID)
+		}
+	}},
+	{"WriteResourcesFailed", func(t *testing.T, s connectd.Store) {
+		// Issue 11.4: a batch that fails completes no claim and writes
+		// nothing; the claim stays in flight, the caller's to release.
+		ctx := t.Context()
+		p := mkProject(t, s)
+		existing := mkRecord(t, s, p.ID, connectd.KindSIM)
+		stale := *existing
+		stale.Version = 99
+		missing := newRecord(p.ID, connectd.KindSIM)
+		missing.Version = 1
+		for _, c := range []struct {
+			name  string
+			other func() []connectd.ResourceWrite // the batch's writes besides the create
+			dupID bool                            // the create reuses existing's ID
+			want  error
+		}{
+			{"ID taken", nil, true, connectd.ErrConflict},
+			{"stale update", func() []connectd.ResourceWrite { s := stale; return []connectd.ResourceWrite{{Record: &s}} }, false, connectd.ErrConflict},
+			{"update of a missing resource", func() []connectd.ResourceWrite { m := *missing; return []connectd.ResourceWrite{{Record: &m}} }, false, connectd.ErrNotFound},
+		} {
+			key, h, at := "key-"+uid(), reqHash("req"), now()
+			claim(t, s, p.ID, key, h, at)
+			rec := newRecord(p.ID, connectd.KindPlan)
+			if c.dupID {
+				rec.ID = existing.ID
+			}
+			writes := []connectd.ResourceWrite{{Create: true, Record: rec, Idem: connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at}}}
+			if c.other != nil {
+				writes = append(writes, c.other()...)
+			}
+			is(t, "WriteResources with "+c.name, s.WriteResources(ctx, p.ID, writes), c.want)
+			if got := held(t, s, p.ID, key, h, at); got.ResourceID != "" {
+				t.Fatalf("%s: a failed WriteResources completed its key: %+v", c.name, got)
+			}
+			if !c.dupID {
+				is(t, c.name+": GetResource of the create", errOf(s.GetResource(ctx, p.ID, rec.Kind, rec.ID)), connectd.ErrNotFound)
+			}
+			equalRecord(t, c.name+": the existing resource", getRecord(t, s, existing), existing)
+		}
+	}},
+	{"ExpireSession", func(t *testing.T, s connectd.Store) {
+		// Issue 11.4: an expiry completes its claim with the session's ID,
+		// in the transaction that expires it.
+		ctx := t.Context()
+		p := mkProject(t, s)
+		cs, _ := mkSession(t, s, p.ID)
+		expire := func(what, id string, want error) (string, []byte, time.Time) {
+			t.Helper()
+			key, h, at := "key-"+uid(), reqHash("POST expire "+id), now()
+			claim(t, s, p.ID, key, h, at)
+			_, err := s.ExpireSession(ctx, p.ID, id, at, connectd.Idem{ProjectID: p.ID, Key: key, ClaimedAt: at})
+			is(t, what, err, want)
+			return key, h, at
+		}
+		key, h, at := expire("ExpireSession with idem", cs.ID, nil)
+		got, err := s.GetSession(ctx, p.ID, cs.ID)
+		is(t, "GetSession", err, nil)
+		equal(t, "status", got.StoredStatus, connectd.StatusExpired)
+		if rec := held(t, s, p.ID, key, h, at); rec.ResourceID != cs.ID {
+			t.Fatalf("record: %+v, want resource %s", rec, cs.ID)
+		}
+		// A session already ended is answered as it is: that answer is
+		// remembered too.
+		key, h, at = expire("ExpireSession of an expired session with idem", cs.ID, nil)
+		if rec := held(t, s, p.ID, key, h, at); rec.ResourceID != cs.ID {
+			t.Fatalf("record: %+v, want resource %s", rec, cs.ID)
+		}
+		// An unknown session completes nothing.
+		key, h, at = expire("ExpireSession of an unknown session with idem", connectd.NewID(connectd.PrefixSession), connectd.ErrNotFound)
+		if rec := held(t, s, p.ID, key, h, at); rec.ResourceID != "" {
+			t.Fatalf("a failed ExpireSession completed its key: %+v", rec)
+		}
 	}},
 	{"ConcurrentClaims", func(t *testing.T, s connectd.Store) {
 		p := mkProject(t, s)

@@ -182,7 +182,7 @@ var enterSessionTests = []portalTest{
 			Browser: newBrowser(at, &usedNU.ID), NewUser: usedNU})
 		is(t, "EnterSession", err, nil)
 		expired, expiredToken := mkSession(t, s, p.ID, withDetails)
-		_, err = s.ExpireSession(ctx, p.ID, expired.ID, at)
+		_, err = s.ExpireSession(ctx, p.ID, expired.ID, at, connectd.Idem{})
 		is(t, "ExpireSession", err, nil)
 		wrongToken, _ := connectd.NewToken()
 
@@ -309,7 +309,7 @@ var browserSessionTests = []portalTest{
 		at := cs.CreatedAt.Add(time.Second)
 		_, b := enter(t, s, cs, token, at)
 		expireAt := at.Add(time.Minute)
-		got, err := s.ExpireSession(ctx, p.ID, cs.ID, expireAt)
+		got, err := s.ExpireSession(ctx, p.ID, cs.ID, expireAt, connectd.Idem{})
 		is(t, "ExpireSession", err, nil)
 		equal(t, "status", got.StoredStatus, connectd.StatusExpired)
 		want := *b
@@ -321,12 +321,12 @@ var browserSessionTests = []portalTest{
 		_, db := enter(t, s, done, doneToken, at)
 		finished, err := s.FinishSession(ctx, done.ID, connectd.StatusCompleted, at)
 		is(t, "FinishSession", err, nil)
-		got, err = s.ExpireSession(ctx, p.ID, done.ID, expireAt)
+		got, err = s.ExpireSession(ctx, p.ID, done.ID, expireAt, connectd.Idem{})
 		is(t, "ExpireSession of a completed session", err, nil)
 		equal(t, "completed session unchanged", got, finished)
 		equal(t, "browser of a completed session", getBrowser(t, s, db), db)
 
-		_, err = s.ExpireSession(ctx, p.ID, connectd.NewID(connectd.PrefixSession), expireAt)
+		_, err = s.ExpireSession(ctx, p.ID, connectd.NewID(connectd.PrefixSession), expireAt, connectd.Idem{})
 		is(t, "ExpireSession of an unknown session", err, connectd.ErrNotFound)
 	}},
 }
@@ -446,7 +446,7 @@ var finishSessionTests = []portalTest{
 		is(t, "FinishSession of an open session at its expiry", err, connectd.ErrConflict)
 		equal(t, "the stored session comes with the conflict", got, late)
 		expired := active()
-		expiredNow, err := s.ExpireSession(ctx, p.ID, expired.ID, endAt)
+		expiredNow, err := s.ExpireSession(ctx, p.ID, expired.ID, endAt, connectd.Idem{})
 		is(t, "ExpireSession", err, nil)
 		got, err = s.FinishSession(ctx, expired.ID, connectd.StatusFailed, endAt)
 		is(t, "FinishSession of an expired session", err, connectd.ErrConflict)

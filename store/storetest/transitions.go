@@ -144,7 +144,7 @@ var updateSessionTests = []test{
 
 			// Expired explicitly.
 			ended, _ := mkSession(t, s, p.ID)
-			_, err = s.ExpireSession(ctx, p.ID, ended.ID, ended.CreatedAt)
+			_, err = s.ExpireSession(ctx, p.ID, ended.ID, ended.CreatedAt, connectd.Idem{})
 			is(t, "ExpireSession", err, nil)
 			upd.Now = ended.CreatedAt.Add(time.Second)
 			_, err = s.UpdateSession(ctx, p.ID, ended.ID, upd)
@@ -330,7 +330,7 @@ var expireSessionTests = []test{
 
 		open, token := mkSession(t, s, p.ID)
 		at := open.CreatedAt.Add(time.Second)
-		got, err := s.ExpireSession(ctx, p.ID, open.ID, at)
+		got, err := s.ExpireSession(ctx, p.ID, open.ID, at, connectd.Idem{})
 		is(t, "ExpireSession of an open session", err, nil)
 		if got.StoredStatus != connectd.StatusExpired || got.Status(at) != connectd.StatusExpired {
 			t.Fatalf("status after ExpireSession: %s", got.StoredStatus)
@@ -344,7 +344,7 @@ var expireSessionTests = []test{
 		if !consumable(t, s, active.ID, token, at) {
 			t.Fatal("fresh token refused")
 		}
-		got, err = s.ExpireSession(ctx, p.ID, active.ID, at)
+		got, err = s.ExpireSession(ctx, p.ID, active.ID, at, connectd.Idem{})
 		is(t, "ExpireSession of an active session", err, nil)
 		if got.StoredStatus != connectd.StatusExpired {
 			t.Fatalf("status after ExpireSession: %s", got.StoredStatus)
@@ -352,7 +352,7 @@ var expireSessionTests = []test{
 
 		// An open session past its expiry is written down as expired.
 		lapsed, _ := mkSession(t, s, p.ID)
-		got, err = s.ExpireSession(ctx, p.ID, lapsed.ID, lapsed.ExpiresAt.Add(time.Minute))
+		got, err = s.ExpireSession(ctx, p.ID, lapsed.ID, lapsed.ExpiresAt.Add(time.Minute), connectd.Idem{})
 		is(t, "ExpireSession of a lapsed session", err, nil)
 		if got.StoredStatus != connectd.StatusExpired {
 			t.Fatalf("status after ExpireSession: %s", got.StoredStatus)
@@ -363,7 +363,7 @@ var expireSessionTests = []test{
 		p := mkProject(t, s)
 		for _, st := range []connectd.SessionStatus{connectd.StatusCompleted, connectd.StatusAborted, connectd.StatusFailed, connectd.StatusExpired} {
 			cs, _ := mkSession(t, s, p.ID, func(cs *connectd.Session) { cs.StoredStatus = st })
-			got, err := s.ExpireSession(ctx, p.ID, cs.ID, cs.CreatedAt.Add(time.Second))
+			got, err := s.ExpireSession(ctx, p.ID, cs.ID, cs.CreatedAt.Add(time.Second), connectd.Idem{})
 			is(t, "ExpireSession of a session stored as "+string(st), err, nil)
 			equal(t, "ExpireSession of a session stored as "+string(st), got, cs)
 			equal(t, "GetSession", getSession(t, s, p.ID, cs.ID), cs)
@@ -373,9 +373,9 @@ var expireSessionTests = []test{
 		ctx := t.Context()
 		p, q := mkProject(t, s), mkProject(t, s)
 		cs, _ := mkSession(t, s, p.ID)
-		_, err := s.ExpireSession(ctx, p.ID, connectd.NewID(connectd.PrefixSession), now())
+		_, err := s.ExpireSession(ctx, p.ID, connectd.NewID(connectd.PrefixSession), now(), connectd.Idem{})
 		is(t, "ExpireSession of an unknown session", err, connectd.ErrNotFound)
-		_, err = s.ExpireSession(ctx, q.ID, cs.ID, now())
+		_, err = s.ExpireSession(ctx, q.ID, cs.ID, now(), connectd.Idem{})
 		is(t, "ExpireSession in another project", err, connectd.ErrNotFound)
 		equal(t, "GetSession", getSession(t, s, p.ID, cs.ID), cs)
 	}},
