@@ -1134,6 +1134,9 @@ func (s *faultStore) WriteResources(ctx context.Context, projectID string, write
 	if s.conflict.Load() {
 		return connectd.ErrConflict
 	}
+	if len(writes) == 1 && writes[0].Create {
+		s.hold() // an idempotent create (ResourceWrite.Idem): CreateResource's write
+	}
 	return s.resources().WriteResources(ctx, projectID, writes)
 }
 
