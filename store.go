@@ -83,9 +83,10 @@ type IdempotencyRecord struct {
 // IdempotencyTTL is how long a completed idempotent answer is replayed.
 const IdempotencyTTL = 24 * time.Hour
 
-// Idem names an in-flight idempotency claim: the one a create completes, in
-// the same transaction as the insert, or one to complete or release. The
-// zero value means none.
+// Idem names an in-flight idempotency claim: the one a write completes, in
+// the same transaction as the write (CreateSession, CreateUser,
+// ExpireSession, ResourceWrite.Idem), or one to release. The zero value
+// means none.
 type Idem struct {
 	ProjectID string
 	Key       string
