@@ -172,8 +172,14 @@ func (r resources[T]) Create(ctx context.Context, projectID string, v *T) error 
 		err = r.write(ctx, projectID, v, nil, rec)
 		// A linked write's version moved on (a SIM changed meanwhile):
 		// read it again. The created resource's own ID is new.
-		if r.spec.linked == nil || !errors.Is(err, connectd.ErrConflict) || errors.As(err, new(*connectd.KeyTakenError)) || attempt == maxLinkedAttempts {
+		if r.spec.linked == nil || !errors.Is(err, connectd.ErrConflict) || errors.As(err, new(*connectd.KeyTakenError)) {
 			return err
+		}
+		if attempt == maxLinkedAttempts {
+			// Not the create's own ID (that is new): what it links to kept
+			// changing.
+			return connectd.Errorf(connectd.TypeConflict, "concurrentUpdate",
+				"What this %s refers to was changed by other requests at the same time; retry.", r.spec.kind)
 		}
 	}
 }
