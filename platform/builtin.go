@@ -175,6 +175,9 @@ func (r resources[T]) Create(ctx context.Context, projectID string, v *T) error 
 		if r.spec.linked == nil || !errors.Is(err, connectd.ErrConflict) || errors.As(err, new(*connectd.KeyTakenError)) {
 			return err
 		}
+		if _, gerr := r.b.store.GetResource(ctx, projectID, r.spec.kind, rec.ID); gerr == nil {
+			return err // the ID is taken
+		}
 		if attempt == maxLinkedAttempts {
 			// Not the create's own ID (that is new): what it links to kept
 			// changing.
