@@ -330,11 +330,32 @@ type ResourceRecord struct {
 	UserID    string // the owner, "" for unowned kinds (plans, add-ons, SIMs)
 	ParentID  string // the subscription of a porting or payment, else ""
 	Status    string
+	// UniqueKey is a key no other resource of the same kind in the project
+	// may hold at the same time ("" holds none): a SIM's ICCID, the SIM a
+	// subscription that has not ended sits on. The database refuses a
+	// second holder (KeyTakenError).
+	UniqueKey string
 	Data      []byte // JSON of the typed resource
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// KeyTakenError is a store's answer to a write whose UniqueKey another
+// resource of its kind holds: the unique index refused it. It is also an
+// ErrConflict. Kind and ID name the written resource, not the holder.
+type KeyTakenError struct {
+	Kind ResourceKind
+	ID   string
+}
+
+func (e *KeyTakenError) Error() string {
+	return "the unique key of " + string(e.Kind) + " " + e.ID + " is taken"
+}
+
+// Unwrap makes a KeyTakenError an ErrConflict for callers that do not tell
+// the two apart.
+func (e *KeyTakenError) Unwrap() error { return ErrConflict }
 
 // ResourceFilter narrows a resource list. Empty fields do not filter.
 type ResourceFilter struct {

@@ -188,7 +188,7 @@ type Store interface {
 // implement it next to Store; package platform gives it typed methods.
 type ResourceStore interface {
 	// CreateResource inserts r with Version 1. ErrConflict if (project, id)
-	// is taken.
+	// is taken, *KeyTakenError if its UniqueKey is.
 	CreateResource(ctx context.Context, r *ResourceRecord) error
 	// GetResource returns the resource of the given kind; ErrNotFound when
 	// the project has no such resource (or it is of another kind).
@@ -197,15 +197,16 @@ type ResourceStore interface {
 	// with the same paging as ListSessions.
 	ListResources(ctx context.Context, projectID string, f ResourceFilter) (Page[*ResourceRecord], error)
 	// WriteResources applies writes in one transaction: creates insert,
-	// updates replace UserID, ParentID, Status, Data and UpdatedAt of the
-	// record with the same (project, id) whose version is still
-	// Record.Version, and bump it (the new version is set on the Record).
-	// A write with a non-zero Idem completes that claim with its record's
-	// ID in the same transaction. When any write fails nothing is written
-	// and no claim completed: ErrConflict when an update's version moved
-	// on or a create's ID is taken, ErrClaimLost (an ErrConflict) when an
-	// Idem is no longer the caller's, ErrNotFound when an updated resource
-	// does not exist.
+	// updates replace UserID, ParentID, Status, UniqueKey, Data and
+	// UpdatedAt of the record with the same (project, id) whose version is
+	// still Record.Version, and bump it (the new version is set on the
+	// Record). A write with a non-zero Idem completes that claim with its
+	// record's ID in the same transaction. When any write fails nothing is
+	// written and no claim completed: ErrConflict when an update's version
+	// moved on or a create's ID is taken, a *KeyTakenError (also an
+	// ErrConflict) naming the write whose UniqueKey another resource of its
+	// kind holds, ErrClaimLost (an ErrConflict) when an Idem is no longer
+	// the caller's, ErrNotFound when an updated resource does not exist.
 	WriteResources(ctx context.Context, projectID string, writes []ResourceWrite) error
 	// ApplySeed writes a seed batch in one transaction. Objects that do not
 	// exist are created; objects that exist with the same content (ignoring

@@ -1307,6 +1307,9 @@ type resourceCase struct {
 	// create holds at least two accepted create bodies; the first created
 	// resource is the one patched.
 	create []obj
+	// idem is the body of the idempotent create, when create[1] cannot be
+	// created twice (a SIM's ICCID is unique); nil means create[1].
+	idem obj
 	// patch holds accepted PATCH bodies, applied in order.
 	patch []obj
 	// lists and badLists are list queries answered 200 and 422.
@@ -1349,6 +1352,9 @@ func exerciseResource(d *driver, c resourceCase) []string {
 	id := ids[0]
 	idem := apitest.Request{Method: http.MethodPost, Path: base, Body: c.create[1],
 		Header: map[string]string{"Idempotency-Key": "create" + c.path}}
+	if c.idem != nil {
+		idem.Body = c.idem
+	}
 	first := idOf(t, d.call(idem, http.StatusCreated))
 	if again := idOf(t, d.call(idem, http.StatusCreated)); again != first {
 		t.Errorf("idempotent create of %s replayed %s, want %s", c.path, again, first)
@@ -1510,6 +1516,7 @@ func exerciseResources(d *driver, jerry, george string) []string {
 			{"object": "sim", "type": "eSIM", "iccid": "8901260000000000101", "status": "available", "activationCode": "LPA:1$smdp.example.com:8443$K2-1ABCD-EFGH"},
 			{"type": "pSIM", "iccid": "890126000000000010299", "activationCode": nil},
 		},
+		idem:     obj{"type": "pSIM", "iccid": "890126000000000010298"},
 		patch:    []obj{{"status": "assigned"}, {"activationCode": "LPA:1$smdp2.example.com$NEW-1"}},
 		lists:    []string{"status=available", "status=assigned&limit=1"},
 		badLists: []string{"status=active", "user=" + jerry},
@@ -1524,6 +1531,8 @@ func exerciseResources(d *driver, jerry, george string) []string {
 		},
 		refusedPatch: []obj{{"type": "pSIM"}, {"iccid": "8901260000000000999"}, {"status": "lost"}, {"activationCode": "LPA:1$smdp$"}},
 	}))
+	// An ICCID another SIM has: 409 iccidExists (issue 11.2).
+	d.post("/sims", obj{"type": "pSIM", "iccid": "890126000000000010299"}, http.StatusConflict)
 	// An activation code on a pSIM: the document cannot tell a stored SIM's
 	// type.
 	d.patch("/sims/"+sims[1], obj{"activationCode": "LPA:1$smdp.example.com$X"}, http.StatusUnprocessableEntity)

@@ -473,7 +473,9 @@ func TestResourceListFilters(t *testing.T) {
 		same("payment methods of A", ids(e.Get("/paymentMethods?user="+w.userA)), w.pm)
 		same("active plans", ids(e.Get("/plans?status=active")), w.plan)
 		same("draft plans", ids(e.Get("/plans?status=draft")))
-		same("available sims", ids(e.Get("/sims?status=available")), w.sim)
+		// w.sim is on w.sub: its status follows (issue 11.1).
+		same("available sims", ids(e.Get("/sims?status=available")))
+		same("assigned sims", ids(e.Get("/sims?status=assigned")), w.sim)
 
 		// Paging, newest first.
 		r := wantStatus(t, e.Get("/devices?limit=1"), http.StatusOK)

@@ -95,13 +95,25 @@ func (bt *batch) put(ctx context.Context, v any, version int64) error {
 }
 
 // commit writes the batch; a concurrent change to anything it read is a
-// conflict the user can retry.
+// conflict the user can retry. A subscription whose SIM another one took
+// meanwhile (the database's unique index) is simNotAvailable.
 func (bt *batch) commit(ctx context.Context) error {
 	err := bt.b.store.WriteResources(ctx, bt.project, bt.writes)
-	if errors.Is(err, connectd.ErrConflict) {
+	var kt *connectd.KeyTakenError
+	switch {
+	case errors.As(err, &kt) && kt.Kind == connectd.KindSubscription:
+		return errSIMNotAvailable()
+	case errors.Is(err, connectd.ErrConflict):
 		return refuse(connectd.TypeConflict, "concurrentChange", "Something changed while this was being saved. Please try again.")
 	}
 	return err
+}
+
+// errSIMNotAvailable refuses a checkout whose SIM is on another
+// subscription.
+func errSIMNotAvailable() error {
+	return &connectd.Error{Type: connectd.TypeConflict, Code: "simNotAvailable", Message: "That SIM is no longer available.",
+		Details: []connectd.FieldError{{Field: "sim", Code: "assigned", Message: "the SIM is on another subscription"}}}
 }
 
 // updateOwned is Update of the user's resource id: ownership is checked on
@@ -372,7 +384,22 @@ func (a actions) addonsPrice(ctx context.Context, projectID, plan string, ids []
 	return total, names, nil
 }
 
+// Checkout buys a plan on a new subscription. When the checkout picked the
+// SIM itself and another checkout took it meanwhile (the database refused
+// the second holder, or the SIM's version moved on), it starts again and
+// picks another; nothing of the failed attempt was written.
 func (a actions) Checkout(ctx context.Context, c connectd.CheckoutCommand) (*connectd.Purchase, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := a.checkoutOnce(ctx, c)
+		var ce *connectd.Error
+		if c.Order.SIMID != "" || attempt == maxLinkedAttempts || !errors.As(err, &ce) ||
+			ce.Code != "simNotAvailable" && ce.Code != "concurrentChange" {
+			return out, err
+		}
+	}
+}
+
+func (a actions) checkoutOnce(ctx context.Context, c connectd.CheckoutCommand) (*connectd.Purchase, error) {
 	projectID, userID, in, pay, now := c.ProjectID, c.UserID, c.Order, c.Pay, c.Now
 	plan, err := a.b.Plans().Get(ctx, projectID, in.PlanID)
 	if errors.Is(err, connectd.ErrNotFound) || err == nil && plan.Status != connectd.PlanActive {
@@ -451,10 +478,6 @@ func (a actions) Checkout(ctx context.Context, c connectd.CheckoutCommand) (*con
 				return nil, err
 			}
 		}
-		sim.v.Status = connectd.SIMAssigned
-		if err := bt.put(ctx, sim.v, sim.rec.Version); err != nil {
-			return nil, err
-		}
 		phone := testPhoneNumber()
 		sub := &connectd.Subscription{ID: subID, User: userID, Plan: plan.ID, SIM: &sim.v.ID, Device: deviceID, PhoneNumber: &phone,
 			Status: connectd.SubscriptionActive, Recurring: plan.Validity.Type == connectd.ValidityRecurring,
@@ -462,7 +485,13 @@ func (a actions) Checkout(ctx context.Context, c connectd.CheckoutCommand) (*con
 		if pending {
 			sub.Status, sub.CurrentPeriod = connectd.SubscriptionPending, nil
 		}
+		// The subscription before its SIM: a concurrent checkout that took
+		// the SIM is then told by the unique index (simNotAvailable).
 		if err := bt.put(ctx, sub, 0); err != nil {
+			return nil, err
+		}
+		sim.v.Status = connectd.SIMAssigned
+		if err := bt.put(ctx, sim.v, sim.rec.Version); err != nil {
 			return nil, err
 		}
 		out.Subscription = sub
@@ -501,7 +530,7 @@ func (a actions) pickSIM(ctx context.Context, projectID string, in connectd.Chec
 	if in.SIMID != "" {
 		l, err := load(ctx, a.b.SIMs(), projectID, in.SIMID)
 		if errors.Is(err, connectd.ErrNotFound) || err == nil && l.v.Status != connectd.SIMAvailable {
-			return l, refuse(connectd.TypeConflict, "simNotAvailable", "That SIM is no longer available.")
+			return l, errSIMNotAvailable()
 		}
 		return l, err
 	}

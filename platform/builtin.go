@@ -49,6 +49,15 @@ type spec[T any] struct {
 	// index checks v's references into refs and returns its indexed
 	// columns.
 	index func(ctx context.Context, refs *refErrors, projectID string, v *T) (user, parent, status string)
+	// key returns v's unique key (connectd.ResourceRecord.UniqueKey), ""
+	// for none; keyTaken is the answer when another resource holds it.
+	// Kinds without a natural key leave both nil.
+	key      func(v *T) string
+	keyTaken func(v *T) *connectd.Error
+	// linked returns the writes that go with a write of the resource in
+	// the same transaction: those of the subscription's SIM. old is the
+	// stored record (nil for a create), rec the one written.
+	linked func(ctx context.Context, b *Builtin, projectID string, old, rec *connectd.ResourceRecord) ([]connectd.ResourceWrite, error)
 	// marshal and unmarshal default to encoding/json; payments and
 	// portings override them to keep a field their JSON hides.
 	marshal   func(*T) ([]byte, error)
@@ -122,8 +131,36 @@ func (r resources[T]) record(ctx context.Context, projectID string, v *T, checkR
 	if err != nil {
 		return nil, err
 	}
+	key := ""
+	if r.spec.key != nil {
+		key = r.spec.key(v)
+	}
 	return &connectd.ResourceRecord{Kind: r.spec.kind, ProjectID: projectID, ID: *id, UserID: user, ParentID: parent,
-		Status: status, Data: data, CreatedAt: ca.UTC().Truncate(time.Millisecond), UpdatedAt: r.b.now()}, nil
+		Status: status, UniqueKey: key, Data: data, CreatedAt: ca.UTC().Truncate(time.Millisecond), UpdatedAt: r.b.now()}, nil
+}
+
+// write stores rec (a create when old is nil, else an update of old's
+// version) with its linked writes, in one transaction. A unique key that
+// another resource holds is the kind's answer (keyTaken).
+func (r resources[T]) write(ctx context.Context, projectID string, v *T, old, rec *connectd.ResourceRecord, idem connectd.Idem) error {
+	writes := []connectd.ResourceWrite{{Create: old == nil, Record: rec, Idem: idem}}
+	if r.spec.linked != nil {
+		more, err := r.spec.linked(ctx, r.b, projectID, old, rec)
+		if err != nil {
+			return err
+		}
+		writes = append(writes, more...)
+	}
+	var err error
+	if len(writes) == 1 && old == nil && idem == (connectd.Idem{}) {
+		err = r.b.store.CreateResource(ctx, rec)
+	} else {
+		err = r.b.store.WriteResources(ctx, projectID, writes)
+	}
+	if kt := new(connectd.KeyTakenError); errors.As(err, &kt) && kt.ID == rec.ID && r.spec.keyTaken != nil {
+		return r.spec.keyTaken(v)
+	}
+	return err
 }
 
 func (r resources[T]) Create(ctx context.Context, projectID string, v *T) error {
@@ -137,11 +174,30 @@ func (r resources[T]) CreateIdem(ctx context.Context, projectID string, v *T, id
 	if err != nil {
 		return err
 	}
-	if idem == (connectd.Idem{}) {
-		return r.b.store.CreateResource(ctx, rec)
+	for attempt := 0; ; attempt++ {
+		err = r.write(ctx, projectID, v, nil, rec, idem)
+		// A linked write's version moved on (a SIM changed meanwhile):
+		// read it again. The created resource's own ID is new. A lost
+		// idempotency claim is final.
+		if r.spec.linked == nil || !errors.Is(err, connectd.ErrConflict) || errors.Is(err, connectd.ErrClaimLost) ||
+			errors.As(err, new(*connectd.KeyTakenError)) {
+			return err
+		}
+		if _, gerr := r.b.store.GetResource(ctx, projectID, r.spec.kind, rec.ID); gerr == nil {
+			return err // the ID is taken
+		}
+		if attempt == maxLinkedAttempts {
+			// Not the create's own ID (that is new): what it links to kept
+			// changing.
+			return connectd.Errorf(connectd.TypeConflict, "concurrentUpdate",
+				"What this %s refers to was changed by other requests at the same time; retry.", r.spec.kind)
+		}
 	}
-	return r.b.store.WriteResources(ctx, projectID, []connectd.ResourceWrite{{Create: true, Record: rec, Idem: idem}})
 }
+
+// maxLinkedAttempts bounds the retries of a create whose linked writes
+// raced with another writer.
+const maxLinkedAttempts = 5
 
 func (r resources[T]) Get(ctx context.Context, projectID, id string) (*T, error) {
 	v, _, err := r.GetVersioned(ctx, projectID, id)
@@ -183,7 +239,17 @@ func (r resources[T]) Replace(ctx context.Context, projectID string, v *T, versi
 		return err
 	}
 	rec.Version = version
-	return r.b.store.WriteResources(ctx, projectID, []connectd.ResourceWrite{{Record: rec}})
+	old := &connectd.ResourceRecord{Version: version}
+	if r.spec.linked != nil {
+		// The linked writes depend on what the stored version holds.
+		if old, err = r.b.store.GetResource(ctx, projectID, r.spec.kind, rec.ID); err != nil {
+			return err
+		}
+		if old.Version != version {
+			return connectd.ErrConflict
+		}
+	}
+	return r.write(ctx, projectID, v, old, rec, connectd.Idem{})
 }
 
 // update is connectd.UpdateResource for the built-in platform's own
@@ -231,9 +297,16 @@ func (b *Builtin) Addons() connectd.Resources[connectd.Addon] {
 var simSpec = newSpec(spec[connectd.SIM]{
 	fields: func(v *connectd.SIM) (*string, *time.Time) { return &v.ID, &v.CreatedAt },
 	index:  byStatus(func(v *connectd.SIM) string { return v.Status }),
+	key:    func(v *connectd.SIM) string { return v.ICCID },
+	keyTaken: func(v *connectd.SIM) *connectd.Error {
+		return &connectd.Error{Type: connectd.TypeConflict, Code: "iccidExists",
+			Message: fmt.Sprintf("Another SIM of this project has ICCID %s.", v.ICCID),
+			Details: []connectd.FieldError{{Field: "iccid", Code: "taken", Message: "another SIM has this ICCID"}}}
+	},
 })
 
-// SIMs are kept with their status indexed; they reference nothing.
+// SIMs are kept with their status indexed; they reference nothing. Their
+// ICCID is unique in the project.
 func (b *Builtin) SIMs() connectd.Resources[connectd.SIM] {
 	return resources[connectd.SIM]{b, simSpec}
 }
@@ -278,10 +351,74 @@ var subscriptionSpec = newSpec(spec[connectd.Subscription]{
 		}
 		return v.User, "", v.Status
 	},
+	key:      subscriptionSIM,
+	keyTaken: simTaken,
+	linked:   simStatusWrites,
 })
 
+// subscriptionSIM is the unique key of a subscription: the SIM it holds,
+// none once it has ended (an ended subscription keeps its sim for the
+// record but frees it).
+func subscriptionSIM(v *connectd.Subscription) string {
+	if v.SIM == nil || v.Status == connectd.SubscriptionEnded {
+		return ""
+	}
+	return *v.SIM
+}
+
+// simTaken is the answer to a subscription write whose SIM is on another
+// subscription that has not ended.
+func simTaken(v *connectd.Subscription) *connectd.Error {
+	return &connectd.Error{Type: connectd.TypeConflict, Code: "simAssigned",
+		Message: fmt.Sprintf("SIM %s is on another subscription that has not ended.", deref(v.SIM)),
+		Details: []connectd.FieldError{{Field: "sim", Code: "assigned", Message: "the SIM is on another subscription"}}}
+}
+
+// simStatusWrites keeps SIM status in step with the subscriptions holding
+// them, in the subscription's transaction: the SIM a write takes becomes
+// assigned and the SIM it leaves (a change of SIM, or the subscription
+// ended) available again. Each is a compare-and-swap of the version read
+// here, so a SIM changed meanwhile fails the whole write (ErrConflict).
+// A SIM already assigned is not written: when another subscription holds
+// it, the unique index refuses the subscription write.
+func simStatusWrites(ctx context.Context, b *Builtin, projectID string, old, rec *connectd.ResourceRecord) ([]connectd.ResourceWrite, error) {
+	was := ""
+	if old != nil {
+		was = old.UniqueKey
+	}
+	if was == rec.UniqueKey {
+		return nil, nil
+	}
+	var writes []connectd.ResourceWrite
+	for _, c := range []struct{ id, status string }{{was, connectd.SIMAvailable}, {rec.UniqueKey, connectd.SIMAssigned}} {
+		if c.id == "" {
+			continue
+		}
+		sim, err := load(ctx, b.SIMs(), projectID, c.id)
+		if errors.Is(err, connectd.ErrNotFound) {
+			continue // a new SIM that does not exist is the reference check's 422
+		}
+		if err != nil {
+			return nil, err
+		}
+		if sim.v.Status == c.status {
+			continue
+		}
+		sim.v.Status = c.status
+		w, err := (resources[connectd.SIM]{b, simSpec}).record(ctx, projectID, sim.v, false)
+		if err != nil {
+			return nil, err
+		}
+		w.Version = sim.rec.Version
+		writes = append(writes, connectd.ResourceWrite{Record: w})
+	}
+	return writes, nil
+}
+
 // Subscriptions need their user, plan, SIM and add-ons to exist, and a
-// device that is not another user's.
+// device that is not another user's. A SIM is on at most one subscription
+// that has not ended (the database's unique index), and its status follows:
+// assigned while one holds it, available once none does.
 func (b *Builtin) Subscriptions() connectd.Resources[connectd.Subscription] {
 	return resources[connectd.Subscription]{b, subscriptionSpec}
 }

@@ -609,6 +609,10 @@ func TestSeedStrictParsing(t *testing.T) {
 			[][2]string{{"projects[0].plans[0].id", "invalidId"}}},
 		{"missing_id", `{"projects":[{"id":"p","users":[{"email":"a@example.com"}]}]}`, [][2]string{{"projects[0].users[0].id", "required"}}},
 		{"duplicate_id", `{"projects":[{"id":"p","plans":[` + plan("") + `,` + plan("") + `]}]}`, [][2]string{{"projects[0].plans[1].id", "duplicate"}}},
+		{"shared_sim", `{"projects":[{"id":"p","plans":[` + plan("") + `],"users":[{"id":"usr_0U00000000000000000000000001","email":"a@example.com"}],
+			"sims":[{"id":"sim_0S00000000000000000000000001","type":"pSIM","iccid":"8901000000000000001","status":"assigned"}],
+			"subscriptions":[` + sharedSIMSub("1", "active") + `,` + sharedSIMSub("2", "ended") + `,` + sharedSIMSub("3", "pending") + `]}]}`,
+			[][2]string{{"projects[0].subscriptions[2].sim", "assigned"}}},
 		{"null_element", `{"projects":[{"id":"p","plans":[null]}]}`, [][2]string{{"projects[0].plans[0]", "invalidType"}}},
 		{"bad_values", `{"projects":[{"id":"P!","users":[{"id":"usr_0U00000000000000000000000001","email":"nope","birthday":"1990-02-30","address":{"line1":"x","city":"y","postalCode":"1","country":"usa"}}],
 			"sims":[{"id":"sim_0S00000000000000000000000001","type":"eSIM","iccid":"12","status":"free","activationCode":"LPA:2$x"}]}]}`,
@@ -633,4 +637,11 @@ func TestSeedStrictParsing(t *testing.T) {
 			t.Errorf("err = %v, want the line named", err)
 		}
 	})
+}
+
+// sharedSIMSub is a seed subscription n of status on the one SIM of the
+// shared_sim case.
+func sharedSIMSub(n, status string) string {
+	return `{"id":"sub_0B0000000000000000000000000` + n + `","user":"usr_0U00000000000000000000000001","plan":"pln_0P00000000000000000000000001",` +
+		`"sim":"sim_0S00000000000000000000000001","status":"` + status + `","recurring":true}`
 }

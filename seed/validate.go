@@ -291,6 +291,7 @@ func (l *loader) resources(sc *scope, in *projectIn) []item {
 		d.Check(path, (*connectd.FieldErrors)(&l.ps))
 		out = append(out, item{path, &d})
 	}
+	holders := map[string]string{} // SIM -> the live subscription on it
 	for i, v := range in.Subscriptions {
 		path := fmt.Sprintf("%s.subscriptions[%d]", sc.path, i)
 		l.object(path, v.Object, string(connectd.KindSubscription))
@@ -300,6 +301,13 @@ func (l *loader) resources(sc *scope, in *projectIn) []item {
 		l.resolve(sc, path+".plan", connectd.KindPlan, s.Plan)
 		if s.SIM != nil {
 			l.resolve(sc, path+".sim", connectd.KindSIM, *s.SIM)
+			// One SIM, one subscription that has not ended (issue 11.1; the
+			// database refuses it too, against what is already stored).
+			if prev, dup := holders[*s.SIM]; dup && s.Status != connectd.SubscriptionEnded {
+				l.ps.add(path+".sim", "assigned", "is already the SIM of %s, which has not ended", prev)
+			} else if s.Status != connectd.SubscriptionEnded {
+				holders[*s.SIM] = path
+			}
 		}
 		if s.Device != nil {
 			l.owned(sc, path+".device", connectd.KindDevice, *s.Device, s.User)

@@ -127,6 +127,9 @@ func mapErr(op string, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return connectd.ErrNotFound
 	}
+	if kt := new(connectd.KeyTakenError); errors.As(err, &kt) {
+		return kt // already told apart (keyErr)
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {

@@ -28,3 +28,10 @@ func BenchmarkStore(b *testing.B) { storetest.Bench(b, backend.New) }
 // BenchmarkGrowth: see storetest.Growth (CONNECTD_GROWTH_MAX=1000000 for the
 // million).
 func BenchmarkGrowth(b *testing.B) { storetest.Growth(b, backend) }
+
+// TestUniqueKeyMigration: migration 0005 over duplicates (issue 11).
+func TestUniqueKeyMigration(t *testing.T) {
+	s := pgtest.New(t)
+	storetest.UniqueKeyMigration(t, s, func(q string) error { _, err := s.Pool().Exec(t.Context(), q); return err },
+		func() error { return s.Migrate(t.Context()) }, "5", "'2026-01-01T00:00:00Z'")
+}

@@ -19,10 +19,10 @@ import (
 var _ connectd.ResourceStore = (*Store)(nil)
 
 const (
-	resourceColumns = `project_id, id, kind, user_id, parent_id, status, data, version, created_at, updated_at`
+	resourceColumns = `project_id, id, kind, user_id, parent_id, status, data, version, created_at, updated_at, unique_key`
 
 	sqlCreateResource = `INSERT INTO resources (` + resourceColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)`
+VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10)`
 
 	// sqlSeedResource inserts a resource unless its (project, id) is taken,
 	// and tells which happened.
@@ -40,7 +40,7 @@ ON CONFLICT (project_id, id) DO NOTHING`
 	// leaves it existing) to tell ErrConflict from ErrNotFound.
 	sqlUpdateResource = `WITH updated AS (
     UPDATE resources
-    SET user_id = $4, parent_id = $5, status = $6, data = $7, updated_at = $8, version = version + 1
+    SET user_id = $4, parent_id = $5, status = $6, data = $7, updated_at = $8, unique_key = $10, version = version + 1
     WHERE project_id = $1 AND id = $2 AND kind = $3 AND version = $9
     RETURNING version
 )
@@ -97,28 +97,38 @@ func nullIfEmpty(s string) any {
 func resourceArgs(projectID string, r *connectd.ResourceRecord) []any {
 	// Text, not []byte: see jsonArg.
 	return []any{projectID, r.ID, string(r.Kind), nullIfEmpty(r.UserID), nullIfEmpty(r.ParentID),
-		nullIfEmpty(r.Status), string(r.Data), ms(r.CreatedAt), ms(r.UpdatedAt)}
+		nullIfEmpty(r.Status), string(r.Data), ms(r.CreatedAt), ms(r.UpdatedAt), nullIfEmpty(r.UniqueKey)}
 }
 
 func scanResource(row pgx.Row) (*connectd.ResourceRecord, error) {
 	var r connectd.ResourceRecord
 	var kind string
-	var user, parent, status *string
+	var user, parent, status, key *string
 	if err := row.Scan(&r.ProjectID, &r.ID, &kind, &user, &parent, &status, &r.Data, &r.Version,
-		&r.CreatedAt, &r.UpdatedAt); err != nil {
+		&r.CreatedAt, &r.UpdatedAt, &key); err != nil {
 		return nil, err
 	}
 	r.Kind = connectd.ResourceKind(kind)
 	for _, f := range []struct {
 		dst *string
 		src *string
-	}{{&r.UserID, user}, {&r.ParentID, parent}, {&r.Status, status}} {
+	}{{&r.UserID, user}, {&r.ParentID, parent}, {&r.Status, status}, {&r.UniqueKey, key}} {
 		if f.src != nil {
 			*f.dst = *f.src
 		}
 	}
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
 	return &r, nil
+}
+
+// keyErr is err, or a *connectd.KeyTakenError for r when err is the unique
+// index on unique_key refusing it.
+func keyErr(r *connectd.ResourceRecord, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == codeUniqueViolation && pe.ConstraintName == "resources_unique_key" {
+		return &connectd.KeyTakenError{Kind: r.Kind, ID: r.ID}
+	}
+	return err
 }
 
 // CreateResource inserts r and sets its Version to 1. ErrConflict if the
@@ -129,7 +139,7 @@ func (s *Store) CreateResource(ctx context.Context, r *connectd.ResourceRecord) 
 		return err
 	}
 	if _, err := s.pool.Exec(ctx, sqlCreateResource, resourceArgs(r.ProjectID, r)...); err != nil {
-		return mapErr("create resource", err)
+		return mapErr("create resource", keyErr(r, err))
 	}
 	r.Version = 1
 	return nil
@@ -204,7 +214,7 @@ func (s *Store) WriteResources(ctx context.Context, projectID string, writes []c
 			continue
 		}
 		b.Queue(sqlUpdateResource, projectID, r.ID, string(r.Kind), nullIfEmpty(r.UserID), nullIfEmpty(r.ParentID),
-			nullIfEmpty(r.Status), string(r.Data), ms(r.UpdatedAt), r.Version)
+			nullIfEmpty(r.Status), string(r.Data), ms(r.UpdatedAt), r.Version, nullIfEmpty(r.UniqueKey))
 	}
 	// The idempotency claims the writes complete, after the writes, in
 	// the same transaction (readWrites checks each).
@@ -254,7 +264,7 @@ func readWrites(br pgx.BatchResults, writes []connectd.ResourceWrite, locked boo
 	for i, w := range writes {
 		if w.Create {
 			if _, err := br.Exec(); err != nil {
-				return mapErr(op, err)
+				return mapErr(op, keyErr(w.Record, err))
 			}
 			versions[i] = 1
 			continue
@@ -262,7 +272,7 @@ func readWrites(br pgx.BatchResults, writes []connectd.ResourceWrite, locked boo
 		var version *int64
 		var exists bool
 		if err := br.QueryRow().Scan(&version, &exists); err != nil {
-			return mapErr(op, err)
+			return mapErr(op, keyErr(w.Record, err))
 		}
 		switch {
 		case version != nil:

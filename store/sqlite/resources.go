@@ -5,15 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/store/internal/record"
 	"github.com/connectd/connectd/store/internal/seeddiff"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 var _ connectd.ResourceStore = (*Store)(nil)
 
-const resourceCols = `project_id, id, kind, user_id, parent_id, status, data, version, created_at, updated_at`
+const resourceCols = `project_id, id, kind, user_id, parent_id, status, data, version, created_at, updated_at, unique_key`
 
 // nullIfEmpty binds s, or NULL when it is empty.
 func nullIfEmpty(s string) any {
@@ -26,13 +29,13 @@ func nullIfEmpty(s string) any {
 func scanResource(sc interface{ Scan(...any) error }) (*connectd.ResourceRecord, error) {
 	var r connectd.ResourceRecord
 	var kind, data string
-	var user, parent, status sql.NullString
+	var user, parent, status, key sql.NullString
 	var created, updated int64
-	if err := sc.Scan(&r.ProjectID, &r.ID, &kind, &user, &parent, &status, &data, &r.Version, &created, &updated); err != nil {
+	if err := sc.Scan(&r.ProjectID, &r.ID, &kind, &user, &parent, &status, &data, &r.Version, &created, &updated, &key); err != nil {
 		return nil, err
 	}
 	r.Kind = connectd.ResourceKind(kind)
-	r.UserID, r.ParentID, r.Status = user.String, parent.String, status.String
+	r.UserID, r.ParentID, r.Status, r.UniqueKey = user.String, parent.String, status.String, key.String
 	r.Data = []byte(data)
 	r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
 	return &r, nil
@@ -47,17 +50,28 @@ type execer interface {
 // id) inserts nothing instead of failing; it reports whether a row was
 // inserted.
 func insertResource(ctx context.Context, db execer, r *connectd.ResourceRecord, orIgnore bool) (bool, error) {
-	q := `INSERT INTO resources (` + resourceCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`
+	q := `INSERT INTO resources (` + resourceCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`
 	if orIgnore {
 		q += ` ON CONFLICT (project_id, id) DO NOTHING`
 	}
 	res, err := db.ExecContext(ctx, q, r.ProjectID, r.ID, string(r.Kind), nullIfEmpty(r.UserID), nullIfEmpty(r.ParentID),
-		nullIfEmpty(r.Status), string(r.Data), ms(r.CreatedAt), ms(r.UpdatedAt))
+		nullIfEmpty(r.Status), string(r.Data), ms(r.CreatedAt), ms(r.UpdatedAt), nullIfEmpty(r.UniqueKey))
 	if err != nil {
-		return false, err
+		return false, keyErr(r, err)
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
+}
+
+// keyErr is err, or a *connectd.KeyTakenError for r when err is the unique
+// index on unique_key refusing it (SQLite names the index's columns in its
+// message, never the bound values).
+func keyErr(r *connectd.ResourceRecord, err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE && strings.Contains(se.Error(), "resources.unique_key") {
+		return &connectd.KeyTakenError{Kind: r.Kind, ID: r.ID}
+	}
+	return err
 }
 
 // CreateResource inserts r and sets its Version to 1.
@@ -135,13 +149,16 @@ func (s *Store) WriteResources(ctx context.Context, projectID string, writes []c
 			continue
 		}
 		err := tx.QueryRowContext(ctx, `UPDATE resources
-			SET user_id = ?, parent_id = ?, status = ?, data = ?, updated_at = ?, version = version + 1
+			SET user_id = ?, parent_id = ?, status = ?, data = ?, updated_at = ?, unique_key = ?, version = version + 1
 			WHERE project_id = ? AND id = ? AND kind = ? AND version = ?
 			RETURNING version`,
-			nullIfEmpty(r.UserID), nullIfEmpty(r.ParentID), nullIfEmpty(r.Status), string(r.Data), ms(r.UpdatedAt),
+			nullIfEmpty(r.UserID), nullIfEmpty(r.ParentID), nullIfEmpty(r.Status), string(r.Data), ms(r.UpdatedAt), nullIfEmpty(r.UniqueKey),
 			projectID, r.ID, string(r.Kind), r.Version).Scan(&versions[i])
 		if err == nil {
 			continue
+		}
+		if kt := new(connectd.KeyTakenError); errors.As(keyErr(r, err), &kt) {
+			return kt
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return mapErr(op, err)

@@ -223,6 +223,9 @@ func mapErr(op string, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return connectd.ErrNotFound
 	}
+	if kt := new(connectd.KeyTakenError); errors.As(err, &kt) {
+		return kt // already told apart (keyErr)
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() {

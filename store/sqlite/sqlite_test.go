@@ -120,3 +120,11 @@ func TestPragmas(t *testing.T) {
 		t.Error("the reader pool accepted a write")
 	}
 }
+
+// TestUniqueKeyMigration: migration 0004 over duplicates (issue 11).
+func TestUniqueKeyMigration(t *testing.T) {
+	s := sqlitetest.New(t)
+	w, _ := sqlite.DBs(s)
+	storetest.UniqueKeyMigration(t, s, func(q string) error { _, err := w.Exec(q); return err },
+		func() error { return s.Migrate(t.Context()) }, "4", "0")
+}

@@ -84,6 +84,7 @@ func Run(t *testing.T, b Backend) {
 		{"Resource", resourceTests},
 		{"ListResources", listResourceTests},
 		{"WriteResources", writeResourceTests},
+		{"UniqueKey", uniqueKeyTests},
 		{"ApplySeed", seedTests},
 		{"Concurrency", concurrencyTests},
 	} {

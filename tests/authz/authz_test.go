@@ -71,8 +71,8 @@ func (m *matrix) must(err error) {
 	}
 }
 
-func setup(t *testing.T) *matrix {
-	e := apitest.New(t, apitest.Options{})
+func setup(t *testing.T, backend apitest.Backend) *matrix {
+	e := apitest.New(t, apitest.Options{Backend: backend})
 	m := &matrix{t: t, e: e, ctx: context.Background()}
 	key2, err := e.Service.CreateAPIKey(m.ctx, e.Project)
 	m.must(err)
@@ -267,7 +267,7 @@ func (m *matrix) createBodies(p *project) map[string]obj {
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	m := setup(t)
+	m := setup(t, apitest.SQLite)
 	before := m.snapshot()
 	colls := []string{"connectSessions", "users", "plans", "addons", "sims", "devices", "subscriptions", "paymentMethods", "payments", "portings"}
 	for vi, victim := range m.p {
@@ -390,6 +390,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 				m.api(key, "PATCH", vbase+"/connectSessions/"+victim.openSess, obj{"user": victim.u[1].id}, http.StatusUnprocessableEntity, "notOwned")
 			}
 		}
+		// 6. Platform resource writes that attach another user's objects.
+		m.attachments(victim)
 	}
 	m.portal()
 	after := m.snapshot()
@@ -398,6 +400,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			m.wins = append(m.wins, fmt.Sprintf("data changed: %s\nbefore %s\nafter  %s", k, v, after[k]))
 		}
 	}
+	t.Logf("figure: authorization matrix: %d unauthorized attempts, %d succeeded", m.tries, len(m.wins))
 	t.Logf("authorization matrix: %d unauthorized attempts (API and portal), %d succeeded, %d refused with another answer than documented; victims' data unchanged: %v",
 		m.tries, len(m.wins), len(m.wrong), len(m.wins) == 0)
 	for _, w := range m.wrong {
@@ -408,6 +411,84 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	if m.tries < 800 {
 		t.Errorf("only %d attempts; the matrix lost its rows", m.tries)
+	}
+}
+
+// attachments tries every platformAttachments write of each user of p
+// with each of p's keys.
+func (m *matrix) attachments(p *project) {
+	for ui := range p.u {
+		me, other := p.u[ui], p.u[1-ui]
+		for _, key := range p.keys {
+			for _, c := range platformAttachments(p, me, other) {
+				m.api(key, c.method, "/projects/"+p.id+c.path, c.body, c.status, c.code)
+			}
+		}
+	}
+}
+
+// TestPlatformAttachments is the matrix's platform-write part (issue 11)
+// on both backends: attaching another user's SIM, device, payment method
+// or subscription through any resource endpoint: 0 successes, every one
+// refused with its documented answer, nothing changed.
+func TestPlatformAttachments(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
+		m := setup(t, b)
+		before := m.snapshot()
+		for _, p := range m.p {
+			m.attachments(p)
+		}
+		after := m.snapshot()
+		for k, v := range before {
+			if after[k] != v {
+				m.wins = append(m.wins, "data changed: "+k)
+			}
+		}
+		t.Logf("figure: %s: platform attachments: %d unauthorized attempts, %d succeeded, %d refused with another answer than documented",
+			b, m.tries, len(m.wins), len(m.wrong))
+		if len(m.wins) > 0 || len(m.wrong) > 0 {
+			t.Errorf("unauthorized successes %q; undocumented refusals %q", m.wins, m.wrong)
+		}
+	})
+}
+
+// attachment is one platform write that puts another user's object on one
+// of me's, and its documented refusal.
+type attachment struct {
+	method, path string
+	body         obj
+	status       int
+	code         string
+}
+
+// platformAttachments are the API writes through which me could take
+// other's SIM, device, payment method or subscription.
+func platformAttachments(p *project, me, other userSet) []attachment {
+	sub := func(extra obj) obj {
+		b := obj{"user": me.id, "plan": p.plan, "status": "active", "recurring": true}
+		for k, v := range extra {
+			b[k] = v
+		}
+		return b
+	}
+	pay := func(extra obj) obj {
+		b := obj{"user": me.id, "amount": 1, "currency": "USD"}
+		for k, v := range extra {
+			b[k] = v
+		}
+		return b
+	}
+	return []attachment{
+		{"POST", "/subscriptions", sub(obj{"sim": other.sim}), http.StatusConflict, "simAssigned"},
+		{"POST", "/subscriptions", sub(obj{"device": other.device}), http.StatusUnprocessableEntity, "notOwned"},
+		{"POST", "/subscriptions", sub(obj{"sim": other.sim, "device": other.device}), http.StatusUnprocessableEntity, "notOwned"},
+		{"PATCH", "/subscriptions/" + me.sub, obj{"sim": other.sim}, http.StatusConflict, "simAssigned"},
+		{"PATCH", "/subscriptions/" + me.sub, obj{"device": other.device}, http.StatusUnprocessableEntity, "notOwned"},
+		{"POST", "/payments", pay(obj{"subscription": other.sub}), http.StatusUnprocessableEntity, "notOwned"},
+		{"POST", "/payments", pay(obj{"paymentMethod": other.pm}), http.StatusUnprocessableEntity, "notOwned"},
+		{"PATCH", "/payments/" + me.payment, obj{"subscription": other.sub}, http.StatusUnprocessableEntity, "notOwned"},
+		{"PATCH", "/payments/" + me.payment, obj{"paymentMethod": other.pm}, http.StatusUnprocessableEntity, "notOwned"},
+		{"PATCH", "/portings/" + me.porting, obj{"subscription": other.sub}, http.StatusUnprocessableEntity, "immutable"},
 	}
 }
 
