@@ -260,7 +260,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.ping(ctx); err != nil {
 		s.logger.WarnContext(ctx, "readiness check failed", "err", err.Error())
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+		status := "database unreachable"
+		if errors.Is(err, connectd.ErrStorageUnavailable) {
+			status = "storage unavailable"
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": status})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
