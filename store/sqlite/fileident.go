@@ -59,4 +59,3 @@ func (s *Store) watchFile(ctx context.Context) error {
 		return nil
 	})
 }
-

@@ -66,8 +66,8 @@ type Store struct {
 	r     *sql.DB // read-only connections
 	lock  *os.File
 	ident os.FileInfo // the file opened at path (fileident.go)
-	gc    *committer // group commit of session creates (commit.go)
-	reads stmtCache  // prepared point reads on r (stmts.go)
+	gc    *committer  // group commit of session creates (commit.go)
+	reads stmtCache   // prepared point reads on r (stmts.go)
 
 	closeOnce sync.Once
 }
