@@ -113,6 +113,32 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	return false, wait
 }
 
+// Peek reports whether key's bucket holds a token, without taking it;
+// when it does not, it also returns how long until it does. With Peek
+// before a request and Allow after it, a limiter counts only the requests
+// that matter (the failed authentications of package api) yet refuses the
+// next one before it costs anything.
+func (l *Limiter) Peek(key string) (ok bool, retryAfter time.Duration) {
+	if l == nil {
+		return true, 0
+	}
+	now := l.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		return true, 0
+	}
+	tokens := b.tokens
+	if elapsed := now.Sub(b.at); elapsed > 0 {
+		tokens = math.Min(l.burst, tokens+elapsed.Seconds()*l.rate)
+	}
+	if tokens >= 1 {
+		return true, 0
+	}
+	return false, max(time.Nanosecond, time.Duration((1-tokens)/l.rate*float64(time.Second)))
+}
+
 // sweep drops the buckets that have refilled completely: they answer
 // exactly as a missing bucket would.
 func (l *Limiter) sweep(now time.Time) {
