@@ -266,30 +266,31 @@ func TestResourceValidation(t *testing.T) {
 				"status": "paused", "recurring": "no", "currentPeriod": obj{"start": "2026-12-01T00:00:00Z", "end": "2026-11-01T00:00:00Z"},
 				"endedAt": "yesterday", "addons": []any{"pln_1"}},
 				[]detail{{"plan", "invalidId"}, {"sim", "invalidId"}, {"device", "invalidId"}, {"phoneNumber", "invalidPhoneNumber"},
-					{"status", "invalid"}, {"recurring", "invalidType"}, {"currentPeriod.end", "beforeStart"}, {"endedAt", "invalidTime"}, {"addons[0]", "invalidId"}}},
+					{"status", "invalid"}, {"recurring", "invalidType"}, {"currentPeriod.end", "beforeStart"}, {"endedAt", "invalidTime"}, {"addons[0]", "invalidId"},
+					{"user", "notFound"}}}, // issue 11.10: references with the shape
 			{"subscription period incomplete", "/subscriptions", obj{"user": usr, "plan": plnID, "currentPeriod": obj{"start": "2026-12-01"}},
-				[]detail{{"currentPeriod.start", "invalidTime"}, {"currentPeriod.end", "required"}}},
+				[]detail{{"currentPeriod.start", "invalidTime"}, {"currentPeriod.end", "required"}, {"user", "notFound"}, {"plan", "notFound"}}},
 			{"subscription phone too long", "/subscriptions", obj{"user": usr, "plan": plnID, "phoneNumber": "+1234567890123456"},
-				[]detail{{"phoneNumber", "invalidPhoneNumber"}}},
+				[]detail{{"phoneNumber", "invalidPhoneNumber"}, {"user", "notFound"}, {"plan", "notFound"}}},
 			{"payment method", "/paymentMethods", obj{"user": usr, "type": "bank", "card": obj{"brand": "diners", "last4": "42", "expMonth": 13, "expYear": 1999}, "default": 1},
 				[]detail{{"type", "invalid"}, {"card.brand", "invalid"}, {"card.last4", "invalid"}, {"card.expMonth", "outOfRange"},
-					{"card.expYear", "outOfRange"}, {"default", "invalidType"}}},
+					{"card.expYear", "outOfRange"}, {"default", "invalidType"}, {"user", "notFound"}}},
 			{"payment method missing", "/paymentMethods", obj{"card": obj{}},
 				[]detail{{"user", "required"}, {"type", "required"}, {"card.brand", "required"}, {"card.last4", "required"}, {"card.expMonth", "required"}, {"card.expYear", "required"}}},
 			{"payment", "/payments", obj{"user": usr, "amount": "10", "currency": "EURO", "status": "paid", "description": strings.Repeat("d", 501),
 				"subscription": "pay_1", "paymentMethod": "pm_1"},
 				[]detail{{"amount", "invalidType"}, {"currency", "invalidCurrency"}, {"status", "invalid"}, {"description", "invalid"},
-					{"subscription", "invalidId"}, {"paymentMethod", "invalidId"}}},
+					{"subscription", "invalidId"}, {"paymentMethod", "invalidId"}, {"user", "notFound"}}},
 			{"payment missing", "/payments", obj{}, []detail{{"user", "required"}, {"amount", "required"}, {"currency", "required"}}},
 			{"porting missing", "/portings", obj{}, []detail{{"subscription", "required"}, {"phoneNumber", "required"}}},
 			{"porting fields", "/portings", obj{"subscription": subID, "phoneNumber": "4155550199", "status": "done", "accountPin": "",
 				"address": obj{"line1": "1 Main St", "country": "usa"}, "user": usr, "accountPinProvided": true},
 				[]detail{{"phoneNumber", "invalidPhoneNumber"}, {"status", "invalid"}, {"accountPin", "invalid"}, {"address.city", "required"},
-					{"address.postalCode", "required"}, {"address.country", "invalidCountry"}, {"user", "readOnly"}, {"accountPinProvided", "readOnly"}}},
+					{"address.postalCode", "required"}, {"address.country", "invalidCountry"}, {"user", "readOnly"}, {"accountPinProvided", "readOnly"}, {"subscription", "notFound"}}},
 			{"porting declined without code", "/portings", obj{"subscription": subID, "phoneNumber": rsPhone, "status": "declined"},
-				[]detail{{"declinedCode", "required"}}},
+				[]detail{{"declinedCode", "required"}, {"subscription", "notFound"}}},
 			{"porting code without decline", "/portings", obj{"subscription": subID, "phoneNumber": rsPhone, "declinedCode": "portingPhoneNumberPortProtected"},
-				[]detail{{"declinedCode", "notDeclined"}}},
+				[]detail{{"declinedCode", "notDeclined"}, {"subscription", "notFound"}}},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -342,7 +343,7 @@ func TestResourceImmutableOnPatch(t *testing.T) {
 			{"unknown field", "/devices/" + w.device, obj{"color": "blue", "model": ""}, []detail{{"color", "unknownField"}, {"model", "invalid"}}},
 			{"activation code form", "/sims/" + w.sim, obj{"activationCode": "LPA:1$x"}, []detail{{"activationCode", "invalidActivationCode"}}},
 			{"porting leaves declined code", "/portings/" + w.porting, obj{"declinedCode": "portingPhoneNumberPortProtected"},
-				[]detail{{"declinedCode", "notDeclined"}}},
+				[]detail{{"declinedCode", "notDeclined"}, {"subscription", "notFound"}}},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
