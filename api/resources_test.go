@@ -343,7 +343,7 @@ func TestResourceImmutableOnPatch(t *testing.T) {
 			{"unknown field", "/devices/" + w.device, obj{"color": "blue", "model": ""}, []detail{{"color", "unknownField"}, {"model", "invalid"}}},
 			{"activation code form", "/sims/" + w.sim, obj{"activationCode": "LPA:1$x"}, []detail{{"activationCode", "invalidActivationCode"}}},
 			{"porting leaves declined code", "/portings/" + w.porting, obj{"declinedCode": "portingPhoneNumberPortProtected"},
-				[]detail{{"declinedCode", "notDeclined"}, {"subscription", "notFound"}}},
+				[]detail{{"declinedCode", "notDeclined"}}},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
