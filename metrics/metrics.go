@@ -158,19 +158,16 @@ func (m *Metrics) Replayed() {
 }
 
 // APIKeyLookedUp counts an API key read from the database.
-func (m *Metrics) APIKeyLookedUp() {
-	if m == nil {
-		return
-	}
-	m.apiKeyLookups.Inc()
-}
+func (m *Metrics) APIKeyLookedUp() { m.inc(func() prometheus.Counter { return m.apiKeyLookups }) }
 
 // AuthLimited counts a request refused by the failed-authentication limit.
-func (m *Metrics) AuthLimited() {
-	if m == nil {
-		return
+func (m *Metrics) AuthLimited() { m.inc(func() prometheus.Counter { return m.authLimited }) }
+
+// inc increments the counter c returns, unless m is nil.
+func (m *Metrics) inc(c func() prometheus.Counter) {
+	if m != nil {
+		c().Inc()
 	}
-	m.authLimited.Inc()
 }
 
 // WatchPools adds the database pool collector for st when it reports its
