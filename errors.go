@@ -69,11 +69,15 @@ func ValidationError(details []FieldError) *Error {
 
 // AsError returns err as an *Error. Errors that are not already one become an
 // internal error whose message says nothing about the cause: the cause is for
-// the log, never for the client.
+// the log, never for the client. ErrStorageUnavailable becomes the 503
+// storageUnavailable, which names no cause either.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if errors.Is(err, ErrStorageUnavailable) {
+		return &Error{Type: TypeUnavailable, Code: "storageUnavailable", Message: "The service cannot store data right now; nothing was written. Retry later."}
 	}
 	return &Error{Type: TypeInternal, Code: "internalError", Message: "An internal error occurred. Please retry later."}
 }
@@ -90,6 +94,10 @@ var (
 	// lapsed and a retry took the key over, or it was completed. Nothing
 	// was written. errors.Is(ErrClaimLost, ErrConflict) holds.
 	ErrClaimLost = fmt.Errorf("%w: the idempotency claim is no longer held", ErrConflict)
+	// ErrStorageUnavailable means the store cannot durably write where it
+	// should (the SQLite file was deleted or replaced under a running
+	// server). Nothing was written; AsError answers it as a 503.
+	ErrStorageUnavailable = errors.New("storage unavailable")
 )
 
 // FieldErrors collects field problems while a request is checked.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -25,6 +26,17 @@ func (p *problems) err() error {
 		details[i] = connectd.FieldError{Field: path, Code: pr.Code, Message: pr.Message}
 	}
 	return connectd.ValidationError(details)
+}
+
+// shapeProblems returns the field problems of a decode's refusal, which
+// the service answers together with the reference problems it finds
+// (issue 11.10); nil for any other error, which is answered as it is.
+func shapeProblems(err error) []connectd.FieldError {
+	var e *connectd.Error
+	if errors.As(err, &e) && e.Type == connectd.TypeUnprocessable && len(e.Details) > 0 {
+		return e.Details
+	}
+	return nil
 }
 
 // rule runs one of package connectd's content rules and records what it

@@ -73,7 +73,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	in, err := decodeCreateSession(c.body, c.project, s.today())
-	if err != nil {
+	if in.Problems = shapeProblems(err); err != nil && in.Problems == nil {
 		return err
 	}
 	res, err := s.svc.CreateSession(r.Context(), c.project, in, c.idem)
@@ -104,7 +104,7 @@ func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, c *call) 
 		return err
 	}
 	in, err := decodeUpdateSession(c.body, c.project, s.today())
-	if err != nil {
+	if in.Problems = shapeProblems(err); err != nil && in.Problems == nil {
 		return err
 	}
 	res, err := s.svc.UpdateSession(r.Context(), c.project, r.PathValue("id"), in)

@@ -25,6 +25,7 @@ import (
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/api"
 	"github.com/connectd/connectd/internal/apitest"
+	"github.com/connectd/connectd/ratelimit"
 )
 
 // The OpenAPI document (api/openapi.json) is kept true by driving a real
@@ -754,6 +755,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		exerciseAPI(d)
 		exerciseFaults(t, b, o, cv)
 		exercisePlatformDisabled(t, b, o, cv)
+		exerciseAuthFailLimit(t, b, o, cv)
 		if t.Failed() {
 			return
 		}
@@ -1062,6 +1064,7 @@ func exerciseAPI(d *driver) {
 type faultStore struct {
 	connectd.Store
 	fail     atomic.Bool
+	gone     atomic.Bool // reads fail with connectd.ErrStorageUnavailable (issue 11.12)
 	conflict atomic.Bool // WriteResources answers ErrConflict
 
 	mu      sync.Mutex
@@ -1088,16 +1091,27 @@ func (s *faultStore) hold() {
 	}
 }
 
-func (s *faultStore) Ping(ctx context.Context) error {
-	if s.fail.Load() {
+// injected is the fault the store is set to answer, or nil.
+func (s *faultStore) injected() error {
+	switch {
+	case s.fail.Load():
 		return errInjected
+	case s.gone.Load():
+		return fmt.Errorf("%w: %w", errInjected, connectd.ErrStorageUnavailable)
+	}
+	return nil
+}
+
+func (s *faultStore) Ping(ctx context.Context) error {
+	if err := s.injected(); err != nil {
+		return err
 	}
 	return s.Store.Ping(ctx)
 }
 
 func (s *faultStore) GetAPIKeyByHash(ctx context.Context, hash []byte) (*connectd.APIKey, error) {
-	if s.fail.Load() {
-		return nil, errInjected
+	if err := s.injected(); err != nil {
+		return nil, err
 	}
 	return s.Store.GetAPIKeyByHash(ctx, hash)
 }
@@ -1267,29 +1281,38 @@ func exerciseFaults(t *testing.T, b apitest.Backend, o *openAPI, cv *coverage) {
 	}
 	fs.conflict.Store(false)
 
-	// The database fails: every API operation answers an opaque 500,
+	// The database fails: every API operation answers an opaque 500 (or,
+	// when the store reports its file gone, 503 storageUnavailable),
 	// readiness 503, liveness still 200.
-	fs.fail.Store(true)
-	for _, route := range servedRoutes {
-		method, tmpl, _ := strings.Cut(route, " ")
-		path := strings.NewReplacer("{project}", e.Project, "{id}", sess).Replace(tmpl)
-		var body any
-		if method != http.MethodGet {
-			body = obj{}
-		}
-		switch {
-		case tmpl == "/readyz":
-			d.call(apitest.Request{Method: method, Path: path, NoAuth: true}, http.StatusServiceUnavailable)
-		case !strings.HasPrefix(tmpl, "/projects/"):
-			d.call(apitest.Request{Method: method, Path: path, NoAuth: true}, http.StatusOK)
-		default:
-			r := d.call(apitest.Request{Method: method, Path: path, Body: body}, http.StatusInternalServerError)
-			if bytes.Contains(r.Body, []byte(errInjected.Error())) {
-				t.Errorf("%s %s: the 500 names its cause: %s", method, path, r.Body)
+	for _, fault := range []struct {
+		on     *atomic.Bool
+		status int
+	}{{&fs.fail, http.StatusInternalServerError}, {&fs.gone, http.StatusServiceUnavailable}} {
+		fault.on.Store(true)
+		for _, route := range servedRoutes {
+			method, tmpl, _ := strings.Cut(route, " ")
+			path := strings.NewReplacer("{project}", e.Project, "{id}", sess).Replace(tmpl)
+			var body any
+			if method != http.MethodGet {
+				body = obj{}
+			}
+			switch {
+			case tmpl == "/readyz":
+				d.call(apitest.Request{Method: method, Path: path, NoAuth: true}, http.StatusServiceUnavailable)
+			case !strings.HasPrefix(tmpl, "/projects/"):
+				d.call(apitest.Request{Method: method, Path: path, NoAuth: true}, http.StatusOK)
+			default:
+				r := d.call(apitest.Request{Method: method, Path: path, Body: body}, fault.status)
+				if bytes.Contains(r.Body, []byte(errInjected.Error())) {
+					t.Errorf("%s %s: the %d names its cause: %s", method, path, fault.status, r.Body)
+				}
+				if fault.status == http.StatusServiceUnavailable && r.JSON(t)["code"] != "storageUnavailable" {
+					t.Errorf("%s %s: %s, want code storageUnavailable", method, path, r.Body)
+				}
 			}
 		}
+		fault.on.Store(false)
 	}
-	fs.fail.Store(false)
 	d.call(apitest.Request{Method: http.MethodGet, Path: "/readyz", NoAuth: true}, http.StatusOK)
 	srv.Drain()
 	if r := d.call(apitest.Request{Method: http.MethodGet, Path: "/readyz", NoAuth: true}, http.StatusServiceUnavailable); !bytes.Contains(r.Body, []byte("draining")) {
@@ -1728,4 +1751,28 @@ func exercisePlatformDisabled(t *testing.T, b apitest.Backend, o *openAPI, cv *c
 func startServer(t *testing.T, st connectd.Store, withPlatform bool) (*apitest.Env, *api.Server) {
 	e := apitest.New(t, apitest.Options{Store: st, NoPlatform: !withPlatform})
 	return e, e.Server.API
+}
+
+// exerciseAuthFailLimit runs a server whose failed-authentication limit
+// allows one bad key: after it, every API operation answers 429
+// authRateLimited to a bad key (issue 11.11).
+func exerciseAuthFailLimit(t *testing.T, b apitest.Backend, o *openAPI, cv *coverage) {
+	e := apitest.New(t, apitest.Options{Backend: b, AuthFailLimit: ratelimit.Config{Rate: 0.001, Burst: 1}})
+	d := &driver{t: t, e: e, o: o, cv: cv}
+	const bad = connectd.APIKeyPrefix + "bad"
+	d.call(apitest.Request{Method: http.MethodGet, Path: "/projects/" + e.Project + "/connectSessions", Key: bad}, http.StatusUnauthorized)
+	for _, route := range servedRoutes {
+		method, tmpl, _ := strings.Cut(route, " ")
+		if !strings.HasPrefix(tmpl, "/projects/") {
+			continue
+		}
+		path := strings.NewReplacer("{project}", e.Project, "{id}", "x_0").Replace(tmpl)
+		var body any
+		if method != http.MethodGet {
+			body = obj{}
+		}
+		if r := d.call(apitest.Request{Method: method, Path: path, Body: body, Key: bad}, http.StatusTooManyRequests); r.JSON(t)["code"] != "authRateLimited" {
+			t.Errorf("%s %s: %s, want code authRateLimited", method, path, r.Body)
+		}
+	}
 }

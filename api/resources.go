@@ -93,6 +93,9 @@ func (k kindAPI[T]) create(s *Server, w http.ResponseWriter, r *http.Request, c 
 	root := jsonv.Root(body, &ps.Problems)
 	v := k.new()
 	if err := k.decode(root, &ps, true, v); err != nil {
+		if shape := shapeProblems(err); shape != nil {
+			return service.ResourcesOf[T](s.svc).Refuse(r.Context(), c.project.ID, v, shape)
+		}
 		return err
 	}
 	if k.prepare != nil {
@@ -132,7 +135,11 @@ func (k kindAPI[T]) update(s *Server, w http.ResponseWriter, r *http.Request, c 
 	// the compare-and-swap update.
 	out, err := res.Update(r.Context(), c.project.ID, id, func(v *T) error {
 		var ps problems
-		return k.decode(jsonv.Root(body, &ps.Problems), &ps, false, v)
+		err := k.decode(jsonv.Root(body, &ps.Problems), &ps, false, v)
+		if shape := shapeProblems(err); shape != nil {
+			return res.Refuse(r.Context(), c.project.ID, v, shape)
+		}
+		return err
 	})
 	if err != nil {
 		return err

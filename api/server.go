@@ -41,6 +41,12 @@ type Server struct {
 	// secret), checked right after authentication. nil: no limit. Set it
 	// before serving.
 	KeyLimiter *ratelimit.Limiter
+	// AuthFailLimiter limits failed authentications per client address
+	// (authlimit.go). nil: no limit. TrustProxyHeaders takes the address
+	// from X-Forwarded-For, as the portal does. Set both before serving.
+	AuthFailLimiter   *ratelimit.Limiter
+	TrustProxyHeaders bool
+	known             knownKeys // keys that authenticated (authlimit.go)
 }
 
 // New returns the API server for svc.
@@ -150,7 +156,7 @@ func (s *Server) methods(handlers map[string]apiFunc) http.Handler {
 }
 
 func (s *Server) prepare(w http.ResponseWriter, r *http.Request) (*call, error) {
-	key, err := s.authenticate(r)
+	key, err := s.authenticateLimited(w, r)
 	if err != nil {
 		return nil, err
 	}
@@ -200,12 +206,20 @@ func (s *Server) prepare(w http.ResponseWriter, r *http.Request) (*call, error) 
 }
 
 func (s *Server) authenticate(r *http.Request) (*connectd.APIKey, error) {
-	auth := r.Header.Get("Authorization")
-	scheme, secret, ok := strings.Cut(auth, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+	secret, ok := bearer(r)
+	if !ok {
 		return nil, service.ErrUnauthenticated()
 	}
-	return s.svc.Authenticate(r.Context(), strings.TrimSpace(secret))
+	return s.svc.Authenticate(r.Context(), secret)
+}
+
+// bearer returns the secret of a request's "Authorization: Bearer" header.
+func bearer(r *http.Request) (string, bool) {
+	scheme, secret, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return "", false
+	}
+	return strings.TrimSpace(secret), true
 }
 
 func checkContentType(r *http.Request) error {
@@ -260,7 +274,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.ping(ctx); err != nil {
 		s.logger.WarnContext(ctx, "readiness check failed", "err", err.Error())
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
+		status := "database unreachable"
+		if errors.Is(err, connectd.ErrStorageUnavailable) {
+			status = "storage unavailable"
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": status})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

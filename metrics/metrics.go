@@ -35,6 +35,8 @@ type Metrics struct {
 	sessionsEnded   *prometheus.CounterVec
 	tokensConsumed  prometheus.Counter
 	replays         prometheus.Counter
+	apiKeyLookups   prometheus.Counter
+	authLimited     prometheus.Counter
 }
 
 // Label values of sessions_ended_total.
@@ -71,6 +73,16 @@ func New() *Metrics {
 			Help:      "Used session urls opened again in another browser (each revokes what the url opened).",
 		}),
 	}
+	m.apiKeyLookups = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "connectd",
+		Name:      "api_key_lookups_total",
+		Help:      "API keys looked up in the database (lookup-cache misses), valid or not.",
+	})
+	m.authLimited = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "connectd",
+		Name:      "auth_failures_limited_total",
+		Help:      "API requests refused with 429 because their client address sent too many invalid API keys; none of them was looked up.",
+	})
 	// Every intent and outcome has its series from the start, at 0, so
 	// that rates work from the first event.
 	for _, t := range connectd.IntentTypes {
@@ -79,7 +91,7 @@ func New() *Metrics {
 	for _, s := range endStatuses {
 		m.sessionsEnded.WithLabelValues(string(s))
 	}
-	m.Registry.MustRegister(m.requests, m.sessionsCreated, m.sessionsEnded, m.tokensConsumed, m.replays,
+	m.Registry.MustRegister(m.requests, m.sessionsCreated, m.sessionsEnded, m.tokensConsumed, m.replays, m.apiKeyLookups, m.authLimited,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -143,6 +155,19 @@ func (m *Metrics) Replayed() {
 		return
 	}
 	m.replays.Inc()
+}
+
+// APIKeyLookedUp counts an API key read from the database.
+func (m *Metrics) APIKeyLookedUp() { m.inc(func() prometheus.Counter { return m.apiKeyLookups }) }
+
+// AuthLimited counts a request refused by the failed-authentication limit.
+func (m *Metrics) AuthLimited() { m.inc(func() prometheus.Counter { return m.authLimited }) }
+
+// inc increments the counter c returns, unless m is nil.
+func (m *Metrics) inc(c func() prometheus.Counter) {
+	if m != nil {
+		c().Inc()
+	}
 }
 
 // WatchPools adds the database pool collector for st when it reports its

@@ -480,6 +480,7 @@ func (b *Builtin) Portings() connectd.Resources[connectd.Porting] {
 // seedRecorders are the kinds' record makers for SeedRecord, by kind.
 var seedRecorders = map[connectd.ResourceKind]interface {
 	seedRecord(ctx context.Context, b *Builtin, projectID string, v any) (*connectd.ResourceRecord, error)
+	checkRefs(ctx context.Context, b *Builtin, projectID string, v any) error // refcheck.go
 }{
 	connectd.KindPlan:          planSpec,
 	connectd.KindAddon:         addonSpec,

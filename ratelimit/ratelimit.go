@@ -81,6 +81,20 @@ func New(c Config) *Limiter {
 // Allow takes a token of key's bucket. When there is none it returns false
 // and how long until there is one.
 func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
+	return l.check(key, true)
+}
+
+// Peek reports whether key's bucket holds a token, without taking it;
+// when it does not, it also returns how long until it does. With Peek
+// before a request and Allow after it, a limiter counts only the requests
+// that matter (the failed authentications of package api) yet refuses the
+// next one before it costs anything.
+func (l *Limiter) Peek(key string) (ok bool, retryAfter time.Duration) {
+	return l.check(key, false)
+}
+
+// check is Allow (take) or Peek.
+func (l *Limiter) check(key string, take bool) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
@@ -91,6 +105,9 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 		l.sweep(now)
 	}
 	b := l.buckets[key]
+	if b == nil && !take {
+		return true, 0 // a missing bucket is a full one
+	}
 	if b == nil {
 		if len(l.buckets) >= l.maxKeys {
 			l.sweep(now)
@@ -103,7 +120,9 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 		b.at = now
 	}
 	if b.tokens >= 1 {
-		b.tokens--
+		if take {
+			b.tokens--
+		}
 		return true, 0
 	}
 	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))

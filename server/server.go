@@ -51,7 +51,12 @@ type Config struct {
 	// APILimit is per API key, PortalLimit per client address; a Rate of 0
 	// or less turns the limit off.
 	APILimit, PortalLimit ratelimit.Config
-	// TrustProxyHeaders: see portal.Portal.TrustProxyHeaders.
+	// AuthFailLimit is per client address and counts only requests whose
+	// API key fails (api.Server.AuthFailLimiter); a Rate of 0 or less turns
+	// it off.
+	AuthFailLimit ratelimit.Config
+	// TrustProxyHeaders: see portal.Portal.TrustProxyHeaders; it applies to
+	// the API's failed-authentication limit too.
 	TrustProxyHeaders bool
 	// LookupCacheTTL is how long API keys and projects are reused; 0: off.
 	LookupCacheTTL time.Duration
@@ -104,6 +109,8 @@ func New(cfg Config) (*Server, error) {
 
 	apiServer := api.New(svc, cfg.Logger)
 	apiServer.KeyLimiter = ratelimit.New(cfg.APILimit)
+	apiServer.AuthFailLimiter = ratelimit.New(cfg.AuthFailLimit)
+	apiServer.TrustProxyHeaders = cfg.TrustProxyHeaders
 	pt := portal.New(svc, cfg.Mailer, cfg.Logger)
 	pt.AddrLimiter = ratelimit.New(cfg.PortalLimit)
 	pt.TrustProxyHeaders = cfg.TrustProxyHeaders

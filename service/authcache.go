@@ -93,6 +93,7 @@ func (s *Service) apiKeyByHash(ctx context.Context, hash []byte) (*connectd.APIK
 			return &k, nil
 		}
 	}
+	s.Metrics.APIKeyLookedUp()
 	k, err := s.Store.GetAPIKeyByHash(ctx, hash)
 	if err == nil && c != nil {
 		v := *k

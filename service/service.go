@@ -145,6 +145,12 @@ func (s *Service) CreateAPIKey(ctx context.Context, projectID string) (string, e
 // internal logs err with its context and returns the opaque 500. The cause
 // never reaches the client.
 func (s *Service) internal(ctx context.Context, what string, err error) error {
+	if errors.Is(err, connectd.ErrStorageUnavailable) {
+		// The 503 storageUnavailable (connectd.AsError): one line that says
+		// what to do, instead of an internal error.
+		s.Logger.ErrorContext(ctx, "storage unavailable: write refused; the database file was deleted or replaced while serving, restart connectd on its database", "op", what, "err", err.Error())
+		return connectd.AsError(err)
+	}
 	s.Logger.ErrorContext(ctx, "internal error", "op", what, "err", err.Error())
 	return connectd.AsError(fmt.Errorf("%s: %w", what, err))
 }

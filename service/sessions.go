@@ -16,6 +16,10 @@ type CreateSessionInput struct {
 	Appearance  *connectd.Appearance
 	UserID      *string
 	UserDetails *connectd.UserDetails
+	// Problems are the shape problems package api found: the fields they
+	// name are left unset, and CreateSession answers them in one 422 with
+	// the reference problems of the other fields (problems.go).
+	Problems []connectd.FieldError
 }
 
 // SessionResult is a session and, when the answer carries one, its url.
@@ -47,6 +51,9 @@ func checkCallback(p *connectd.Project, raw *string) error {
 // CreateSession creates a session in project p. With idem, a retry of the
 // same request returns the same session with a freshly minted url.
 func (s *Service) CreateSession(ctx context.Context, p *connectd.Project, in CreateSessionInput, idem *Idempotency) (res SessionResult, err error) {
+	if len(in.Problems) > 0 {
+		return res, s.checkCreate(ctx, p, in) // a refusal, whatever else it finds
+	}
 	if err := checkCallback(p, in.CallbackURL); err != nil {
 		return res, err
 	}
@@ -119,17 +126,21 @@ func (s *Service) replayCreate(ctx context.Context, projectID, id string) (Sessi
 	return SessionResult{Session: sess}, nil
 }
 
-// checkCreate runs the rules that need the project or the database.
+// checkCreate runs the rules that need the project or the database, and
+// answers every problem they and the shape (in.Problems) found at once.
 func (s *Service) checkCreate(ctx context.Context, p *connectd.Project, in CreateSessionInput) error {
-	if !p.Settings.IntentAllowed(in.Intent.Type) {
-		return &connectd.Error{Type: connectd.TypeUnprocessable, Code: "intentNotAvailable",
+	fp := fieldProblems{shape: in.Problems}
+	allowed := p.Settings.IntentAllowed(in.Intent.Type)
+	if !allowed {
+		fp.add(&connectd.Error{Type: connectd.TypeUnprocessable, Code: "intentNotAvailable",
 			Message: "Intent " + string(in.Intent.Type) + " is not available for projects in billing mode; only completePorting and viewEsimInstallation are.",
-			Details: []connectd.FieldError{{Field: "intent.type", Code: "notAvailable", Message: "not available in billing mode"}}}
+			Details: []connectd.FieldError{{Field: "intent.type", Code: "notAvailable", Message: "not available in billing mode"}}})
 	}
-	if err := s.checkUser(ctx, p.ID, in.UserID, in.UserDetails); err != nil {
-		return err
+	fp.add(s.checkUser(ctx, p.ID, in.UserID, in.UserDetails))
+	if allowed && in.Intent.Type.Valid() {
+		fp.add(s.checkIntent(ctx, p, in.Intent, in.UserID, in.UserDetails))
 	}
-	return s.internalIfFault(ctx, s.checkIntent(ctx, p, in.Intent, in.UserID, in.UserDetails))
+	return s.internalIfFault(ctx, fp.err())
 }
 
 // internalIfFault turns a database fault from a check into the opaque 500
@@ -200,13 +211,15 @@ type UpdateSessionInput struct {
 	CallbackURL *string
 	UserID      *string
 	UserDetails *connectd.UserDetails
+	// Problems: as in CreateSessionInput.
+	Problems []connectd.FieldError
 }
 
 // UpdateSession applies a PATCH. Associating a user mints a new token (the
 // old url dies) and answers with the new url; any other change answers
 // without one and leaves the url working.
 func (s *Service) UpdateSession(ctx context.Context, p *connectd.Project, id string, in UpdateSessionInput) (SessionResult, error) {
-	if err := checkCallback(p, in.CallbackURL); err != nil {
+	if err := checkCallback(p, in.CallbackURL); err != nil && len(in.Problems) == 0 {
 		return SessionResult{}, err
 	}
 	cur, err := s.GetSession(ctx, p.ID, id)
@@ -214,18 +227,20 @@ func (s *Service) UpdateSession(ctx context.Context, p *connectd.Project, id str
 		return SessionResult{}, err
 	}
 	now := s.now()
-	if err := checkPatchable(cur, in, now); err != nil {
+	// A body with field problems is answered for them; the session's own
+	// state (409) once the body is right.
+	if err := checkPatchable(cur, in, now); err != nil && len(in.Problems) == 0 {
 		return SessionResult{}, err
 	}
-	if err := s.checkUser(ctx, p.ID, in.UserID, in.UserDetails); err != nil {
-		return SessionResult{}, err
-	}
+	fp := fieldProblems{shape: in.Problems}
+	fp.add(s.checkUser(ctx, p.ID, in.UserID, in.UserDetails))
 	if in.UserID != nil || in.UserDetails != nil {
 		// The session gains a user: what its intent references must be
 		// that user's, exactly as if the session had been created for them.
-		if err := s.internalIfFault(ctx, s.checkIntent(ctx, p, cur.Intent, in.UserID, in.UserDetails)); err != nil {
-			return SessionResult{}, err
-		}
+		fp.add(s.checkIntent(ctx, p, cur.Intent, in.UserID, in.UserDetails))
+	}
+	if err := s.internalIfFault(ctx, fp.err()); err != nil {
+		return SessionResult{}, err
 	}
 	u := connectd.SessionUpdate{CallbackURL: in.CallbackURL, UserID: in.UserID, UserDetails: in.UserDetails, Now: now}
 	var token string

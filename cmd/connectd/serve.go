@@ -34,7 +34,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	apiBurst := fs.Int("api-burst", 100, "API requests one key may send at once (CONNECTD_API_BURST)")
 	portalRate := fs.Float64("portal-rate", 5, "portal entry and login requests per second per client address; 0 turns the limit off (CONNECTD_PORTAL_RATE)")
 	portalBurst := fs.Int("portal-burst", 20, "portal entry and login requests one address may send at once (CONNECTD_PORTAL_BURST)")
-	trustProxy := fs.Bool("trust-proxy-headers", false, "take the client address of portal rate limits from the last X-Forwarded-For entry; only behind a proxy that sets it (CONNECTD_TRUST_PROXY_HEADERS)")
+	authFailRate := fs.Float64("auth-fail-rate", 10, "API requests with an invalid API key per second per client address; past the burst, that address gets 429 for keys not seen valid, without a database lookup; 0 turns the limit off (CONNECTD_AUTH_FAIL_RATE)")
+	authFailBurst := fs.Int("auth-fail-burst", 20, "API requests with an invalid API key one address may send at once (CONNECTD_AUTH_FAIL_BURST)")
+	trustProxy := fs.Bool("trust-proxy-headers", false, "take the client address of portal rate limits and of the API's failed-authentication limit from the last X-Forwarded-For entry; only behind a proxy that sets it (CONNECTD_TRUST_PROXY_HEADERS)")
 	headerTimeout := fs.Duration("read-header-timeout", server.DefaultReadHeaderTimeout, "how long a client may take to send a request's headers before its connection is closed; meant for tests (CONNECTD_READ_HEADER_TIMEOUT)")
 	lookupTTL := fs.Duration("lookup-cache-ttl", service.DefaultLookupCacheTTL, "how long API keys and projects read from the database are reused; a key deleted or a project changed in the database takes effect within it on every instance; 0 turns the cache off (CONNECTD_LOOKUP_CACHE_TTL)")
 	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this loopback address, such as 127.0.0.1:6060; empty: off (CONNECTD_PPROF_ADDR)")
@@ -44,8 +46,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := checkPprofAddr(*pprofAddr); err != nil {
 		return err
 	}
-	if *apiRate < 0 || *portalRate < 0 || *apiBurst < 1 || *portalBurst < 1 {
-		return fmt.Errorf("--api-rate and --portal-rate must be 0 or more, --api-burst and --portal-burst 1 or more")
+	if *apiRate < 0 || *portalRate < 0 || *authFailRate < 0 || *apiBurst < 1 || *portalBurst < 1 || *authFailBurst < 1 {
+		return fmt.Errorf("--api-rate, --portal-rate and --auth-fail-rate must be 0 or more, --api-burst, --portal-burst and --auth-fail-burst 1 or more")
 	}
 	if *lookupTTL < 0 || *lookupTTL > time.Minute {
 		return fmt.Errorf("--lookup-cache-ttl must be between 0 and 1m")
@@ -91,6 +93,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Mailer:            mailer,
 		APILimit:          ratelimit.Config{Rate: *apiRate, Burst: *apiBurst},
 		PortalLimit:       ratelimit.Config{Rate: *portalRate, Burst: *portalBurst},
+		AuthFailLimit:     ratelimit.Config{Rate: *authFailRate, Burst: *authFailBurst},
 		TrustProxyHeaders: *trustProxy,
 		LookupCacheTTL:    *lookupTTL,
 		ReadHeaderTimeout: *headerTimeout,

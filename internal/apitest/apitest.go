@@ -85,6 +85,12 @@ type Options struct {
 	// client address. A zero Rate means a limit far above what any test
 	// sends (the limiters still run); a negative Rate turns the limiter off.
 	APILimit, PortalLimit ratelimit.Config
+	// AuthFailLimit is the failed-authentication limit per client address,
+	// with the same zero and negative Rates.
+	AuthFailLimit ratelimit.Config
+	// TrustProxyHeaders takes client addresses from X-Forwarded-For, so
+	// that a test can speak from several addresses over loopback.
+	TrustProxyHeaders bool
 	// Store, when set, is the store to serve (Backend is then ignored);
 	// tests use it to wrap a store with faults.
 	Store connectd.Store
@@ -113,6 +119,9 @@ func New(t testing.TB, opts Options) *Env {
 	if opts.PortalLimit.Rate == 0 {
 		opts.PortalLimit = testLimit
 	}
+	if opts.AuthFailLimit.Rate == 0 {
+		opts.AuthFailLimit = testLimit
+	}
 	logs := &SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// The server must know its public URL before it listens: listen
@@ -125,13 +134,15 @@ func New(t testing.TB, opts Options) *Env {
 	clock := &Clock{}
 	mail := &CaptureMailer{}
 	srv, err := server.New(server.Config{
-		Store:       st,
-		PublicURL:   publicURL,
-		Logger:      logger,
-		Now:         clock.Now,
-		Mailer:      mail,
-		APILimit:    opts.APILimit,
-		PortalLimit: opts.PortalLimit,
+		Store:             st,
+		PublicURL:         publicURL,
+		Logger:            logger,
+		Now:               clock.Now,
+		Mailer:            mail,
+		APILimit:          opts.APILimit,
+		PortalLimit:       opts.PortalLimit,
+		AuthFailLimit:     opts.AuthFailLimit,
+		TrustProxyHeaders: opts.TrustProxyHeaders,
 	})
 	if err != nil {
 		ln.Close()

@@ -65,8 +65,9 @@ type Store struct {
 	w     *sql.DB // the one writer connection
 	r     *sql.DB // read-only connections
 	lock  *os.File
-	gc    *committer // group commit of session creates (commit.go)
-	reads stmtCache  // prepared point reads on r (stmts.go)
+	ident os.FileInfo // the file opened at path (fileident.go)
+	gc    *committer  // group commit of session creates (commit.go)
+	reads stmtCache   // prepared point reads on r (stmts.go)
 
 	closeOnce sync.Once
 }
@@ -109,6 +110,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := s.w.PingContext(ctx); err != nil {
 		return fail(fmt.Errorf("sqlite: open %s: %w", abs, err))
 	}
+	if err := s.watchFile(ctx); err != nil {
+		return fail(fmt.Errorf("sqlite: open %s: %w", abs, err))
+	}
 	s.gc = newCommitter(s.w)
 
 	s.r, err = sql.Open("sqlite", base+"?"+common+"&_query_only=1&_pragma=mmap_size("+strconv.Itoa(readerMmap)+")")
@@ -127,8 +131,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // Path is the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 
-// Ping checks that the database answers, for reads and writes.
+// Ping checks that the database answers, for reads and writes, and that
+// its path still names the file the store writes to.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := s.sameFile(); err != nil {
+		return err
+	}
 	if err := s.w.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
 	}
@@ -233,6 +241,9 @@ func mapErr(op string, err error) error {
 			return connectd.ErrConflict
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return connectd.ErrNotFound
+		case sqlite3.SQLITE_CONSTRAINT_COMMITHOOK:
+			// The file check of fileident.go refused the commit.
+			return fmt.Errorf("sqlite: %s: the database file was deleted or replaced: %w", op, connectd.ErrStorageUnavailable)
 		}
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
