@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -572,20 +573,68 @@ func TestDoubleTapOnContinue(t *testing.T) {
 	if st := b.open(u); st != http.StatusOK || !b.has(`[data-testid="confirm"]`) {
 		t.Fatalf("entry page: %d\n%s", st, b.text())
 	}
-	// Two POSTs of the confirmation form, sent together by the page's
-	// browser with its cookies, before either answer arrives.
-	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(async () => {
-		const form = document.querySelector('form[action="/checkout/entry"]');
-		const tap = () => fetch(form.action, {method: 'POST', body: new URLSearchParams(new FormData(form)),
-			credentials: 'same-origin', redirect: 'manual'}).then(r => r.type);
-		return (await Promise.all([tap(), tap()])).join(',');
-	})()`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("double tap: %v", err)
+	// Two POSTs of the confirmation form, sent by the page's browser with
+	// its cookies. Chromium holds both answers (DevTools Fetch interception)
+	// until the server has answered both: neither answer's cookie is stored
+	// before the second POST leaves, as on a slow network.
+	paused := make(chan fetch.RequestID, 4)
+	if err := chromedp.Listen(b.ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			paused <- e.RequestID
+		}
+	}); err != nil {
+		t.Fatal(err)
 	}
-	if got != "opaqueredirect,opaqueredirect" {
-		t.Fatalf("double tap answers %q, want two redirects", got)
+	call := func(f func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error)) {
+		t.Helper()
+		if _, err := chromedp.Run(b.ctx, f); err != nil {
+			t.Fatal(err)
+		}
 	}
+	call(func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+		return cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+			{URLPattern: "*/checkout/entry", RequestStage: fetch.RequestStageResponse}}})
+	})
+	type result struct {
+		got string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(async () => {
+			const form = document.querySelector('form[action="/checkout/entry"]');
+			const tap = () => fetch(form.action, {method: 'POST', body: new URLSearchParams(new FormData(form)),
+				credentials: 'same-origin'}).then(r => new URL(r.url).pathname + ' ' + r.status, e => 'failed: ' + e);
+			return (await Promise.all([tap(), tap()])).join(', ');
+		})()`, chromedp.EvalAwaitPromise))
+		done <- result{got, err}
+	}()
+	var held []fetch.RequestID
+	for len(held) < 2 {
+		select {
+		case id := <-paused:
+			held = append(held, id)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d of the 2 taps reached the server", len(held))
+		}
+	}
+	for _, rid := range held {
+		call(func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+			return cdp.Call(ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: rid})
+		})
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("double tap: %v", r.err)
+	}
+	// Each tap, the last one the browser shows included, lands on the
+	// intent's page, signed in.
+	if r.got != "/portal/name 200, /portal/name 200" {
+		t.Fatalf("the taps ended at %q, want both at /portal/name", r.got)
+	}
+	call(func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+		return cdp.Call(ctx, tg, fetch.Disable, cdp.Empty{})
+	})
 	if st := b.open(f.e.URL + "/portal/name"); st != http.StatusOK {
 		t.Fatalf("after the double tap /portal/name answers %d, want 200\n%s", st, b.text())
 	}
