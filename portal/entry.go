@@ -79,7 +79,7 @@ func (p *Portal) checkLink(w http.ResponseWriter, r *http.Request, id, token str
 			p.renderMessage(w, r, http.StatusGone, nil, messageUsed)
 			return nil, false
 		}
-		p.reenterOrReplay(w, r, sess, token)
+		p.reenterOrRefuse(w, r, sess, token, true)
 		return nil, false
 	}
 	if sess.Status(p.now()) != connectd.StatusOpen {
@@ -113,8 +113,10 @@ func (p *Portal) enter(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, connectd.ErrNotFound):
 		// Another request consumed it between our check and our update:
-		// this browser's first tap, or another browser.
-		p.reenterOrReplay(w, r, sess, token)
+		// this browser's first tap, or a racing browser, which is refused
+		// as before without revoking the winner (it did not see a used
+		// link).
+		p.reenterOrRefuse(w, r, sess, token, false)
 		return
 	case errors.Is(err, connectd.ErrConflict):
 		// The userDetails email was taken after the session was created.
@@ -135,12 +137,13 @@ func (p *Portal) enter(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, p.startPage(entered, entry.Browser))
 }
 
-// reenterOrReplay answers a consuming POST of a url that is already used.
+// reenterOrRefuse answers a consuming POST of a url that is already used.
 // From the browser that consumed it (its pre-consumption cookie matches, a
 // double tap) it lands where the first POST did, signed in with a browser
-// session of its own. From any other browser it is a replay: every browser
-// session the url opened is revoked, and this one gets auth_expired.
-func (p *Portal) reenterOrReplay(w http.ResponseWriter, r *http.Request, sess *connectd.Session, token string) {
+// session of its own. Any other browser gets auth_expired; with replay (it
+// sent a url already seen used) that is a replay, which revokes every
+// browser session the url opened.
+func (p *Portal) reenterOrRefuse(w http.ResponseWriter, r *http.Request, sess *connectd.Session, token string, replay bool) {
 	ctx := r.Context()
 	entry, err := p.svc.ReenterSession(ctx, sess, token, p.entryCookie(r))
 	if err == nil {
@@ -152,10 +155,12 @@ func (p *Portal) reenterOrReplay(w http.ResponseWriter, r *http.Request, sess *c
 	if !errors.Is(err, connectd.ErrNotFound) {
 		p.logger.ErrorContext(ctx, "reenter session", "err", err.Error())
 	}
-	if err := p.svc.RecordReplay(ctx, sess.ID); err != nil {
-		p.logger.ErrorContext(ctx, "record replay", "err", err.Error())
+	if replay {
+		if err := p.svc.RecordReplay(ctx, sess.ID); err != nil {
+			p.logger.ErrorContext(ctx, "record replay", "err", err.Error())
+		}
+		p.logger.WarnContext(ctx, "session url replayed in another browser (a consuming POST); its portal sessions are revoked", "session", sess.ID)
 	}
-	p.logger.WarnContext(ctx, "session url confirmed in another browser; its portal sessions are revoked", "session", sess.ID)
 	p.linkBack(w, r, sess, StatusAuthExpired)
 }
 
