@@ -17,7 +17,14 @@ const (
 	CodeCallbackTooLong      = "tooLong"
 	CodeCallbackUserInfo     = "userInfoNotAllowed"
 	CodeCallbackInsecureHTTP = "insecureScheme"
+	CodeCallbackReserved     = "reservedParameter"
 )
+
+// ReservedCallbackParams are the query parameters the portal adds to the
+// callbackUrl when it links back. A callbackUrl that already carries one is
+// refused: the link back would carry it twice, and common parsers read the
+// first value, the application's own.
+var ReservedCallbackParams = []string{"session_id", "status"}
 
 // forbiddenSchemes can run code or read local data in a browser or webview,
 // or are not destinations an app can receive.
@@ -66,10 +73,32 @@ func CheckCallbackURL(field, raw string, allowList []string) *FieldError {
 			return fail(CodeCallbackInsecureHTTP, "http is allowed only for loopback hosts (localhost, 127.0.0.1, ::1); use https")
 		}
 	}
+	if name := reservedParam(u.RawQuery); name != "" {
+		return fail(CodeCallbackReserved, "must not carry the query parameter "+name+": the portal adds session_id and status when it links back")
+	}
 	if len(allowList) > 0 && !callbackAllowed(u, allowList) {
 		return fail(CodeCallbackNotAllowed, "is not in the project's callback allow-list (scheme, host, port and path must match an entry exactly)")
 	}
 	return nil
+}
+
+// reservedParam returns the reserved parameter rawQuery names, or "". Keys
+// are compared unescaped and case-insensitively, and ';' separates pairs as
+// well as '&', as some parsers take it to.
+func reservedParam(rawQuery string) string {
+	for _, pair := range strings.FieldsFunc(rawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
+		key, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(key); err == nil {
+			key = k
+		}
+		key = strings.ToLower(strings.TrimSpace(key))
+		for _, r := range ReservedCallbackParams {
+			if key == r {
+				return r
+			}
+		}
+	}
+	return ""
 }
 
 type callbackError string

@@ -10,6 +10,17 @@ import (
 // sessionTTL, within which the url must be opened).
 const BrowserSessionTTL = 60 * time.Minute
 
+// EntryCookieTTL is how long the pre-consumption cookie the entry page sets
+// lives: the browser that loaded the entry page presents it with its
+// confirming POST.
+const EntryCookieTTL = 15 * time.Minute
+
+// EntryRebindWindow is how long after the url was consumed the browser that
+// consumed it (the same pre-consumption cookie) may confirm again and get a
+// browser session of its own: a double tap on "Continue" sends a second POST
+// before the first answer's cookie is stored.
+const EntryRebindWindow = 2 * time.Minute
+
 // PrefixBrowserSession prefixes browser session IDs.
 const PrefixBrowserSession = "bss"
 
@@ -44,6 +55,10 @@ type EnterParams struct {
 	// to create in the same transaction; the session then names it. The
 	// store sets its ProjectID.
 	NewUser *User
+	// EntryBinding is the SHA-256 of the pre-consumption cookie the
+	// confirming browser sent (nil when it sent none). EnterSession records
+	// it with the consumption; ReenterSession requires it to match.
+	EntryBinding []byte
 }
 
 // LoginCode is a hosted-login one-time code sent to Email for a browser
@@ -70,18 +85,30 @@ type PortalStore interface {
 	// token is unknown, used or expired; ErrConflict when NewUser's email is
 	// taken (nothing is written then).
 	EnterSession(ctx context.Context, p EnterParams) (*Session, error)
+	// ReenterSession starts another browser session (p.Browser) for a
+	// session whose url was already consumed by the same browser: in one
+	// conditional update, the token hash must match, the session be active
+	// with a live browser session (PortalUntil after p.Now), consumed less
+	// than EntryRebindWindow before p.Now, and p.EntryBinding (not empty)
+	// equal the binding recorded by EnterSession. The store sets p.Browser's
+	// ProjectID, SessionID and UserID (the session's user) and extends
+	// PortalUntil to its expiry. ErrNotFound when a condition fails (nothing
+	// is written: the caller treats it as a replay).
+	ReenterSession(ctx context.Context, p EnterParams) (*Session, error)
 	// GetBrowserSession finds a browser session by the hash of its secret.
 	GetBrowserSession(ctx context.Context, secretHash []byte) (*BrowserSession, error)
-	// RecordReplay notes that the used url of session id was opened in
-	// another browser, and revokes every browser session it opened.
+	// RecordReplay notes that the used url of session id was confirmed in
+	// another browser, and revokes every browser session it opened: the
+	// session's PortalUntil becomes now (when later), so that it reads
+	// expired from then on.
 	RecordReplay(ctx context.Context, sessionID string, now time.Time) error
 	// SignIn sets the user of a browser session and, when the Connect
 	// Session has none, of the session too, in one transaction.
 	// ErrConflict when the Connect Session already names another user.
 	SignIn(ctx context.Context, browserID, sessionID, userID string, now time.Time) error
 	// FinishSession ends a session with status (completed, aborted or
-	// failed): from active, or from open for a session that fails before it
-	// is entered. ErrConflict when it has already ended (the stored session
+	// failed): from active while its PortalUntil is after now, or from open
+	// for a session that fails before it is entered. ErrConflict when it has already ended (the stored session
 	// is returned with the error's Status unchanged).
 	FinishSession(ctx context.Context, sessionID string, status SessionStatus, now time.Time) (*Session, error)
 	// PutLoginCode stores c, replacing any earlier code of its browser

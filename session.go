@@ -61,18 +61,35 @@ type Session struct {
 	// TokenHash is SHA-256 of the url token. The token itself is never kept.
 	TokenHash   []byte
 	TokenUsedAt *time.Time
+	// PortalUntil is when the last browser session the url opened stops
+	// working: the latest expiry of its browser sessions, or the time they
+	// were revoked (a replay). nil until the url is entered.
+	PortalUntil *time.Time
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 	UpdatedAt   time.Time
 }
 
 // Status is the status clients see: an open session whose url can no longer
-// be opened is expired, whether or not anything has written that down yet.
+// be opened is expired, and so is an active session whose browser sessions
+// were all revoked or have timed out (PortalUntil passed), whether or not
+// anything has written that down yet. Every session thus reaches a final
+// status on its own.
 func (s *Session) Status(now time.Time) SessionStatus {
-	if s.StoredStatus == StatusOpen && !now.Before(s.ExpiresAt) {
+	switch {
+	case s.StoredStatus == StatusOpen && !now.Before(s.ExpiresAt):
+		return StatusExpired
+	case s.StoredStatus == StatusActive && s.PortalUntil != nil && !now.Before(*s.PortalUntil):
 		return StatusExpired
 	}
 	return s.StoredStatus
+}
+
+// Ended reports whether the stored status is an outcome of the portal
+// (completed, aborted or failed): a session that ended so can no longer be
+// expired.
+func (s *Session) Ended() bool {
+	return s.StoredStatus == StatusCompleted || s.StoredStatus == StatusAborted || s.StoredStatus == StatusFailed
 }
 
 // HasUser reports whether the session is associated with a user, existing

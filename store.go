@@ -33,7 +33,8 @@ type Page[T any] struct {
 type SessionFilter struct {
 	UserID string
 	Status SessionStatus
-	// Now decides which open sessions count as expired for Status.
+	// Now decides which open sessions (url expired) and active sessions
+	// (PortalUntil passed) count as expired for Status.
 	Now time.Time
 	ListParams
 }
@@ -164,8 +165,8 @@ type Store interface {
 	// session (an idempotent create's replay mints a new url).
 	// ErrConflict when the session is not in that state.
 	RotateToken(ctx context.Context, projectID, id string, tokenHash []byte, now time.Time) (*Session, error)
-	// ConsumeToken marks the token of session id used and the session active,
-	// in one atomic conditional update: the hash must match, the token be
+	// ConsumeToken marks the token of session id used and the session active
+	// (PortalUntil now+BrowserSessionTTL), in one atomic conditional update: the hash must match, the token be
 	// unused, the session open and unexpired at now. Exactly one of any
 	// number of concurrent callers, on any instance, succeeds; the others
 	// get ErrNotFound, as does an unknown session or a wrong token.

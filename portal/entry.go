@@ -13,12 +13,17 @@ import (
 // without consuming anything and shows whose account the link opens, with
 // one button. Link unfurlers and mail scanners that only fetch the link
 // cannot burn it.
+//
+// It also gives the browser its pre-consumption cookie (see entryCookie):
+// the confirming POST carries it, which tells the same browser's second
+// POST (a double tap) from another browser's.
 func (p *Portal) entryPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	sess, ok := p.checkLink(w, r, q.Get("session"), q.Get("token"))
+	sess, ok := p.checkLink(w, r, q.Get("session"), q.Get("token"), false)
 	if !ok {
 		return
 	}
+	p.setEntryCookie(w, r)
 	project, err := p.svc.GetProject(r.Context(), sess.ProjectID)
 	if err != nil {
 		p.fail(w, r, nil, err)
@@ -40,10 +45,11 @@ func (p *Portal) entryPage(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, http.StatusOK, "entry", &state{Session: sess, Project: project}, data)
 }
 
-// checkLink checks an entry link. When the link cannot be entered it
-// answers (auth_expired, or the destination for the browser that already
-// entered it) and returns ok=false.
-func (p *Portal) checkLink(w http.ResponseWriter, r *http.Request, id, token string) (*connectd.Session, bool) {
+// checkLink checks an entry link, for the entry page (consuming false) or
+// its confirming POST (consuming true). When the link cannot be entered it
+// answers (auth_expired, the "already used" page, or the destination for
+// the browser that already entered it) and returns ok=false.
+func (p *Portal) checkLink(w http.ResponseWriter, r *http.Request, id, token string, consuming bool) (*connectd.Session, bool) {
 	if !connectd.ValidID(connectd.PrefixSession, id) || len(token) != 43 {
 		p.renderMessage(w, r, http.StatusUnauthorized, nil, messageExpired)
 		return nil, false
@@ -62,17 +68,18 @@ func (p *Portal) checkLink(w http.ResponseWriter, r *http.Request, id, token str
 		return nil, false
 	}
 	if sess.TokenUsedAt != nil {
-		// Used: in the browser that entered it the link goes on working;
-		// anywhere else it is a replay, which revokes what it opened.
+		// Used: in the browser that entered it the link goes on working.
 		if bs, err := p.browserSession(r); err == nil && bs != nil && bs.SessionID == sess.ID {
 			redirect(w, r, p.startPage(sess, bs))
 			return nil, false
 		}
-		if err := p.svc.RecordReplay(r.Context(), sess.ID); err != nil {
-			p.logger.ErrorContext(r.Context(), "record replay", "err", err.Error())
+		if !consuming {
+			// Anywhere else a GET (a link scanner, a forwarded mail) only
+			// learns that the link was used: it revokes nothing.
+			p.renderMessage(w, r, http.StatusGone, nil, messageUsed)
+			return nil, false
 		}
-		p.logger.WarnContext(r.Context(), "session url replayed in another browser; its portal sessions are revoked", "session", sess.ID)
-		p.linkBack(w, r, sess, StatusAuthExpired)
+		p.reenterOrRefuse(w, r, sess, token, true)
 		return nil, false
 	}
 	if sess.Status(p.now()) != connectd.StatusOpen {
@@ -92,7 +99,7 @@ func (p *Portal) enter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, token := r.PostForm.Get("session"), r.PostForm.Get("token")
-	sess, ok := p.checkLink(w, r, id, token)
+	sess, ok := p.checkLink(w, r, id, token, true)
 	if !ok {
 		return
 	}
@@ -102,11 +109,14 @@ func (p *Portal) enter(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, nil, err)
 		return
 	}
-	entry, err := p.svc.EnterSession(ctx, sess, token)
+	entry, err := p.svc.EnterSession(ctx, sess, token, p.entryCookie(r))
 	switch {
 	case errors.Is(err, connectd.ErrNotFound):
-		// Another request consumed it between our check and our update.
-		p.linkBack(w, r, sess, StatusAuthExpired)
+		// Another request consumed it between our check and our update:
+		// this browser's first tap, or a racing browser, which is refused
+		// as before without revoking the winner (it did not see a used
+		// link).
+		p.reenterOrRefuse(w, r, sess, token, false)
 		return
 	case errors.Is(err, connectd.ErrConflict):
 		// The userDetails email was taken after the session was created.
@@ -118,12 +128,40 @@ func (p *Portal) enter(w http.ResponseWriter, r *http.Request) {
 	}
 	entered := entry.Session
 	p.setCookie(w, entry.Secret, entry.Browser.ExpiresAt)
+	p.clearEntryCookie(w)
 	if reason := p.misconfigured(ctx, project, entered); reason != "" {
 		p.logger.InfoContext(ctx, "session cannot work in this project", "session", entered.ID, "reason", reason)
 		p.finish(w, r, entered, StatusBadConfiguration)
 		return
 	}
 	redirect(w, r, p.startPage(entered, entry.Browser))
+}
+
+// reenterOrRefuse answers a consuming POST of a url that is already used.
+// From the browser that consumed it (its pre-consumption cookie matches, a
+// double tap) it lands where the first POST did, signed in with a browser
+// session of its own. Any other browser gets auth_expired; with replay (it
+// sent a url already seen used) that is a replay, which revokes every
+// browser session the url opened.
+func (p *Portal) reenterOrRefuse(w http.ResponseWriter, r *http.Request, sess *connectd.Session, token string, replay bool) {
+	ctx := r.Context()
+	entry, err := p.svc.ReenterSession(ctx, sess, token, p.entryCookie(r))
+	if err == nil {
+		p.setCookie(w, entry.Secret, entry.Browser.ExpiresAt)
+		p.clearEntryCookie(w)
+		redirect(w, r, p.startPage(entry.Session, entry.Browser))
+		return
+	}
+	if !errors.Is(err, connectd.ErrNotFound) {
+		p.logger.ErrorContext(ctx, "reenter session", "err", err.Error())
+	}
+	if replay {
+		if err := p.svc.RecordReplay(ctx, sess.ID); err != nil {
+			p.logger.ErrorContext(ctx, "record replay", "err", err.Error())
+		}
+		p.logger.WarnContext(ctx, "session url replayed in another browser (a consuming POST); its portal sessions are revoked", "session", sess.ID)
+	}
+	p.linkBack(w, r, sess, StatusAuthExpired)
 }
 
 // startPage is where an entered session goes: hosted login when no user is

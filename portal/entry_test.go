@@ -105,14 +105,22 @@ func entryForm(sessionURL string) url.Values {
 	return url.Values{"session": {q.Query().Get("session")}, "token": {q.Query().Get("token")}}
 }
 
+// A consuming POST of a used url from another browser is a replay: it is
+// refused, revokes the first browser's portal session, and the session
+// reads expired from then on (issue 11.6).
 func TestEntryReplayElsewhereIsRefusedAndRevokes(t *testing.T) {
 	t.Parallel()
-	e := apitest.New(t, apitest.Options{})
-	id, u, first := enterName(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
-	wantLinkBack(t, e.NewBrowser().Get(u), id, "auth_expired")
-	if page := first.Get("/portal/name"); page.Status != http.StatusUnauthorized || !strings.Contains(string(page.Body), "expired") {
-		t.Fatalf("the first browser after a replay: %d, want its portal session revoked\n%s", page.Status, page.Body)
-	}
+	apitest.ForEachBackend(t, func(t *testing.T, be apitest.Backend) {
+		e := apitest.New(t, apitest.Options{Backend: be})
+		id, u, first := enterName(t, e, map[string]any{"user": e.CreateUser("jerry@example.com")})
+		wantLinkBack(t, e.NewBrowser().Post("/checkout/entry", entryForm(u)), id, "auth_expired")
+		if page := first.Get("/portal/name"); page.Status != http.StatusUnauthorized || !strings.Contains(string(page.Body), "expired") {
+			t.Fatalf("the first browser after a replay: %d, want its portal session revoked\n%s", page.Status, page.Body)
+		}
+		if st := apiStatus(t, e, id); st != "expired" {
+			t.Fatalf("after a replay the session is %s, want expired", st)
+		}
+	})
 }
 
 func TestEntryExpiredUsedAndUnknownGetTheSameAnswer(t *testing.T) {
@@ -129,13 +137,19 @@ func TestEntryExpiredUsedAndUnknownGetTheSameAnswer(t *testing.T) {
 	wrong, wrongURL := nameSession(t, e, map[string]any{"user": user})
 	wrongURL = wrongURL[:len(wrongURL)-43] + strings.Repeat("A", 43)
 
-	for name, tc := range map[string]struct{ id, url string }{"used": {used, usedURL}, "expired": {expired, expiredURL}, "wrong token": {wrong, wrongURL}} {
+	for name, tc := range map[string]struct{ id, url string }{"expired": {expired, expiredURL}, "wrong token": {wrong, wrongURL}} {
 		t.Run(name, func(t *testing.T) {
 			b := e.NewBrowser()
 			wantLinkBack(t, b.Get(tc.url), tc.id, "auth_expired")
 			wantLinkBack(t, b.Post("/checkout/entry", entryForm(tc.url)), tc.id, "auth_expired")
 		})
 	}
+	// A used link's GET only says so (issue 11.8); its POST links back.
+	b := e.NewBrowser()
+	if r := b.Get(usedURL); r.Status != http.StatusGone || !strings.Contains(string(r.Body), "already used") {
+		t.Fatalf("used link: %d\n%s", r.Status, r.Body)
+	}
+	wantLinkBack(t, b.Post("/checkout/entry", entryForm(usedURL)), used, "auth_expired")
 	// An unknown session has no callback to go back to: a plain page.
 	unknown := e.URL + "/checkout/entry?session=" + connectd.NewID(connectd.PrefixSession) + "&token=" + strings.Repeat("A", 43)
 	if r := e.NewBrowser().Get(unknown); r.Status != http.StatusUnauthorized || !strings.Contains(string(r.Body), "This link has expired") {

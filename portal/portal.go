@@ -128,6 +128,38 @@ func (p *Portal) setCookie(w http.ResponseWriter, secret string, expires time.Ti
 		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
 }
 
+// entryCookieName is the pre-consumption cookie: a random value the entry
+// page gives the browser, which its confirming POST carries. The store keeps
+// its hash with the consumption, so that the same browser's second POST (a
+// double tap) is told from another browser's (a replay).
+func (p *Portal) entryCookieName() string {
+	return p.cookieName() + "_entry"
+}
+
+// entryCookie is the pre-consumption cookie the request carries, or "".
+func (p *Portal) entryCookie(r *http.Request) string {
+	if c, err := r.Cookie(p.entryCookieName()); err == nil && len(c.Value) == 43 {
+		return c.Value
+	}
+	return ""
+}
+
+// setEntryCookie gives the browser its pre-consumption cookie, keeping the
+// value it already has so that two tabs of one browser share it.
+func (p *Portal) setEntryCookie(w http.ResponseWriter, r *http.Request) {
+	v := p.entryCookie(r)
+	if v == "" {
+		v = newSecret()
+	}
+	http.SetCookie(w, &http.Cookie{Name: p.entryCookieName(), Value: v, Path: "/", MaxAge: int(connectd.EntryCookieTTL / time.Second),
+		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (p *Portal) clearEntryCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: p.entryCookieName(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+}
+
 func (p *Portal) clearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: p.cookieName(), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})

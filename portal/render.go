@@ -131,6 +131,8 @@ type message struct {
 var (
 	messageExpired = message{"This link has expired",
 		"This link was already used, has expired, or is not valid. Links work once and for a short time. Go back to the app and start again."}
+	messageUsed = message{"This link was already used",
+		"It was opened in another browser or window. Links work once: go back to the app and start again. Nothing was changed."}
 	messageCrossOrigin      = message{"This request was refused", "It came from another website, so nothing was changed. Go back to the app and open the link again."}
 	messageEnded            = message{"This session has ended", "There is nothing more to do here. You can close this window."}
 	messageClosed           = message{"All done", "You can close this window and go back to the app."}

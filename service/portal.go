@@ -46,9 +46,10 @@ func (s *Service) EntrySession(ctx context.Context, id, token string) (sess *con
 	return sess, tokenOK, nil
 }
 
-// RecordReplay notes that the used url of session id was opened in another
-// browser, which revokes every browser session it opened. It runs even when
-// the client went away.
+// RecordReplay notes that the used url of session id was confirmed (a
+// consuming POST) in another browser, which revokes every browser session it
+// opened: the session reads expired from then on. It runs even when the
+// client went away.
 func (s *Service) RecordReplay(ctx context.Context, sessionID string) error {
 	s.Metrics.Replayed()
 	return s.Store.RecordReplay(context.WithoutCancel(ctx), sessionID, s.now())
@@ -63,15 +64,32 @@ type Entry struct {
 	Secret  string
 }
 
-// EnterSession consumes sess's token exactly once and, in the store's one
-// transaction, starts a browser session and creates the user of a
-// userDetails session. ErrNotFound when another request consumed the token
-// first; ErrConflict when the userDetails email was taken meanwhile.
-func (s *Service) EnterSession(ctx context.Context, sess *connectd.Session, token string) (*Entry, error) {
-	now := s.now()
+// newBrowser returns a new browser session starting at now for userID, and
+// the secret of its cookie.
+func newBrowser(now time.Time, userID *string) (*connectd.BrowserSession, string) {
 	secret := newSecret()
-	bs := &connectd.BrowserSession{ID: connectd.NewID(connectd.PrefixBrowserSession), SecretHash: connectd.HashToken(secret),
-		UserID: sess.UserID, CreatedAt: now, ExpiresAt: now.Add(connectd.BrowserSessionTTL)}
+	return &connectd.BrowserSession{ID: connectd.NewID(connectd.PrefixBrowserSession), SecretHash: connectd.HashToken(secret),
+		UserID: userID, CreatedAt: now, ExpiresAt: now.Add(connectd.BrowserSessionTTL)}, secret
+}
+
+// entryBinding is the stored form of a pre-consumption cookie: its SHA-256,
+// or nil when the browser sent none (or one no browser of ours was given).
+func entryBinding(cookie string) []byte {
+	if cookie == "" || len(cookie) > 100 {
+		return nil
+	}
+	return connectd.HashToken(cookie)
+}
+
+// EnterSession consumes sess's token exactly once and, in the store's one
+// transaction, starts a browser session, creates the user of a userDetails
+// session and records the hash of binding, the pre-consumption cookie the
+// confirming browser sent ("" for none). ErrNotFound when another request
+// consumed the token first; ErrConflict when the userDetails email was
+// taken meanwhile.
+func (s *Service) EnterSession(ctx context.Context, sess *connectd.Session, token, binding string) (*Entry, error) {
+	now := s.now()
+	bs, secret := newBrowser(now, sess.UserID)
 	var newUser *connectd.User
 	if d := sess.UserDetails; d != nil && sess.UserID == nil {
 		newUser = s.newUser(sess.ProjectID, UserInput{Email: &d.Email, FullName: d.FullName, Birthday: d.Birthday,
@@ -79,11 +97,29 @@ func (s *Service) EnterSession(ctx context.Context, sess *connectd.Session, toke
 		bs.UserID = &newUser.ID
 	}
 	entered, err := s.Store.EnterSession(ctx, connectd.EnterParams{SessionID: sess.ID, TokenHash: connectd.HashToken(token),
-		Now: now, Browser: bs, NewUser: newUser})
+		Now: now, Browser: bs, NewUser: newUser, EntryBinding: entryBinding(binding)})
 	if err != nil {
 		return nil, err
 	}
 	s.Metrics.TokenConsumed()
+	return &Entry{Session: entered, Browser: bs, Secret: secret}, nil
+}
+
+// ReenterSession answers a second confirmation of a used url from the
+// browser that consumed it (a double tap on "Continue": its second POST left
+// before the first answer's cookie was stored). When binding is the
+// pre-consumption cookie recorded with the consumption, the url was consumed
+// less than connectd.EntryRebindWindow ago and the session's portal is still
+// live, the store starts another browser session for it, in one
+// transaction. ErrNotFound otherwise: the caller treats the POST as a replay.
+func (s *Service) ReenterSession(ctx context.Context, sess *connectd.Session, token, binding string) (*Entry, error) {
+	now := s.now()
+	bs, secret := newBrowser(now, nil)
+	entered, err := s.Store.ReenterSession(ctx, connectd.EnterParams{SessionID: sess.ID, TokenHash: connectd.HashToken(token),
+		Now: now, Browser: bs, EntryBinding: entryBinding(binding)})
+	if err != nil {
+		return nil, err
+	}
 	return &Entry{Session: entered, Browser: bs, Secret: secret}, nil
 }
 

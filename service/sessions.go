@@ -286,7 +286,10 @@ func checkPatchable(cur *connectd.Session, in UpdateSessionInput, now time.Time)
 	return nil
 }
 
-// ExpireSession ends a session's url now. Expiring is idempotent by nature;
+// ExpireSession ends a session's url now: an open or active session (or
+// one already expired, answered as it is) comes back expired; a session
+// that ended as completed, aborted or failed is refused with 409
+// connectSessionNotOpen naming its status. Expiring is idempotent by nature;
 // an Idempotency-Key is still honoured so that the same key with another
 // request is refused, as on every POST, and the store completes it in the
 // transaction that expires the session.
@@ -312,9 +315,24 @@ func (s *Service) ExpireSession(ctx context.Context, projectID, id string, idem 
 		case err != nil:
 			return nil, s.internal(ctx, "expire session", err)
 		}
+		if sess.Ended() {
+			// The store's one conditional update left it as it was: it had
+			// already ended with an outcome, which expiring must not hide.
+			// The store completed no claim for it: the 409 is not remembered.
+			return nil, sessionNotExpirable(sess)
+		}
 		if live && sess.StoredStatus == connectd.StatusExpired && sess.UpdatedAt.Equal(now) {
 			s.Metrics.SessionEnded(connectd.StatusExpired)
 		}
 		return sess, nil
 	})
+}
+
+// sessionNotExpirable is the 409 for expiring a session that already ended
+// as completed, aborted or failed. An expired session is not refused:
+// expiring it again answers 200 with the session as it is, so that a
+// retried expire succeeds.
+func sessionNotExpirable(sess *connectd.Session) error {
+	return connectd.Errorf(connectd.TypeConflict, "connectSessionNotOpen",
+		"Connect session %s is %s; only open or active sessions can be expired.", sess.ID, sess.StoredStatus)
 }

@@ -34,7 +34,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 
 	sqlRevokeBrowsers = `UPDATE browser_sessions SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL`
 
-	sqlCountReplay = `UPDATE connect_sessions SET replay_count = replay_count + 1 WHERE id = $1 RETURNING id`
+	// sqlCountReplay counts a replay and ends the session's portal at $2.
+	sqlCountReplay = `UPDATE connect_sessions SET replay_count = replay_count + 1,
+    portal_until = CASE WHEN portal_until > $2 THEN $2 ELSE portal_until END
+WHERE id = $1 RETURNING id`
+
+	// sqlReenter lets the browser that consumed the url (entry binding $4)
+	// confirm again within the rebind window ($5: the earliest consumption
+	// time) while its portal lives ($6: now), extending it to $1.
+	sqlReenter = `UPDATE connect_sessions SET portal_until = GREATEST(portal_until, $1)
+WHERE id = $2 AND token_hash = $3 AND entry_binding_hash = $4 AND status = 'active'
+    AND token_used_at > $5 AND portal_until > $6
+RETURNING ` + sessionColumns
 
 	// sqlSignInSession names the user in a session that has none (updated
 	// then) or already names them.
@@ -54,7 +65,8 @@ RETURNING id`
 	// sqlFinishSession ends an active session with $2, or an open,
 	// unexpired one with failed.
 	sqlFinishSession = `UPDATE connect_sessions SET status = $2, ended_at = $3, updated_at = $3
-WHERE id = $1 AND (status = 'active' OR (status = 'open' AND $2 = 'failed' AND expires_at > $3))
+WHERE id = $1 AND ((status = 'active' AND (portal_until IS NULL OR portal_until > $3))
+    OR (status = 'open' AND $2 = 'failed' AND expires_at > $3))
 RETURNING ` + sessionColumns
 
 	sqlPutLoginCode = `INSERT INTO login_codes (` + loginCodeColumns + `) VALUES ($1, $2, $3, 0, $4, $5)
@@ -111,7 +123,11 @@ func (s *Store) EnterSession(ctx context.Context, p connectd.EnterParams) (*conn
 	err := s.inTx(ctx, op, func(tx pgx.Tx) error {
 		var err error
 		now := ms(p.Now)
-		if cs, err = scanSession(tx.QueryRow(ctx, sqlConsumeToken, p.SessionID, p.TokenHash, now)); err != nil {
+		until := p.Now.Add(connectd.BrowserSessionTTL)
+		if p.Browser != nil {
+			until = p.Browser.ExpiresAt
+		}
+		if cs, err = scanSession(tx.QueryRow(ctx, sqlConsumeToken, p.SessionID, p.TokenHash, now, ms(until), p.EntryBinding)); err != nil {
 			return mapErr(op, err)
 		}
 		if u := p.NewUser; u != nil {
@@ -129,14 +145,43 @@ func (s *Store) EnterSession(ctx context.Context, p connectd.EnterParams) (*conn
 				return mapErr(op, err)
 			}
 		}
-		if b := p.Browser; b != nil {
-			b.ProjectID, b.SessionID = cs.ProjectID, cs.ID
-			if _, err := tx.Exec(ctx, sqlInsertBrowser, b.ID, b.ProjectID, b.SessionID, b.UserID, b.SecretHash,
-				ms(b.CreatedAt), ms(b.ExpiresAt), msPtr(b.RevokedAt)); err != nil {
-				return mapErr(op, err)
-			}
-		}
+		return insertBrowser(ctx, tx, op, p.Browser, cs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+// insertBrowser inserts b (when not nil) as a browser session of cs.
+func insertBrowser(ctx context.Context, tx pgx.Tx, op string, b *connectd.BrowserSession, cs *connectd.Session) error {
+	if b == nil {
 		return nil
+	}
+	b.ProjectID, b.SessionID = cs.ProjectID, cs.ID
+	_, err := tx.Exec(ctx, sqlInsertBrowser, b.ID, b.ProjectID, b.SessionID, b.UserID, b.SecretHash,
+		ms(b.CreatedAt), ms(b.ExpiresAt), msPtr(b.RevokedAt))
+	return mapErr(op, err)
+}
+
+// ReenterSession starts another browser session for the browser that
+// consumed the url (the same entry binding), in one transaction: the
+// conditional update (which locks the session row) decides, the insert
+// follows.
+func (s *Store) ReenterSession(ctx context.Context, p connectd.EnterParams) (*connectd.Session, error) {
+	const op = "reenter session"
+	if len(p.TokenHash) == 0 || len(p.EntryBinding) == 0 || p.Browser == nil {
+		return nil, connectd.ErrNotFound
+	}
+	var cs *connectd.Session
+	err := s.inTx(ctx, op, func(tx pgx.Tx) error {
+		var err error
+		if cs, err = scanSession(tx.QueryRow(ctx, sqlReenter, ms(p.Browser.ExpiresAt), p.SessionID, p.TokenHash,
+			p.EntryBinding, ms(p.Now.Add(-connectd.EntryRebindWindow)), ms(p.Now))); err != nil {
+			return mapErr(op, err)
+		}
+		p.Browser.UserID = cs.UserID
+		return insertBrowser(ctx, tx, op, p.Browser, cs)
 	})
 	if err != nil {
 		return nil, err
@@ -163,7 +208,7 @@ func (s *Store) RecordReplay(ctx context.Context, sessionID string, now time.Tim
 	const op = "record replay"
 	return s.inTx(ctx, op, func(tx pgx.Tx) error {
 		var id string
-		if err := tx.QueryRow(ctx, sqlCountReplay, sessionID).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, sqlCountReplay, sessionID, ms(now)).Scan(&id); err != nil {
 			return mapErr(op, err)
 		}
 		_, err := tx.Exec(ctx, sqlRevokeBrowsers, sessionID, ms(now))

@@ -14,10 +14,13 @@ import (
 )
 
 const (
-	sessionColumns = `id, project_id, callback_url, intent, appearance, user_id, user_details, status,
+	// sessionInsertColumns are the columns a create writes; sessionColumns
+	// those a read returns (portal_until is only set by the portal's updates).
+	sessionInsertColumns = `id, project_id, callback_url, intent, appearance, user_id, user_details, status,
     token_hash, token_used_at, created_at, expires_at, updated_at`
+	sessionColumns = sessionInsertColumns + `, portal_until`
 
-	sqlCreateSession = `INSERT INTO connect_sessions (` + sessionColumns + `)
+	sqlCreateSession = `INSERT INTO connect_sessions (` + sessionInsertColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
 	// sqlCreateSessionIdem inserts a session and completes the in-flight
@@ -29,7 +32,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
     WHERE project_id = $14 AND key = $15 AND resource_id IS NULL AND created_at = $16
     RETURNING 1
 )
-INSERT INTO connect_sessions (` + sessionColumns + `)
+INSERT INTO connect_sessions (` + sessionInsertColumns + `)
 SELECT $1::text, $2::text, $3::text, $4::jsonb, $5::jsonb, $6::text, $7::jsonb, $8::text,
     $9::bytea, $10::timestamptz, $11::timestamptz, $12::timestamptz, $13::timestamptz
 WHERE EXISTS (SELECT 1 FROM idem)`
@@ -61,7 +64,10 @@ WHERE project_id = $1 AND id = $2
     AND status = 'open' AND token_used_at IS NULL AND expires_at > $4
 RETURNING ` + sessionColumns
 
-	sqlConsumeToken = `UPDATE connect_sessions SET status = 'active', token_used_at = $3, updated_at = $3
+	// sqlConsumeToken marks the token used and the session active until
+	// the browser session's end ($4), recording the entry binding ($5).
+	sqlConsumeToken = `UPDATE connect_sessions SET status = 'active', token_used_at = $3, updated_at = $3,
+    portal_until = $4, entry_binding_hash = $5
 WHERE id = $1 AND token_hash = $2
     AND token_used_at IS NULL AND status = 'open' AND expires_at > $3
 RETURNING ` + sessionColumns
@@ -124,8 +130,11 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f connectd.S
 	case "":
 	case connectd.StatusOpen:
 		q.where += " AND status = 'open' AND expires_at > " + arg(ms(f.Now))
+	case connectd.StatusActive:
+		q.where += " AND status = 'active' AND (portal_until IS NULL OR portal_until > " + arg(ms(f.Now)) + ")"
 	case connectd.StatusExpired:
-		q.where += " AND (status = 'expired' OR (status = 'open' AND expires_at <= " + arg(ms(f.Now)) + "))"
+		now := arg(ms(f.Now))
+		q.where += " AND (status = 'expired' OR (status = 'open' AND expires_at <= " + now + ") OR (status = 'active' AND portal_until <= " + now + "))"
 	default:
 		q.where += " AND status = " + arg(string(f.Status))
 	}
@@ -200,7 +209,10 @@ func (s *Store) ExpireSession(ctx context.Context, projectID, id string, now tim
 				return mapErr(op, err)
 			}
 		}
-		if idem == (connectd.Idem{}) {
+		// A session that ended with an outcome is refused (409) by the
+		// service: its claim stays uncompleted, so the refusal is not
+		// remembered as an answer.
+		if idem == (connectd.Idem{}) || cs.Ended() {
 			return nil
 		}
 		return completed(tx.Exec(ctx, sqlCompleteIdem, idemArgs(idem, id)...))
@@ -232,7 +244,7 @@ func (s *Store) ConsumeToken(ctx context.Context, id string, tokenHash []byte, n
 	if tokenHash == nil {
 		return nil, connectd.ErrNotFound
 	}
-	cs, err := scanSession(s.pool.QueryRow(ctx, sqlConsumeToken, id, tokenHash, ms(now)))
+	cs, err := scanSession(s.pool.QueryRow(ctx, sqlConsumeToken, id, tokenHash, ms(now), ms(now.Add(connectd.BrowserSessionTTL)), nil))
 	if err != nil {
 		return nil, mapErr("consume token", err)
 	}
@@ -244,7 +256,7 @@ func scanSession(row pgx.Row) (*connectd.Session, error) {
 	var intent, appearance, details []byte
 	var status string
 	err := row.Scan(&s.ID, &s.ProjectID, &s.CallbackURL, &intent, &appearance, &s.UserID, &details, &status,
-		&s.TokenHash, &s.TokenUsedAt, &s.CreatedAt, &s.ExpiresAt, &s.UpdatedAt)
+		&s.TokenHash, &s.TokenUsedAt, &s.CreatedAt, &s.ExpiresAt, &s.UpdatedAt, &s.PortalUntil)
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +277,10 @@ func scanSession(row pgx.Row) (*connectd.Session, error) {
 	if s.TokenUsedAt != nil {
 		t := s.TokenUsedAt.UTC()
 		s.TokenUsedAt = &t
+	}
+	if s.PortalUntil != nil {
+		t := s.PortalUntil.UTC()
+		s.PortalUntil = &t
 	}
 	s.CreatedAt, s.ExpiresAt, s.UpdatedAt = s.CreatedAt.UTC(), s.ExpiresAt.UTC(), s.UpdatedAt.UTC()
 	return &s, nil

@@ -57,7 +57,7 @@ type committer struct {
 var errClosed = errors.New("sqlite: create session: the store is closed")
 
 const (
-	sqlInsertSession = `INSERT INTO connect_sessions (` + sessionCols + `)
+	sqlInsertSession = `INSERT INTO connect_sessions (` + sessionInsertCols + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	// sqlCompleteIdem completes an in-flight claim, only while it is the
 	// caller's (created_at is the claim's; see connectd.Idem).

@@ -73,11 +73,11 @@ func (s *Store) EnterSession(ctx context.Context, p connectd.EnterParams) (*conn
 		return nil, mapErr(op, err)
 	}
 	defer tx.Rollback()
-	now := ms(p.Now)
-	cs, err := scanSession(tx.QueryRowContext(ctx, `UPDATE connect_sessions
-		SET status = 'active', token_used_at = ?, updated_at = ?
-		WHERE id = ? AND token_hash = ? AND token_used_at IS NULL AND status = 'open' AND expires_at > ?
-		RETURNING `+sessionCols, now, now, p.SessionID, p.TokenHash, now))
+	until := p.Now.Add(connectd.BrowserSessionTTL)
+	if p.Browser != nil {
+		until = p.Browser.ExpiresAt
+	}
+	cs, err := scanSession(tx.QueryRowContext(ctx, sqlConsumeToken, ms(p.Now), ms(until), blob(p.EntryBinding), p.SessionID, p.TokenHash))
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -99,16 +99,55 @@ func (s *Store) EnterSession(ctx context.Context, p connectd.EnterParams) (*conn
 			return nil, mapErr(op, err)
 		}
 	}
-	if b := p.Browser; b != nil {
-		b.ProjectID, b.SessionID = cs.ProjectID, cs.ID
-		var revoked any
-		if b.RevokedAt != nil {
-			revoked = ms(*b.RevokedAt)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO browser_sessions (`+browserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			b.ID, b.ProjectID, b.SessionID, nullString(b.UserID), blob(b.SecretHash), ms(b.CreatedAt), ms(b.ExpiresAt), revoked); err != nil {
-			return nil, mapErr(op, err)
-		}
+	if err := insertBrowser(ctx, tx, p.Browser, cs); err != nil {
+		return nil, mapErr(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, mapErr(op, err)
+	}
+	return cs, nil
+}
+
+// insertBrowser inserts b (when not nil) as a browser session of cs.
+func insertBrowser(ctx context.Context, tx *sql.Tx, b *connectd.BrowserSession, cs *connectd.Session) error {
+	if b == nil {
+		return nil
+	}
+	b.ProjectID, b.SessionID = cs.ProjectID, cs.ID
+	var revoked any
+	if b.RevokedAt != nil {
+		revoked = ms(*b.RevokedAt)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO browser_sessions (`+browserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		b.ID, b.ProjectID, b.SessionID, nullString(b.UserID), blob(b.SecretHash), ms(b.CreatedAt), ms(b.ExpiresAt), revoked)
+	return err
+}
+
+// ReenterSession starts another browser session for the browser that
+// consumed the url (the same entry binding), in one IMMEDIATE transaction:
+// the conditional update decides, the insert follows.
+func (s *Store) ReenterSession(ctx context.Context, p connectd.EnterParams) (*connectd.Session, error) {
+	const op = "reenter session"
+	if len(p.TokenHash) == 0 || len(p.EntryBinding) == 0 || p.Browser == nil {
+		return nil, connectd.ErrNotFound
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	defer tx.Rollback()
+	cs, err := scanSession(tx.QueryRowContext(ctx, `UPDATE connect_sessions
+		SET portal_until = MAX(portal_until, ?1)
+		WHERE id = ?2 AND token_hash = ?3 AND entry_binding_hash = ?4 AND status = 'active'
+			AND token_used_at > ?5 AND portal_until > ?6
+		RETURNING `+sessionCols,
+		ms(p.Browser.ExpiresAt), p.SessionID, p.TokenHash, p.EntryBinding, ms(p.Now.Add(-connectd.EntryRebindWindow)), ms(p.Now)))
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	p.Browser.UserID = cs.UserID
+	if err := insertBrowser(ctx, tx, p.Browser, cs); err != nil {
+		return nil, mapErr(op, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, mapErr(op, err)
@@ -146,8 +185,9 @@ func (s *Store) RecordReplay(ctx context.Context, sessionID string, now time.Tim
 	}
 	defer tx.Rollback()
 	var id string
-	if err := tx.QueryRowContext(ctx, `UPDATE connect_sessions SET replay_count = replay_count + 1 WHERE id = ? RETURNING id`,
-		sessionID).Scan(&id); err != nil {
+	if err := tx.QueryRowContext(ctx, `UPDATE connect_sessions SET replay_count = replay_count + 1,
+		portal_until = CASE WHEN portal_until > ?1 THEN ?1 ELSE portal_until END WHERE id = ?2 RETURNING id`,
+		ms(now), sessionID).Scan(&id); err != nil {
 		return mapErr(op, err)
 	}
 	if err := revokeBrowsers(ctx, tx, sessionID, now); err != nil {
@@ -217,8 +257,9 @@ func (s *Store) FinishSession(ctx context.Context, sessionID string, status conn
 		return nil, fmt.Errorf("sqlite: finish session: status %q is not an outcome", status)
 	}
 	cs, err := scanSession(s.w.QueryRowContext(ctx, `UPDATE connect_sessions SET status = ?, ended_at = ?, updated_at = ?
-		WHERE id = ? AND (status = 'active' OR (status = 'open' AND ? = 'failed' AND expires_at > ?))
-		RETURNING `+sessionCols, string(status), ms(now), ms(now), sessionID, string(status), ms(now)))
+		WHERE id = ? AND ((status = 'active' AND (portal_until IS NULL OR portal_until > ?))
+			OR (status = 'open' AND ? = 'failed' AND expires_at > ?))
+		RETURNING `+sessionCols, string(status), ms(now), ms(now), sessionID, ms(now), string(status), ms(now)))
 	if err == nil {
 		return cs, nil
 	}

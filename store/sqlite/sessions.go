@@ -12,16 +12,21 @@ import (
 	"github.com/connectd/connectd"
 )
 
-const sessionCols = `id, project_id, callback_url, intent, appearance, user_id, user_details, status, token_hash, token_used_at, created_at, expires_at, updated_at`
+// sessionInsertCols are the columns a create writes; sessionCols those a
+// read returns (portal_until is only ever set by the portal's updates).
+const (
+	sessionInsertCols = `id, project_id, callback_url, intent, appearance, user_id, user_details, status, token_hash, token_used_at, created_at, expires_at, updated_at`
+	sessionCols       = sessionInsertCols + `, portal_until`
+)
 
 func scanSession(sc interface{ Scan(...any) error }) (*connectd.Session, error) {
 	var s connectd.Session
 	var callback, appearance, userID, userDetails sql.NullString
 	var intent, status string
-	var usedAt sql.NullInt64
+	var usedAt, portalUntil sql.NullInt64
 	var created, expires, updated int64
 	if err := sc.Scan(&s.ID, &s.ProjectID, &callback, &intent, &appearance, &userID, &userDetails, &status,
-		&s.TokenHash, &usedAt, &created, &expires, &updated); err != nil {
+		&s.TokenHash, &usedAt, &created, &expires, &updated, &portalUntil); err != nil {
 		return nil, err
 	}
 	s.CallbackURL, s.UserID = stringPtr(callback), stringPtr(userID)
@@ -42,6 +47,10 @@ func scanSession(sc interface{ Scan(...any) error }) (*connectd.Session, error) 
 	if usedAt.Valid {
 		t := fromMS(usedAt.Int64)
 		s.TokenUsedAt = &t
+	}
+	if portalUntil.Valid {
+		t := fromMS(portalUntil.Int64)
+		s.PortalUntil = &t
 	}
 	s.CreatedAt, s.ExpiresAt, s.UpdatedAt = fromMS(created), fromMS(expires), fromMS(updated)
 	return &s, nil
@@ -94,9 +103,12 @@ func (s *Store) ListSessions(ctx context.Context, projectID string, f connectd.S
 	case connectd.StatusOpen:
 		from += ` AND status = 'open' AND expires_at > ?`
 		args = append(args, ms(f.Now))
-	case connectd.StatusExpired:
-		from += ` AND (status = 'expired' OR (status = 'open' AND expires_at <= ?))`
+	case connectd.StatusActive:
+		from += ` AND status = 'active' AND (portal_until IS NULL OR portal_until > ?)`
 		args = append(args, ms(f.Now))
+	case connectd.StatusExpired:
+		from += ` AND (status = 'expired' OR (status = 'open' AND expires_at <= ?) OR (status = 'active' AND portal_until <= ?))`
+		args = append(args, ms(f.Now), ms(f.Now))
 	default:
 		from += ` AND status = ?`
 		args = append(args, string(f.Status))
@@ -190,8 +202,12 @@ func (s *Store) ExpireSession(ctx context.Context, projectID, id string, now tim
 			return nil, mapErr(op, err)
 		}
 	}
-	if err := completeIdem(ctx, op, completeOn(tx), idem, id); err != nil {
-		return nil, err
+	// A session that ended with an outcome is refused (409) by the service:
+	// its claim stays uncompleted, so the refusal is not remembered.
+	if !cs.Ended() {
+		if err := completeIdem(ctx, op, completeOn(tx), idem, id); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, mapErr(op, err)
@@ -209,14 +225,18 @@ func (s *Store) RotateToken(ctx context.Context, projectID, id string, tokenHash
 		RETURNING `+sessionCols, tokenHash, ms(now), projectID, id, ms(now))
 }
 
+// sqlConsumeToken marks the token used and the session active until the
+// browser session's end (?2), recording the entry binding (?3).
+const sqlConsumeToken = `UPDATE connect_sessions
+	SET status = 'active', token_used_at = ?1, updated_at = ?1, portal_until = ?2, entry_binding_hash = ?3
+	WHERE id = ?4 AND token_hash = ?5 AND token_used_at IS NULL AND status = 'open' AND expires_at > ?1
+	RETURNING ` + sessionCols
+
 func (s *Store) ConsumeToken(ctx context.Context, id string, tokenHash []byte, now time.Time) (*connectd.Session, error) {
 	if len(tokenHash) == 0 {
 		return nil, connectd.ErrNotFound
 	}
-	cs, err := scanSession(s.w.QueryRowContext(ctx, `UPDATE connect_sessions
-		SET status = 'active', token_used_at = ?, updated_at = ?
-		WHERE id = ? AND token_hash = ? AND token_used_at IS NULL AND status = 'open' AND expires_at > ?
-		RETURNING `+sessionCols, ms(now), ms(now), id, tokenHash, ms(now)))
+	cs, err := scanSession(s.w.QueryRowContext(ctx, sqlConsumeToken, ms(now), ms(now.Add(connectd.BrowserSessionTTL)), nil, id, tokenHash))
 	if err != nil {
 		return nil, mapErr("consume token", err)
 	}

@@ -88,14 +88,14 @@ var backendTests = []backendTest{
 				CreatedAt: at, ExpiresAt: at.Add(time.Hour)}}); err != nil {
 			t.Fatal(err)
 		}
-		for range 3 {
-			if err := s.RecordReplay(ctx, cs.ID, at); err != nil {
-				t.Fatal(err)
-			}
-		}
 		end := at.Add(time.Minute)
 		if _, err := s.FinishSession(ctx, cs.ID, connectd.StatusCompleted, end); err != nil {
 			t.Fatal(err)
+		}
+		for range 3 {
+			if err := s.RecordReplay(ctx, cs.ID, end); err != nil {
+				t.Fatal(err)
+			}
 		}
 		replays, endedAt := b.SessionEnd(t, s, cs.ID)
 		if replays != 3 || !endedAt.Equal(end) {

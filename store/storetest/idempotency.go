@@ -263,6 +263,16 @@ var idempotencyTests = []test{
 		if rec := held(t, s, p.ID, key, h, at); rec.ResourceID != cs.ID {
 			t.Fatalf("record: %+v, want resource %s", rec, cs.ID)
 		}
+		// A session that ended with an outcome is refused by the service
+		// (409): the store completes nothing, so the refusal is not
+		// remembered as an answer.
+		failed, _ := mkSession(t, s, p.ID)
+		_, err = s.FinishSession(ctx, failed.ID, connectd.StatusFailed, now())
+		is(t, "FinishSession failed", err, nil)
+		key, h, at = expire("ExpireSession of a failed session with idem", failed.ID, nil)
+		if rec := held(t, s, p.ID, key, h, at); rec.ResourceID != "" {
+			t.Fatalf("ExpireSession of a session that ended with an outcome completed its key: %+v", rec)
+		}
 		// An unknown session completes nothing.
 		key, h, at = expire("ExpireSession of an unknown session with idem", connectd.NewID(connectd.PrefixSession), connectd.ErrNotFound)
 		if rec := held(t, s, p.ID, key, h, at); rec.ResourceID != "" {

@@ -73,6 +73,8 @@ func activeAt(cs *connectd.Session, at time.Time) *connectd.Session {
 	want.StoredStatus = connectd.StatusActive
 	want.TokenUsedAt = &at
 	want.UpdatedAt = at
+	until := at.Add(connectd.BrowserSessionTTL)
+	want.PortalUntil = &until
 	return &want
 }
 
@@ -293,7 +295,12 @@ var browserSessionTests = []portalTest{
 		if got.Active(replayAt) {
 			t.Fatal("a revoked browser session is Active")
 		}
-		equal(t, "the session is unchanged by a replay", getSession(t, s, p.ID, cs.ID), entered)
+		// The session's portal ends with the revocation: it reads expired
+		// from then on (issue 11.6), with its stored status unchanged.
+		wantSess := *entered
+		wantSess.PortalUntil = &replayAt
+		equal(t, "the session after a replay", getSession(t, s, p.ID, cs.ID), &wantSess)
+		equal(t, "status after a replay", getSession(t, s, p.ID, cs.ID).Status(replayAt), connectd.StatusExpired)
 		equal(t, "another session's browser is not revoked", getBrowser(t, s, ob), ob)
 
 		// A second replay keeps the first revocation time.

@@ -99,6 +99,8 @@ func Run(t *testing.T, b Backend) {
 		{"SignIn", signInTests},
 		{"FinishSession", finishSessionTests},
 		{"LoginCode", loginCodeTests},
+		{"PortalEnd", portalEndTests},
+		{"EntryBinding", entryBindingTests},
 	} {
 		runGroup(t, g.name, g.tests, func(tb testing.TB) PortalStore {
 			s := b.New(tb)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -485,13 +486,19 @@ func TestExpiredLink(t *testing.T) {
 	}
 }
 
-// The link opened in a second browser after the first entered it is a
-// replay: auth_expired there, and the first browser's portal session is
-// revoked.
+// The link confirmed in a second browser after the first entered it is a
+// replay: auth_expired there, the first browser's portal session is
+// revoked, and the session reads expired (issue 11.6). The second browser
+// loaded the entry page before the first confirmed (a forwarded link): a
+// GET of a used link only shows the already-used page (issue 11.8).
 func TestReplayInAnotherBrowser(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	id, u := f.session("updateUserFullName", nil)
+	second := newTab(t)
+	if st := second.open(u); st != http.StatusOK {
+		t.Fatalf("entry page in the second browser: %d", st)
+	}
 	first := newTab(t)
 	f.enter(first, u, false)
 	first.at("/portal/name")
@@ -499,9 +506,8 @@ func TestReplayInAnotherBrowser(t *testing.T) {
 	first.open(u)
 	first.at("/portal/name")
 
-	second := newTab(t)
-	second.open(u)
-	f.linkedBack(second, id, "auth_expired", f.sessionStatus(id))
+	second.click("confirm")
+	f.linkedBack(second, id, "auth_expired", "expired")
 
 	if st := first.reload(); st != http.StatusUnauthorized {
 		t.Fatalf("first browser after the replay: %d, want 401\n%s", st, first.text())
@@ -512,6 +518,140 @@ func TestReplayInAnotherBrowser(t *testing.T) {
 	}
 	if got := f.api("/users/" + f.user)["fullName"]; got != nil {
 		t.Fatalf("fullName %v changed", got)
+	}
+}
+
+// A link scanner that fetches the used link later (issue 11.8) sees the
+// already-used page; the user's live session goes on and finishes.
+func TestLinkScannerAfterEntry(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	id, u := f.session("updateUserFullName", nil)
+	user := newTab(t)
+	f.enter(user, u, false)
+	user.at("/portal/name")
+
+	scanner := newTab(t)
+	if st := scanner.open(u); st != http.StatusGone {
+		t.Fatalf("scanner GET of the used link: %d, want 410\n%s", st, scanner.text())
+	}
+	scanner.shows("This link was already used")
+	if got := f.cb.requests(); len(got) != 0 {
+		t.Fatalf("the scanner was sent to the callback: %v", got)
+	}
+
+	if st := user.reload(); st != http.StatusOK {
+		t.Fatalf("the user's browser after the scanner: %d, want 200\n%s", st, user.text())
+	}
+	user.at("/portal/name")
+	if got := f.sessionStatus(id); got != "active" {
+		t.Fatalf("after the scanner the session is %s, want active", got)
+	}
+	user.fill("full_name", "Jerry Seinfeld")
+	confirmed(user)
+	if got := f.sessionStatus(id); got != "completed" {
+		t.Fatalf("the session is %s, want completed\n%s", got, user.text())
+	}
+}
+
+// A double tap on "Continue" (issue 11.7): the browser sends the
+// confirming POST twice before the first answer (and its cookie) is
+// stored. Both carry the pre-consumption cookie the entry page set, so the
+// second is not a replay: the user is signed in, not locked out.
+func TestDoubleTapOnContinue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	id, u := f.session("updateUserFullName", nil)
+	b := newTab(t)
+	// The pages allow no script and no fetch (CSP): let the test's own
+	// script send the taps, as the browser's form would.
+	if _, err := chromedp.Run(b.ctx, func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+		return cdp.Call(ctx, tg, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.open(u); st != http.StatusOK || !b.has(`[data-testid="confirm"]`) {
+		t.Fatalf("entry page: %d\n%s", st, b.text())
+	}
+	// Two POSTs of the confirmation form, sent by the page's browser with
+	// its cookies. Chromium holds both answers (DevTools Fetch interception)
+	// until the server has answered both: neither answer's cookie is stored
+	// before the second POST leaves, as on a slow network.
+	paused := make(chan fetch.RequestID, 4)
+	if err := chromedp.Listen(b.ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			paused <- e.RequestID
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	call := func(f func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error)) {
+		t.Helper()
+		if _, err := chromedp.Run(b.ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call(func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+		return cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+			{URLPattern: "*/checkout/entry", RequestStage: fetch.RequestStageResponse}}})
+	})
+	type result struct {
+		got string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(async () => {
+			const form = document.querySelector('form[action="/checkout/entry"]');
+			const tap = () => fetch(form.action, {method: 'POST', body: new URLSearchParams(new FormData(form)),
+				credentials: 'same-origin'}).then(r => new URL(r.url).pathname + ' ' + r.status, e => 'failed: ' + e);
+			return (await Promise.all([tap(), tap()])).join(', ');
+		})()`, chromedp.EvalAwaitPromise))
+		done <- result{got, err}
+	}()
+	var held []fetch.RequestID
+	for len(held) < 2 {
+		select {
+		case id := <-paused:
+			held = append(held, id)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d of the 2 taps reached the server", len(held))
+		}
+	}
+	for _, rid := range held {
+		call(func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+			return cdp.Call(ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: rid})
+		})
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("double tap: %v", r.err)
+	}
+	// Each tap, the last one the browser shows included, lands on the
+	// intent's page, signed in.
+	if r.got != "/portal/name 200, /portal/name 200" {
+		t.Fatalf("the taps ended at %q, want both at /portal/name", r.got)
+	}
+	call(func(ctx context.Context, tg *chromedp.Target) (cdp.Empty, error) {
+		return cdp.Call(ctx, tg, fetch.Disable, cdp.Empty{})
+	})
+	if st := b.open(f.e.URL + "/portal/name"); st != http.StatusOK {
+		t.Fatalf("after the double tap /portal/name answers %d, want 200\n%s", st, b.text())
+	}
+	b.at("/portal/name")
+	if !b.has("#full_name") {
+		t.Fatalf("after the double tap the form is not shown\n%s", b.text())
+	}
+	if got := f.sessionStatus(id); got != "active" {
+		t.Fatalf("after the double tap the session is %s, want active", got)
+	}
+	if got := f.cb.requests(); len(got) != 0 {
+		t.Fatalf("a tap linked back to the app: %v", got)
+	}
+	b.fill("full_name", "Jerry Seinfeld")
+	confirmed(b)
+	if got := f.sessionStatus(id); got != "completed" {
+		t.Fatalf("the session is %s, want completed\n%s", got, b.text())
 	}
 }
 
