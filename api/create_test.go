@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -36,10 +37,13 @@ func TestCreate(t *testing.T) {
 		t.Run("null_counts_as_absent", func(t *testing.T) {
 			s := createSession(t, e, `{"callbackUrl":null,"intent":{"type":"viewSubscriptions","viewSubscriptions":null},
 				"user":null,"userDetails":null,"appearance":null,"someFutureField":null}`)
-			for _, f := range []string{"callbackUrl", "user", "appearance"} {
+			for _, f := range []string{"callbackUrl", "user"} {
 				if s[f] != nil {
 					t.Errorf("%s = %v, want null", f, s[f])
 				}
+			}
+			if !reflect.DeepEqual(s["appearance"], map[string]any{}) { // issue 10.2: always an object
+				t.Errorf("appearance = %v, want {}", s["appearance"])
 			}
 			s = createSession(t, e, `{"intent":{"type":"checkoutNewSubscription","checkoutNewSubscription":{"plan":"`+plnID+`","sim":null,"device":null,"imei":null,"addons":null}},"appearance":{"theme":null}}`)
 			if got := jsonString(s["intent"]); got != `{"checkoutNewSubscription":{"plan":"`+plnID+`"},"type":"checkoutNewSubscription"}` {
@@ -81,9 +85,11 @@ func TestCreate(t *testing.T) {
 			want422(t, e.Post("/connectSessions", obj{"intent": plainIntent(), "user": 42}), detail{"user", "invalidType"})
 		})
 
-		t.Run("user_and_userDetails_together_are_refused", func(t *testing.T) {
+		t.Run("userDetails_with_another_email_than_user_are_refused", func(t *testing.T) {
+			// Issue 10.1: user and userDetails may come together, but must
+			// agree (TestUserAndUserDetailsTogether has the full table).
 			r := e.Post("/connectSessions", obj{"intent": plainIntent(), "user": user, "userDetails": obj{"email": "kramer@example.com"}})
-			want422(t, r, detail{"userDetails", "conflictsWithUser"})
+			want422(t, r, detail{"userDetails.email", "doesNotMatchUser"})
 		})
 
 		t.Run("userDetails_creates_no_user_yet", func(t *testing.T) {

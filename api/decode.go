@@ -108,15 +108,12 @@ func decodeUpdateSession(body []byte, p *connectd.Project, today string) (servic
 	return in, ps.err()
 }
 
-// readSessionUser reads a session's user: an existing one (user) or a new
-// one (userDetails), at most one of them.
+// readSessionUser reads a session's user: an existing one (user), a new
+// one (userDetails), or both, as the vendor's own examples send them: then
+// user names the user and the service checks that userDetails agree with it
+// (issue 10.1).
 func readSessionUser(root *jsonv.Obj, ps *problems, today string) (*string, *connectd.UserDetails) {
-	id := readUserRef(root, ps)
-	details := readUserDetails(root, ps, today)
-	if id != nil && root.Has("userDetails") {
-		ps.Add("userDetails", "conflictsWithUser", "give at most one of user and userDetails")
-	}
-	return id, details
+	return readUserRef(root, ps), readUserDetails(root, ps, today)
 }
 
 func readCallbackURL(o *jsonv.Obj, p *connectd.Project, ps *problems) *string {

@@ -37,6 +37,11 @@ func (s *Server) sessionJSON(sess *connectd.Session, url string) sessionJSON {
 		CreatedAt:   timeJSON(sess.CreatedAt),
 		ExpiresAt:   timeJSON(sess.ExpiresAt),
 	}
+	if out.Appearance == nil {
+		// The vendor documents appearance as an object that is always
+		// present: a session created without one answers {} (issue 10.2).
+		out.Appearance = &connectd.Appearance{}
+	}
 	if url != "" {
 		out.URL = &url
 	}

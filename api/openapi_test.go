@@ -972,7 +972,6 @@ func exerciseAPI(d *driver) {
 		{"intent": obj{"type": "confirmPayment", "confirmPayment": obj{"payment": "pay_" + strings.Repeat("a", 61)}}},
 		{"intent": obj{"type": "viewSubscriptions"}, "appearance": obj{"theme": "blue"}},
 		{"intent": obj{"type": "viewSubscriptions"}, "callbackUrl": "https://example.com/" + strings.Repeat("a", 2048)},
-		{"intent": obj{"type": "viewSubscriptions"}, "user": jerry, "userDetails": obj{"email": "x@example.com"}},
 		{"intent": obj{"type": "viewSubscriptions"}, "userDetails": obj{"fullName": "No Email"}},
 		{"intent": obj{"type": "viewSubscriptions"}, "user": "csn_1"},
 		{"intent": obj{"type": "viewSubscriptions"}, "extra": true},
@@ -981,10 +980,14 @@ func exerciseAPI(d *driver) {
 	}
 	// Refused although the schema cannot tell: a bad IMEI check digit, a
 	// forbidden scheme, http to a non-loopback host, a user that does not
-	// exist.
+	// exist, userDetails that disagree with the user.
 	d.post(sessions, obj{"intent": obj{"type": "checkoutNewSubscription", "checkoutNewSubscription": obj{"plan": plnID, "imei": "490154203237519"}}}, 422)
 	d.post(sessions, obj{"intent": obj{"type": "viewSubscriptions"}, "callbackUrl": "http://example.com/cb"}, 422)
 	d.post(sessions, obj{"intent": obj{"type": "viewSubscriptions"}, "user": noUser}, 422)
+	// Issue 10.1: user and userDetails together are valid in the schema;
+	// userDetails that disagree with the user are refused.
+	d.post(sessions, obj{"intent": obj{"type": "viewSubscriptions"}, "user": jerry, "userDetails": obj{"email": "x@example.com"}}, 422)
+	d.post(sessions, obj{"intent": obj{"type": "viewSubscriptions"}, "user": jerry, "userDetails": obj{"email": "JERRY@example.com"}}, 201)
 	d.refused(apitest.Request{Method: http.MethodPost, Path: base, Body: []any{"intent"}}, 400, 422)
 	d.post(sessions, `{"intent": {"type": "viewSubscriptions"}`, 400)
 	d.post(sessions, `{"intent": {"type": "viewSubscriptions"}} {}`, 400)

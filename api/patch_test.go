@@ -114,7 +114,7 @@ func TestPatch(t *testing.T) {
 			id, _ := open(t, obj{"intent": plainIntent()})
 			want422(t, e.Patch("/connectSessions/"+id, obj{"user": "usr_0000000000000000000000000000"}), detail{"user", "notFound"})
 			want422(t, e.Patch("/connectSessions/"+id, obj{"user": "nope"}), detail{"user", "invalidId"})
-			want422(t, e.Patch("/connectSessions/"+id, obj{"user": jerry, "userDetails": obj{"email": "x@example.com"}}), detail{"userDetails", "conflictsWithUser"})
+			want422(t, e.Patch("/connectSessions/"+id, obj{"user": jerry, "userDetails": obj{"email": "x@example.com"}}), detail{"userDetails.email", "doesNotMatchUser"}) // issue 10.1
 			want422(t, e.Patch("/connectSessions/"+id, obj{"userDetails": obj{"email": "bad"}}), detail{"userDetails.email", "invalidEmail"})
 			wantError(t, e.Patch("/connectSessions/"+id, obj{"userDetails": obj{"email": "JERRY@example.com"}}), http.StatusConflict, "conflict", "userEmailExists",
 				detail{"userDetails.email", "alreadyExists"})

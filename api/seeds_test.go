@@ -195,8 +195,8 @@ func TestSeedsAcceptance(t *testing.T) {
 				if s["user"] != seedUser {
 					t.Errorf("user = %v, want %s", s["user"], seedUser)
 				}
-				if s["appearance"] != nil {
-					t.Errorf("appearance = %v, want null", s["appearance"])
+				if !reflect.DeepEqual(s["appearance"], map[string]any{}) { // issue 10.2
+					t.Errorf("appearance = %v, want {}", s["appearance"])
 				}
 				if s["status"] != "open" {
 					t.Errorf("status = %v, want open", s["status"])

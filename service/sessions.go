@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"sort"
 	"time"
 
 	"github.com/connectd/connectd"
@@ -80,6 +81,12 @@ func (s *Service) CreateSession(ctx context.Context, p *connectd.Project, in Cre
 	if err := s.checkCreate(ctx, p, in); err != nil {
 		return res, err
 	}
+	if in.UserID != nil {
+		// userDetails that came with user were checked against that user
+		// (checkUser); the session is for the existing user, nothing is
+		// created at entry.
+		in.UserDetails = nil
+	}
 	now := s.now()
 	token, hash := connectd.NewToken()
 	sess := &connectd.Session{
@@ -154,16 +161,24 @@ func (s *Service) internalIfFault(ctx context.Context, err error) error {
 }
 
 // checkUser checks that a referenced user exists, and that userDetails do
-// not name an email a user of the project already has.
+// not name an email a user of the project already has. Given together
+// (issue 10.1), user names the user and userDetails must agree with it: see
+// checkDetailsAgree.
 func (s *Service) checkUser(ctx context.Context, projectID string, userID *string, details *connectd.UserDetails) error {
 	if userID != nil {
-		_, err := s.Store.GetUser(ctx, projectID, *userID)
+		u, err := s.Store.GetUser(ctx, projectID, *userID)
 		if errors.Is(err, connectd.ErrNotFound) {
 			return connectd.ValidationError([]connectd.FieldError{{Field: "user", Code: "notFound", Message: "no user " + *userID + " exists in this project"}})
 		}
 		if err != nil {
 			return s.internal(ctx, "get user", err)
 		}
+		if details != nil {
+			if fes := checkDetailsAgree(u, details); len(fes) > 0 {
+				return connectd.ValidationError(fes)
+			}
+		}
+		return nil
 	}
 	if details != nil {
 		_, err := s.Store.GetUserByEmail(ctx, projectID, details.Email)
@@ -177,6 +192,43 @@ func (s *Service) checkUser(ctx context.Context, projectID string, userID *strin
 		}
 	}
 	return nil
+}
+
+// checkDetailsAgree compares userDetails sent together with user against
+// that user. The email must be the user's (case-insensitively, like the
+// email unique key). Every other field the user already has must hold the
+// same value: a different one is refused, naming the field, rather than
+// overwriting the user silently or ignoring what the client asked for. A
+// field the user lacks is neither refused nor stored (docs/contract.md,
+// Issue 10.1).
+func checkDetailsAgree(u *connectd.User, d *connectd.UserDetails) []connectd.FieldError {
+	var fes []connectd.FieldError
+	differ := func(field, what string) {
+		fes = append(fes, connectd.FieldError{Field: field, Code: "doesNotMatchUser",
+			Message: "differs from the " + what + " of user " + u.ID + "; change the user instead"})
+	}
+	if connectd.NormalizeEmail(d.Email) != connectd.NormalizeEmail(u.Email) {
+		differ("userDetails.email", "email")
+	}
+	str := func(field, what string, got, have *string) {
+		if got != nil && have != nil && *got != *have {
+			differ(field, what)
+		}
+	}
+	str("userDetails.fullName", "full name", d.FullName, u.FullName)
+	str("userDetails.birthday", "birthday", d.Birthday, u.Birthday)
+	str("userDetails.preferredLocale", "preferred locale", d.PreferredLocale, u.PreferredLocale)
+	keys := make([]string, 0, len(d.Metadata))
+	for k := range d.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if have, ok := u.Metadata[k]; ok && have != d.Metadata[k] {
+			differ("userDetails.metadata."+k, "metadata")
+		}
+	}
+	return fes
 }
 
 // GetSession returns session id of project p.
@@ -241,6 +293,9 @@ func (s *Service) UpdateSession(ctx context.Context, p *connectd.Project, id str
 	}
 	if err := s.internalIfFault(ctx, fp.err()); err != nil {
 		return SessionResult{}, err
+	}
+	if in.UserID != nil {
+		in.UserDetails = nil // checked against the user by checkUser
 	}
 	u := connectd.SessionUpdate{CallbackURL: in.CallbackURL, UserID: in.UserID, UserDetails: in.UserDetails, Now: now}
 	var token string

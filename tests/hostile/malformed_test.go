@@ -460,7 +460,7 @@ func (w *world) valueCases() []tc {
 		v422("value/intent.addons_empty", "POST", sc, `{"intent":{"type":"checkoutAddon","checkoutAddon":{"subscription":"`+w.sub+`","addons":[]}}}`, "intent.checkoutAddon.addons", "empty"),
 		v422("value/intent.addons_duplicate", "POST", sc, `{"intent":{"type":"checkoutAddon","checkoutAddon":{"subscription":"`+w.sub+`","addons":["`+w.addon+`","`+w.addon+`"]}}}`, "intent.checkoutAddon.addons[1]", "duplicate"),
 		v422("value/user=wrong_prefix", "POST", sc, `{`+view+`,"user":"`+w.sub+`"}`, "user", "invalidId"),
-		v422("value/user_and_userDetails", "POST", sc, `{`+view+`,"user":"`+w.user+`","userDetails":{"email":"c@example.com"}}`, "userDetails", "conflictsWithUser"),
+		v422("value/user_and_userDetails_disagree", "POST", sc, `{`+view+`,"user":"`+w.user+`","userDetails":{"email":"c@example.com"}}`, "userDetails.email", "doesNotMatchUser"), // issue 10.1
 		v422("value/user=unknown", "POST", sc, `{`+view+`,"user":"usr_0000000000000000000000000000"}`, "user", "notFound"),
 		v422("value/theme=blue", "POST", sc, `{`+view+`,"appearance":{"theme":"blue"}}`, "appearance.theme", "invalid"),
 		v422("value/userDetails.email_missing", "POST", sc, `{`+view+`,"userDetails":{"fullName":"X"}}`, "userDetails.email", "required"),
