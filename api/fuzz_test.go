@@ -125,9 +125,8 @@ func FuzzDecodeCreateSession(f *testing.F) {
 		if in.UserID != nil && !connectd.ValidID(connectd.PrefixUser, *in.UserID) {
 			t.Fatalf("%q: accepted user %q", body, *in.UserID)
 		}
-		if in.UserID != nil && in.UserDetails != nil {
-			t.Fatalf("%q: accepted both user and userDetails", body)
-		}
+		// user and userDetails together decode (issue 10.1): the service
+		// checks that the details agree with the user.
 		if d := in.UserDetails; d != nil {
 			if !connectd.ValidEmail(d.Email) {
 				t.Fatalf("%q: accepted email %q", body, d.Email)
