@@ -273,3 +273,68 @@ func TestSeedsDocumentedResponse(t *testing.T) {
 		}
 	}
 }
+
+// seed001User and seed001Sub are the IDs seed 001's examples name.
+const (
+	seed001User = "usr_0SNlurA049MEWV4OpCwsNyC9Kn2d"
+	seed001Sub  = "sub_0SNlurA049MEWV2gSfSxi00xlPIi"
+)
+
+// seed001Requests are the create and PATCH example requests of seed 001,
+// byte for byte (the -d of their curl examples, unescaped): both send user
+// and userDetails together, and the create sends "subscription": null next
+// to its payload (issue 10.1).
+var seed001Requests = []struct{ name, method, body string }{
+	{"create", http.MethodPost, `{"callbackUrl":"https://example.com","intent":{"type":"cancelSubscription","cancelSubscription":{"subscription":"sub_0SNlurA049MEWV2gSfSxi00xlPIi"},"subscription":null},"user":"usr_0SNlurA049MEWV4OpCwsNyC9Kn2d","userDetails":{"birthday":"2017-07-21","email":"jerry@example.com","fullName":"Jerry Seinfeld","metadata":{},"preferredLocale":"en-US"}}`},
+	{"patch", http.MethodPatch, `{"callbackUrl":"https://example.com","user":"usr_0SNlurA049MEWV4OpCwsNyC9Kn2d","userDetails":{"birthday":"2017-07-21","email":"jerry@example.com","fullName":"Jerry Seinfeld","metadata":{},"preferredLocale":"en-US"}}`},
+}
+
+// TestSeed001Examples sends seed 001's example requests verbatim and gets
+// the documented 201/200 with a url that works.
+func TestSeed001Examples(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
+		settings := connectd.DefaultProjectSettings()
+		settings.IntentValidation = connectd.IntentValidationLenient
+		e := apitest.New(t, apitest.Options{Backend: b, Settings: &settings})
+		if err := e.Store.CreateUser(context.Background(), &connectd.User{ID: seed001User, ProjectID: e.Project, Email: "jerry@example.com",
+			Metadata: map[string]string{}, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}, connectd.Idem{}); err != nil {
+			t.Fatalf("create seed user: %v", err)
+		}
+		w := freshWorld()
+		w.sub = seed001Sub
+		seedWorldOf(t, e, seed001User, w)
+		for _, sr := range seed001Requests {
+			t.Run(sr.name, func(t *testing.T) {
+				var r *apitest.Response
+				want := http.StatusCreated
+				if sr.method == http.MethodPatch {
+					open := createSession(t, e, obj{"intent": obj{"type": "updateUserFullName"}})
+					r = e.Patch("/connectSessions/"+open["id"].(string), sr.body)
+					want = http.StatusOK
+				} else {
+					r = e.Post("/connectSessions", sr.body)
+				}
+				s := wantStatus(t, r, want)
+				checkSessionShape(t, s)
+				if s["user"] != seed001User || s["callbackUrl"] != "https://example.com" {
+					t.Errorf("user %v callbackUrl %v, want %s and https://example.com", s["user"], s["callbackUrl"], seed001User)
+				}
+				if sr.method == http.MethodPost {
+					// The intent as sent; a null member counts as absent.
+					wantIntent := obj{"type": "cancelSubscription", "cancelSubscription": obj{"subscription": seed001Sub}}
+					if !reflect.DeepEqual(s["intent"], map[string]any(wantIntent)) {
+						t.Errorf("intent = %s", jsonString(s["intent"]))
+					}
+				}
+				id := s["id"].(string)
+				token := entryToken(t, e, s["url"], id)
+				mustConsume(t, e, id, token)
+				// The session is the existing user's: entry created nobody.
+				var list struct{ Items []obj }
+				if err := json.Unmarshal(e.Get("/users").Body, &list); err != nil || len(list.Items) != 1 {
+					t.Errorf("users after entry: %s (%v)", e.Get("/users").Body, err)
+				}
+			})
+		}
+	})
+}
