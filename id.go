@@ -3,6 +3,7 @@ package connectd
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -29,29 +30,56 @@ const MaxIDLength = 64
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 const (
-	idTimeChars   = 8  // milliseconds since the epoch: 62^8 ms is ~6,900 years
-	idRandomChars = 20 // 62^20 is ~2^119: far more than the 96 bits promised
+	idTimeChars = 8 // milliseconds since the epoch: 62^8 ms is ~6,900 years
+	// idSeqChars order the IDs one process makes within one millisecond:
+	// without them, two objects created in the same millisecond (a burst of
+	// creates) would list in random order.
+	idSeqChars    = 3
+	idRandomChars = 17 // 62^17 is ~2^101: more than the 96 bits promised
 )
 
-// NewID returns prefix + "_" + 28 base62 characters. The first 8 characters
-// encode the creation time in milliseconds, so IDs sort by creation time; the
-// other 20 come from crypto/rand. Base62 digits are in ASCII order, so byte
-// order equals time order.
-func NewID(prefix string) string {
-	return newIDAt(prefix, time.Now())
+// idClock is the last millisecond and sequence number NewID used.
+var idClock struct {
+	sync.Mutex
+	ms  int64
+	seq int
 }
 
-func newIDAt(prefix string, t time.Time) string {
-	b := make([]byte, len(prefix)+1+idTimeChars+idRandomChars)
+// NewID returns prefix + "_" + 28 base62 characters. The first 8 characters
+// encode the creation time in milliseconds and the next 3 a sequence number
+// within that millisecond, so the IDs of one process sort by creation
+// order; the last 17 come from crypto/rand. Base62 digits are in ASCII
+// order, so byte order equals time order.
+func NewID(prefix string) string {
+	idClock.Lock()
+	ms := time.Now().UnixMilli()
+	if ms <= idClock.ms {
+		// The same millisecond (or the wall clock stepped back): keep the
+		// order by counting on from the last ID, moving to the next
+		// millisecond once the sequence is used up.
+		ms, idClock.seq = idClock.ms, idClock.seq+1
+		if idClock.seq == maxIDSeq {
+			ms, idClock.seq = ms+1, 0
+		}
+	} else {
+		idClock.seq = 0
+	}
+	idClock.ms = ms
+	seq := idClock.seq
+	idClock.Unlock()
+	return newIDAt(prefix, time.UnixMilli(ms), seq)
+}
+
+// maxIDSeq is 62^idSeqChars: the sequence numbers of one millisecond.
+const maxIDSeq = 62 * 62 * 62
+
+func newIDAt(prefix string, t time.Time, seq int) string {
+	b := make([]byte, len(prefix)+1+idTimeChars+idSeqChars+idRandomChars)
 	n := copy(b, prefix)
 	b[n] = '_'
 	n++
-	ms := uint64(t.UnixMilli())
-	for i := idTimeChars - 1; i >= 0; i-- {
-		b[n+i] = base62[ms%62]
-		ms /= 62
-	}
-	n += idTimeChars
+	n += putBase62(b[n:n+idTimeChars], uint64(t.UnixMilli()))
+	n += putBase62(b[n:n+idSeqChars], uint64(seq))
 	var rnd [8 * idRandomChars]byte
 	rand.Read(rnd[:]) // never returns an error (crypto/rand, Go 1.24+)
 	for i := 0; i < idRandomChars; i++ {
@@ -59,6 +87,16 @@ func newIDAt(prefix string, t time.Time) string {
 		b[n+i] = base62[binary.LittleEndian.Uint64(rnd[8*i:])%62]
 	}
 	return string(b)
+}
+
+// putBase62 writes v into all of dst, most significant digit first, and
+// returns len(dst).
+func putBase62(dst []byte, v uint64) int {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = base62[v%62]
+		v /= 62
+	}
+	return len(dst)
 }
 
 // ValidID reports whether s looks like an ID with the given prefix: the

@@ -61,6 +61,20 @@ func TestNewIDTimeOrdered(t *testing.T) {
 	}
 }
 
+func TestNewIDOrderedWithinAMillisecond(t *testing.T) {
+	// A burst of IDs, many per millisecond: listed newest first, they must
+	// come back in creation order, never shuffled within a millisecond.
+	ids := make([]string, 5000)
+	for i := range ids {
+		ids[i] = NewID(PrefixDevice)
+	}
+	for i := 1; i < len(ids); i++ {
+		if ids[i-1] >= ids[i] {
+			t.Fatalf("ID %d (%s) does not sort after ID %d (%s)", i, ids[i], i-1, ids[i-1])
+		}
+	}
+}
+
 func TestNewIDAtTimeEncoding(t *testing.T) {
 	tests := []struct {
 		name string
@@ -76,7 +90,7 @@ func TestNewIDAtTimeEncoding(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			id := newIDAt(PrefixSession, tc.t)
+			id := newIDAt(PrefixSession, tc.t, 0)
 			checkIDShape(t, PrefixSession, id)
 			got := id[len(PrefixSession)+1:][:idTimeChars]
 			if tc.want != "" && got != tc.want {
@@ -90,7 +104,7 @@ func TestNewIDAtTimeEncoding(t *testing.T) {
 	steps := []time.Duration{time.Millisecond, 2 * time.Millisecond, time.Second, time.Hour, 24 * time.Hour, 365 * 24 * time.Hour}
 	for _, d := range steps {
 		for range 50 {
-			a, b := newIDAt(PrefixUser, base), newIDAt(PrefixUser, base.Add(d))
+			a, b := newIDAt(PrefixUser, base, 0), newIDAt(PrefixUser, base.Add(d), 0)
 			if a >= b {
 				t.Fatalf("step %v: %q >= %q", d, a, b)
 			}
@@ -111,7 +125,7 @@ func TestNewIDUnique(t *testing.T) {
 		if i%2 == 0 {
 			id = NewID(PrefixSession)
 		} else {
-			id = newIDAt(PrefixSession, at)
+			id = newIDAt(PrefixSession, at, 0)
 		}
 		if _, dup := seen[id]; dup {
 			t.Fatalf("duplicate ID %q after %d", id, i)
