@@ -69,6 +69,7 @@ func (s *Service) CreateSession(ctx context.Context, p *connectd.Project, in Cre
 			return res, cerr
 		}
 		if id != "" {
+			idem.Replayed = true
 			return s.replayCreate(ctx, p.ID, id)
 		}
 		defer func() {

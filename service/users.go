@@ -30,6 +30,7 @@ func (s *Service) CreateUser(ctx context.Context, projectID string, in UserInput
 			return nil, cerr
 		}
 		if id != "" {
+			idem.Replayed = true
 			return s.GetUser(ctx, projectID, id)
 		}
 		defer func() {
