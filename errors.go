@@ -98,6 +98,10 @@ var (
 	// should (the SQLite file was deleted or replaced under a running
 	// server). Nothing was written; AsError answers it as a 503.
 	ErrStorageUnavailable = errors.New("storage unavailable")
+	// ErrCursorNotFound means a list's After or Before names no object of
+	// the project in that list's table (never created, or purged). The
+	// service answers it as a 422 naming the parameter (issue 10.8).
+	ErrCursorNotFound = errors.New("cursor not found")
 )
 
 // FieldErrors collects field problems while a request is checked.

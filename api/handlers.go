@@ -166,12 +166,6 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := ps.err(); err != nil {
 		return err
 	}
-	if f.Limit == 0 {
-		// limit=0 asks for no items. The stores read a zero Limit as the
-		// default, so do not ask them.
-		writeJSON(w, http.StatusOK, listJSON[sessionJSON]{Object: "list", Items: []sessionJSON{}})
-		return nil
-	}
 	page, err := s.svc.ListSessions(r.Context(), c.project.ID, f)
 	if err != nil {
 		return err
@@ -261,10 +255,6 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err := ps.err(); err != nil {
 		return err
 	}
-	if p.Limit == 0 { // limit=0 asks for no items; see listSessions
-		writeJSON(w, http.StatusOK, listJSON[userJSON]{Object: "list", Items: []userJSON{}})
-		return nil
-	}
 	page, err := s.svc.ListUsers(r.Context(), c.project.ID, p)
 	if err != nil {
 		return err
@@ -327,8 +317,11 @@ func (q *query) listParams(prefix string, ps *problems) connectd.ListParams {
 	p := connectd.ListParams{Limit: connectd.DefaultListLimit}
 	if v, ok := q.get("limit"); ok {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > connectd.MaxListLimit {
-			ps.Add("limit", "outOfRange", "must be an integer from 0 to %d", connectd.MaxListLimit)
+		// limit=0 is refused (issue 10.7): a page of no items cannot name
+		// a cursor to go on from, so it could only answer a misleading
+		// empty list.
+		if err != nil || n < 1 || n > connectd.MaxListLimit {
+			ps.Add("limit", "outOfRange", "must be an integer from 1 to %d", connectd.MaxListLimit)
 		} else {
 			p.Limit = n
 		}

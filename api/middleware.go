@@ -52,8 +52,16 @@ func (r *recorder) Write(b []byte) (int, error) {
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func recorderOf(w http.ResponseWriter) *recorder {
-	rec, _ := w.(*recorder)
-	return rec
+	for {
+		switch v := w.(type) {
+		case *recorder:
+			return v
+		case interface{ Unwrap() http.ResponseWriter }: // replayMarker
+			w = v.Unwrap()
+		default:
+			return nil
+		}
+	}
 }
 
 // newRequestID returns 16 random hex characters.

@@ -197,11 +197,9 @@ func (k kindAPI[T]) list(s *Server, w http.ResponseWriter, r *http.Request, c *c
 	if err := ps.err(); err != nil {
 		return err
 	}
-	var page connectd.Page[*T]
-	if f.Limit > 0 { // limit=0 asks for no items (stores read 0 as the default)
-		if page, err = service.ResourcesOf[T](s.svc).List(r.Context(), c.project.ID, f); err != nil {
-			return err
-		}
+	page, err := service.ResourcesOf[T](s.svc).List(r.Context(), c.project.ID, f)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, makeList(page, func(v *T) string { return any(v).(connectd.Resource).ResourceID() }, k.render))
 	return nil

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/jsonv"
 	"github.com/connectd/connectd/ratelimit"
 	"github.com/connectd/connectd/service"
 )
@@ -147,6 +148,9 @@ func (s *Server) methods(handlers map[string]apiFunc) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		c, err := s.prepare(w, r)
 		if err == nil {
+			if c.idem != nil {
+				w = &replayMarker{ResponseWriter: w, idem: c.idem}
+			}
 			err = h(w, r, c)
 		}
 		if err != nil {
@@ -197,10 +201,7 @@ func (s *Server) prepare(w http.ResponseWriter, r *http.Request) (*call, error) 
 		}
 	}
 	if idem != nil {
-		h := sha256.New()
-		io.WriteString(h, r.Method+" "+r.URL.Path+"\n")
-		h.Write(c.body)
-		idem.RequestHash = h.Sum(nil)
+		idem.RequestHash, idem.LegacyHash = requestHashes(r.Method, r.URL.Path, c.body)
 	}
 	return c, nil
 }
@@ -315,3 +316,42 @@ func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(openAPIDoc)
 }
+
+// requestHashes returns the hash an Idempotency-Key is bound to: the method,
+// path and canonical form of the parsed body (issue 10.6), so that a retry
+// whose JSON has its keys in another order or other whitespace is the same
+// request. A body that does not parse (refused later) and an empty one
+// (expire) hash as their bytes. legacy is the hash of the raw bytes that
+// records written before issue 10.6 hold; nil where it equals the first.
+func requestHashes(method, path string, body []byte) (hash, legacy []byte) {
+	sum := func(b []byte) []byte {
+		h := sha256.New()
+		io.WriteString(h, method+" "+path+"\n")
+		h.Write(b)
+		return h.Sum(nil)
+	}
+	raw := sum(body)
+	v, err := jsonv.Parse(body)
+	if len(body) == 0 || err != nil {
+		return raw, nil
+	}
+	// The canonical form is tagged, so that it never equals a raw body.
+	return sum(jsonv.AppendCanonical([]byte("canonical-json\n"), v)), raw
+}
+
+// replayMarker adds Idempotent-Replayed: true to a successful answer that
+// the service replayed for an Idempotency-Key (issue 10.6). A fresh answer
+// carries no such header; a refusal never does.
+type replayMarker struct {
+	http.ResponseWriter
+	idem *service.Idempotency
+}
+
+func (m *replayMarker) WriteHeader(status int) {
+	if m.idem.Replayed && status < 400 {
+		m.Header().Set("Idempotent-Replayed", "true")
+	}
+	m.ResponseWriter.WriteHeader(status)
+}
+
+func (m *replayMarker) Unwrap() http.ResponseWriter { return m.ResponseWriter }

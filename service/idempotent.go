@@ -25,6 +25,7 @@ func idempotent[T any](ctx context.Context, s *Service, projectID string, idem *
 			return nil, err
 		}
 		if prev != "" {
+			idem.Replayed = true
 			return replay(prev)
 		}
 		held = h

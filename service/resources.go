@@ -138,6 +138,9 @@ func (r Resources[T]) List(ctx context.Context, projectID string, f connectd.Pla
 		return connectd.Page[*T]{}, err
 	}
 	page, err := res.List(ctx, projectID, f)
+	if errors.Is(err, connectd.ErrCursorNotFound) {
+		return page, cursorNotFound(f.ListParams)
+	}
 	if err != nil {
 		return page, r.s.internal(ctx, "list "+string(r.Kind()), err)
 	}

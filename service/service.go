@@ -156,10 +156,16 @@ func (s *Service) internal(ctx context.Context, what string, err error) error {
 }
 
 // Idempotency names a request sent with an Idempotency-Key: the key and a
-// hash of the method, path and body.
+// hash of the method, path and parsed body (issue 10.6: keys in another
+// order or other whitespace are the same request). LegacyHash is the hash
+// of the raw body bytes that records written before issue 10.6 hold: a
+// record holding either is this request. The service sets Replayed when it
+// answers a replay, for the Idempotent-Replayed header.
 type Idempotency struct {
 	Key         string
 	RequestHash []byte
+	LegacyHash  []byte
+	Replayed    bool
 }
 
 // claim takes the idempotency key of a request. It returns the ID of the
@@ -174,7 +180,7 @@ func (s *Service) claim(ctx context.Context, projectID string, idem Idempotency)
 	if rec == nil {
 		return "", held, nil
 	}
-	if !bytes.Equal(rec.RequestHash, idem.RequestHash) {
+	if !bytes.Equal(rec.RequestHash, idem.RequestHash) && (idem.LegacyHash == nil || !bytes.Equal(rec.RequestHash, idem.LegacyHash)) {
 		return "", connectd.Idem{}, &connectd.Error{Type: connectd.TypeUnprocessable, Code: "idempotencyKeyReused",
 			Message: "This Idempotency-Key was already used with another request. Use a new key for a new request."}
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
@@ -69,6 +70,7 @@ func (s *Service) CreateSession(ctx context.Context, p *connectd.Project, in Cre
 			return res, cerr
 		}
 		if id != "" {
+			idem.Replayed = true
 			return s.replayCreate(ctx, p.ID, id)
 		}
 		defer func() {
@@ -251,10 +253,25 @@ func sessionNotFound(id string) error {
 func (s *Service) ListSessions(ctx context.Context, projectID string, f connectd.SessionFilter) (connectd.Page[*connectd.Session], error) {
 	f.Now = s.now()
 	page, err := s.Store.ListSessions(ctx, projectID, f)
+	if errors.Is(err, connectd.ErrCursorNotFound) {
+		return page, cursorNotFound(f.ListParams)
+	}
 	if err != nil {
 		return page, s.internal(ctx, "list sessions", err)
 	}
 	return page, nil
+}
+
+// cursorNotFound answers a list whose after or before names no object of
+// the list (issue 10.8): a client whose cursor was purged learns it rather
+// than reading the first page again.
+func cursorNotFound(p connectd.ListParams) error {
+	field, id := "after", p.After
+	if p.Before != "" {
+		field, id = "before", p.Before
+	}
+	return connectd.ValidationError([]connectd.FieldError{{Field: field, Code: "cursorNotFound",
+		Message: fmt.Sprintf("names no object of this list (%s); start again from the first page", id)}})
 }
 
 // UpdateSessionInput is a PATCH whose shape package api checked; the

@@ -30,6 +30,7 @@ func (s *Service) CreateUser(ctx context.Context, projectID string, in UserInput
 			return nil, cerr
 		}
 		if id != "" {
+			idem.Replayed = true
 			return s.GetUser(ctx, projectID, id)
 		}
 		defer func() {
@@ -97,6 +98,9 @@ func (s *Service) GetUser(ctx context.Context, projectID, id string) (*connectd.
 // ListUsers lists a project's users, newest first.
 func (s *Service) ListUsers(ctx context.Context, projectID string, p connectd.ListParams) (connectd.Page[*connectd.User], error) {
 	page, err := s.Store.ListUsers(ctx, projectID, p)
+	if errors.Is(err, connectd.ErrCursorNotFound) {
+		return page, cursorNotFound(p)
+	}
 	if err != nil {
 		return page, s.internal(ctx, "list users", err)
 	}

@@ -13,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -382,4 +384,56 @@ func (o *Obj) Done() {
 			o.ps.Add(o.Path(m.Key), "unknownField", "is not a known field")
 		}
 	}
+}
+
+// AppendCanonical appends a canonical encoding of v to b: object members
+// sorted by key (bytewise), no whitespace, strings re-escaped the one way
+// encoding/json escapes them (HTML escaping off), numbers as their literal
+// text (1.0 and 1 stay different: they are different requests to a
+// client that means them). Two bodies that parse to the same Value encode
+// the same, whatever their key order or whitespace (issue 10.6).
+func AppendCanonical(b []byte, v *Value) []byte {
+	switch v.Kind {
+	case Null:
+		return append(b, "null"...)
+	case Bool:
+		if v.Bool {
+			return append(b, "true"...)
+		}
+		return append(b, "false"...)
+	case Number:
+		return append(b, v.Str...)
+	case String:
+		return appendString(b, v.Str)
+	case Array:
+		b = append(b, '[')
+		for i, e := range v.Elems {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendCanonical(b, e)
+		}
+		return append(b, ']')
+	default: // Object
+		ms := slices.Clone(v.Members)
+		slices.SortFunc(ms, func(x, y Member) int { return strings.Compare(x.Key, y.Key) })
+		b = append(b, '{')
+		for i, m := range ms {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, m.Key)
+			b = append(b, ':')
+			b = AppendCanonical(b, m.Value)
+		}
+		return append(b, '}')
+	}
+}
+
+func appendString(b []byte, s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }

@@ -89,6 +89,7 @@ func listPage[T any](ctx context.Context, s *Store, q listQuery, p connectd.List
 		return err
 	}
 	var other bool
+	found := true
 	if otherSQL == "" {
 		rows, err := s.pool.Query(ctx, pageSQL, args...)
 		if err != nil {
@@ -101,8 +102,16 @@ func listPage[T any](ctx context.Context, s *Store, q listQuery, p connectd.List
 		b := &pgx.Batch{}
 		b.Queue(pageSQL, args...).Query(collect)
 		b.Queue(otherSQL, otherArgs...).QueryRow(func(r pgx.Row) error { return r.Scan(&other) })
+		// The cursor must be an object of the project in this table (any
+		// status: a filter's match may change between pages); q.args
+		// starts with the project (issue 10.8). Same round trip.
+		b.Queue(`SELECT EXISTS (SELECT 1 FROM `+q.table+` WHERE project_id = $1 AND id = $2)`, q.args[0], p.After+p.Before).
+			QueryRow(func(r pgx.Row) error { return r.Scan(&found) })
 		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 			return page, err
+		}
+		if !found {
+			return page, connectd.ErrCursorNotFound
 		}
 	}
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/connectd/connectd"
 )
@@ -51,6 +52,20 @@ func listPage[T any](ctx context.Context, db *sql.DB, op, cols, from string, arg
 		return page, mapErr(op, err)
 	}
 	defer tx.Rollback()
+	if c := p.After + p.Before; c != "" {
+		// The cursor must be an object of the project in this table (any
+		// status: a filter's match may change between pages). from starts
+		// with the table and args with the project (issue 10.8).
+		table, _, _ := strings.Cut(from, " ")
+		var found bool
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE project_id = ? AND id = ?)`, args[0], c).Scan(&found)
+		if err != nil {
+			return page, mapErr(op, err)
+		}
+		if !found {
+			return page, connectd.ErrCursorNotFound
+		}
+	}
 	rows, err := tx.QueryContext(ctx, q, a...)
 	if err != nil {
 		return page, mapErr(op, err)
