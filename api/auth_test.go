@@ -31,8 +31,7 @@ func want401(t *testing.T, r *apitest.Response) {
 }
 
 func TestAuth(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		user := e.CreateUser("jerry@example.com")
 		created := createSession(t, e, obj{"intent": plainIntent(), "user": user})
 		id := created["id"].(string)
@@ -131,8 +130,7 @@ func TestAuth(t *testing.T) {
 // Idempotency-Key header 400), then the path (project 403, session 404),
 // then query and body.
 func TestAuthCheckOrder(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		other, _ := e.NewProject("other", nil)
 		big := `{"x":"` + strings.Repeat("a", 70<<10) + `"}`
 		badKey := map[string]string{"Authorization": "Bearer cdk_wrong"}

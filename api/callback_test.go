@@ -41,8 +41,7 @@ func runCallbackCases(t *testing.T, e *apitest.Env, cases []callbackCase) {
 }
 
 func TestCallbackURL(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		long := "https://example.com/" + strings.Repeat("a", connectd.MaxCallbackURLLength-len("https://example.com/"))
 		cases := []callbackCase{
 			{"https_ok", "https://example.com", ""},

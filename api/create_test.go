@@ -15,8 +15,7 @@ import (
 )
 
 func TestCreate(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		user := seedJerry(t, e)
 		other, otherKey := e.NewProject("other", nil)
 		otherUser := e.Do(apitest.Request{Method: "POST", Path: projectPath(other, "/users"), Key: otherKey, Body: obj{"email": "elaine@example.com"}})

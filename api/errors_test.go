@@ -10,8 +10,7 @@ import (
 )
 
 func TestErrors(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		id := createSession(t, e, obj{"intent": plainIntent()})["id"].(string)
 		user := e.CreateUser("jerry@example.com")
 

@@ -133,6 +133,12 @@ func newEnv(t *testing.T, b apitest.Backend) *apitest.Env {
 	return apitest.New(t, apitest.Options{Backend: b})
 }
 
+// eachBackend runs f as a parallel subtest per backend, each with a fresh
+// server and project (newEnv).
+func eachBackend(t *testing.T, f func(t *testing.T, e *apitest.Env)) {
+	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) { f(t, newEnv(t, b)) })
+}
+
 // detail is one expected entry of an error's details.
 type detail struct{ field, code string }
 

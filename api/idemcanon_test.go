@@ -17,8 +17,7 @@ import (
 // replay carries Idempotent-Replayed: true, a fresh answer no such header;
 // for sessions, users, platform resources and expire.
 func TestIdempotencyParsedBody(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		user := e.CreateUser("jerry@example.com")
 		sess := createSession(t, e, obj{"intent": plainIntent(), "user": user})["id"].(string)
 		cases := []struct {

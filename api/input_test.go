@@ -19,8 +19,7 @@ type unknownLength struct{ r io.Reader }
 func (u unknownLength) Read(p []byte) (int, error) { return u.r.Read(p) }
 
 func TestInput(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		user := e.CreateUser("jerry@example.com")
 		sess := createSession(t, e, obj{"intent": plainIntent()})["id"].(string)
 		valid := `{"intent":{"type":"viewSubscriptions"}}`

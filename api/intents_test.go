@@ -58,8 +58,7 @@ func intentBody(typ string, payload any) obj {
 }
 
 func TestIntents(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		user := seedJerry(t, e)
 
 		t.Run("all_13_payload_shapes_are_accepted_and_echoed", func(t *testing.T) {

@@ -51,8 +51,7 @@ func getList(t *testing.T, e *apitest.Env, query string) listPage {
 }
 
 func TestList(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		jerry := e.CreateUser("jerry@example.com")
 		elaine := e.CreateUser("elaine@example.com")
 		t.Run("empty", func(t *testing.T) {

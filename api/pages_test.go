@@ -17,8 +17,7 @@ import (
 // matches a filter still is.
 func TestListLimitZeroAndUnknownCursor(t *testing.T) {
 	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
-		other := newEnv(t, b)
+		e, other := newEnv(t, b), newEnv(t, b)
 		w := rsSetup(t, e)
 		sess := createSession(t, e, obj{"intent": plainIntent(), "user": w.userA})["id"].(string)
 		otherUser := other.CreateUser("o@example.com")

@@ -12,8 +12,7 @@ import (
 )
 
 func TestPatch(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		jerry := e.CreateUser("jerry@example.com")
 		elaine := e.CreateUser("elaine@example.com")
 		open := func(t *testing.T, body obj) (id, token string) {
@@ -185,8 +184,7 @@ func TestPatchAfterTTL(t *testing.T) {
 // one session: exactly one wins (200 with a url), every other gets 409, and
 // only the winner's url works.
 func TestPatchConcurrentAssociation(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		const racers = 4
 		users := make([]string, racers)
 		for i := range users {
@@ -231,8 +229,7 @@ func TestPatchConcurrentAssociation(t *testing.T) {
 }
 
 func TestExpire(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		expirePath := func(id string) string { return projectPath(e.Project, "/connectSessions/"+id+"/expire") }
 		newSession := func(t *testing.T) (string, string) {
 			t.Helper()

@@ -20,8 +20,7 @@ func checkUserShape(t *testing.T, u obj) {
 }
 
 func TestUsers(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 
 		t.Run("create_get_patch", func(t *testing.T) {
 			r := e.Post("/users", obj{"email": "Jerry@Example.com", "fullName": "Jerry Seinfeld", "birthday": "1954-04-29",
@@ -118,8 +117,7 @@ func TestUsers(t *testing.T) {
 }
 
 func TestUsersList(t *testing.T) {
-	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
-		e := newEnv(t, b)
+	eachBackend(t, func(t *testing.T, e *apitest.Env) {
 		var ids []string
 		for i := 0; i < 12; i++ {
 			ids = append(ids, e.CreateUser("u"+itoa(i)+"@example.com"))
