@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,7 +105,9 @@ func (m *matrix) newLink(p *project, user string) link {
 	return link{js["id"].(string), u.Query().Get("token"), js["url"].(string)}
 }
 
-var iccidSeq = 0
+// iccidSeq numbers the SIMs of every matrix: parallel subtests (one per
+// backend) share it, and ICCIDs are unique per project.
+var iccidSeq atomic.Int64
 
 func (m *matrix) populate(p *project, n int) {
 	pl := m.e.Service.Platform
@@ -119,9 +122,9 @@ func (m *matrix) populate(p *project, n int) {
 	m.must(pl.Addons().Create(ctx, p.id, addon))
 	p.plan, p.plan2, p.addon = plan.ID, plan2.ID, addon.ID
 	newSIM := func(status string) *connectd.SIM {
-		iccidSeq++
-		code := fmt.Sprintf("LPA:1$smdp.example.com$SECRET-%d-%d", n, iccidSeq)
-		s := &connectd.SIM{Type: connectd.SIMTypeESIM, ICCID: fmt.Sprintf("89010000000000%05d", iccidSeq), Status: status, ActivationCode: &code}
+		seq := iccidSeq.Add(1)
+		code := fmt.Sprintf("LPA:1$smdp.example.com$SECRET-%d-%d", n, seq)
+		s := &connectd.SIM{Type: connectd.SIMTypeESIM, ICCID: fmt.Sprintf("89010000000000%05d", seq), Status: status, ActivationCode: &code}
 		m.must(pl.SIMs().Create(ctx, p.id, s))
 		return s
 	}
