@@ -212,9 +212,18 @@ var concurrencyTests = []test{
 		for err := range errs {
 			t.Errorf("WriteResources: %v", err)
 		}
+		if len(wins) == 0 {
+			t.Fatal("no batch won: every write was refused as a conflict")
+		}
 		// Every win bumped both versions together.
-		gx, _ := s.GetResource(t.Context(), p, x.Kind, x.ID)
-		gy, _ := s.GetResource(t.Context(), p, y.Kind, y.ID)
+		gx, err := s.GetResource(t.Context(), p, x.Kind, x.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gy, err := s.GetResource(t.Context(), p, y.Kind, y.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if want := int64(1 + len(wins)); gx.Version != want || gy.Version != want {
 			t.Fatalf("versions %d and %d after %d winning batches, want %d", gx.Version, gy.Version, len(wins), want)
 		}
@@ -372,9 +381,11 @@ func BatchedCreatesFailAlone(t *testing.T, s connectd.Store) {
 				}
 			}
 		}
-		for p, n := range pairWins {
-			if n != 1 {
-				t.Errorf("round %d: %d creates completed the claim of pair %d", round, n, p)
+		// Every pair, also one where both creates failed, has exactly
+		// one create that completed its claim.
+		for _, r := range reqs {
+			if r.pair != 0 && pairWins[r.pair] != 1 {
+				t.Errorf("round %d: %d creates completed the claim of pair %d", round, pairWins[r.pair], r.pair)
 			}
 		}
 	}

@@ -108,7 +108,7 @@ var entryBindingTests = []portalTest{
 		binding := connectd.HashToken("the entry cookie " + uid())
 		for _, c := range []struct {
 			name    string
-			prepare func(cs *connectd.Session, at time.Time) // before the second POST
+			prepare func(t *testing.T, cs *connectd.Session, at time.Time) // before the second POST
 			binding []byte
 			token   func(token string) string
 			after   time.Duration
@@ -117,10 +117,10 @@ var entryBindingTests = []portalTest{
 			{name: "no cookie", binding: nil},
 			{name: "wrong token", binding: binding, token: func(string) string { return "not the token" }},
 			{name: "after the rebind window", binding: binding, after: connectd.EntryRebindWindow},
-			{name: "after a replay", binding: binding, prepare: func(cs *connectd.Session, at time.Time) {
+			{name: "after a replay", binding: binding, prepare: func(t *testing.T, cs *connectd.Session, at time.Time) {
 				is(t, "RecordReplay", s.RecordReplay(t.Context(), cs.ID, at), nil)
 			}},
-			{name: "after the session ended", binding: binding, prepare: func(cs *connectd.Session, at time.Time) {
+			{name: "after the session ended", binding: binding, prepare: func(t *testing.T, cs *connectd.Session, at time.Time) {
 				_, err := s.FinishSession(t.Context(), cs.ID, connectd.StatusAborted, at)
 				is(t, "FinishSession", err, nil)
 			}},
@@ -129,7 +129,7 @@ var entryBindingTests = []portalTest{
 				cs, token, at := boundEntry(t, s, binding)
 				again := at.Add(time.Second + c.after)
 				if c.prepare != nil {
-					c.prepare(cs, at.Add(time.Millisecond))
+					c.prepare(t, cs, at.Add(time.Millisecond))
 				}
 				if c.token != nil {
 					token = c.token(token)
