@@ -389,8 +389,12 @@ func (a actions) addonsPrice(ctx context.Context, projectID, plan string, ids []
 // the second holder, or the SIM's version moved on), it starts again and
 // picks another; nothing of the failed attempt was written.
 func (a actions) Checkout(ctx context.Context, c connectd.CheckoutCommand) (*connectd.Purchase, error) {
+	// tried holds the SIMs earlier attempts picked, so that a retry never
+	// picks again a SIM the database refused (one whose status still says
+	// available although a subscription holds it, say).
+	tried := map[string]bool{}
 	for attempt := 0; ; attempt++ {
-		out, err := a.checkoutOnce(ctx, c)
+		out, err := a.checkoutOnce(ctx, c, tried)
 		var ce *connectd.Error
 		if c.Order.SIMID != "" || attempt == maxLinkedAttempts || !errors.As(err, &ce) ||
 			ce.Code != "simNotAvailable" && ce.Code != "concurrentChange" {
@@ -399,7 +403,7 @@ func (a actions) Checkout(ctx context.Context, c connectd.CheckoutCommand) (*con
 	}
 }
 
-func (a actions) checkoutOnce(ctx context.Context, c connectd.CheckoutCommand) (*connectd.Purchase, error) {
+func (a actions) checkoutOnce(ctx context.Context, c connectd.CheckoutCommand, tried map[string]bool) (*connectd.Purchase, error) {
 	projectID, userID, in, pay, now := c.ProjectID, c.UserID, c.Order, c.Pay, c.Now
 	plan, err := a.b.Plans().Get(ctx, projectID, in.PlanID)
 	if errors.Is(err, connectd.ErrNotFound) || err == nil && plan.Status != connectd.PlanActive {
@@ -436,7 +440,7 @@ func (a actions) checkoutOnce(ctx context.Context, c connectd.CheckoutCommand) (
 		return a.confirmCheckout(ctx, c.Command, pay.ConfirmPaymentID, total, description)
 	}
 	bt := &batch{b: a.b, project: projectID}
-	sim, err := a.pickSIM(ctx, projectID, in)
+	sim, err := a.pickSIM(ctx, projectID, in, tried)
 	if err != nil {
 		return nil, err
 	}
@@ -525,8 +529,9 @@ func (a actions) confirmCheckout(ctx context.Context, c connectd.Command, paymen
 }
 
 // pickSIM returns the given SIM, which must be available, or the first
-// available SIM of the wanted type.
-func (a actions) pickSIM(ctx context.Context, projectID string, in connectd.CheckoutInput) (loaded[connectd.SIM], error) {
+// available SIM of the wanted type that is not in tried; it adds the SIM it
+// picks to tried.
+func (a actions) pickSIM(ctx context.Context, projectID string, in connectd.CheckoutInput, tried map[string]bool) (loaded[connectd.SIM], error) {
 	if in.SIMID != "" {
 		l, err := load(ctx, a.b.SIMs(), projectID, in.SIMID)
 		if errors.Is(err, connectd.ErrNotFound) || err == nil && l.v.Status != connectd.SIMAvailable {
@@ -551,7 +556,8 @@ func (a actions) pickSIM(ctx context.Context, projectID string, in connectd.Chec
 			if err != nil {
 				return loaded[connectd.SIM]{}, err
 			}
-			if s.Type == want {
+			if s.Type == want && !tried[s.ID] {
+				tried[s.ID] = true
 				return loaded[connectd.SIM]{v: s, rec: rec}, nil
 			}
 		}

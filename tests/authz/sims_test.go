@@ -253,3 +253,28 @@ func asError(err error, ce **connectd.Error) bool {
 	*ce = e
 	return ok
 }
+
+// TestCheckoutSkipsARefusedSIM: a SIM whose status says available although
+// a live subscription holds it (set by hand through PATCH /sims) is refused
+// by the database; a checkout that picks its SIM itself then takes another
+// free one instead of trying the refused SIM again until it gives up.
+func TestCheckoutSkipsARefusedSIM(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
+		s := newSIMEnv(t, b)
+		free, _ := s.sim()
+		stale, _ := s.sim() // newer: listed, and picked, first
+		s.sub(s.user(), stale)
+		if r := s.do("PATCH", "/sims/"+stale, obj{"status": "available"}); r.Status != http.StatusOK {
+			t.Fatalf("PATCH sim status: %d %s", r.Status, r.Body)
+		}
+		out, err := s.e.Service.Checkout(t.Context(), service.Actor{ProjectID: s.e.Project, UserID: s.user()},
+			connectd.CheckoutInput{PlanID: s.plan, SIMType: connectd.SIMTypePSIM},
+			connectd.PaymentInput{Card: &connectd.CardInput{Number: payments.CardSucceeds, ExpMonth: 12, ExpYear: 2040, CVC: "123"}})
+		if err != nil {
+			t.Fatalf("checkout with a free SIM left: %v", err)
+		}
+		if got := *out.Subscription.SIM; got != free {
+			t.Errorf("checkout took SIM %s, want the free one %s", got, free)
+		}
+	})
+}
