@@ -159,7 +159,9 @@ type Store interface {
 	// transaction. A session already ended is returned unchanged. A
 	// non-zero idem is completed with the session's ID in the same
 	// transaction (ErrClaimLost, and nothing written, when it is no longer
-	// the caller's); an unknown session (ErrNotFound) leaves it in flight.
+	// the caller's), except for a session that ended with an outcome
+	// (completed, aborted, failed), which the service refuses: its claim,
+	// like an unknown session's (ErrNotFound), stays in flight.
 	ExpireSession(ctx context.Context, projectID, id string, now time.Time, idem Idem) (*Session, error)
 	// RotateToken replaces the token hash of an open, unused, unexpired
 	// session (an idempotent create's replay mints a new url).

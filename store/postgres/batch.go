@@ -81,7 +81,7 @@ func (b *batcher) run(batch []createRow, errs []error) {
 	for i, r := range batch {
 		pb.Queue(r.sql, r.args...).Exec(func(tag pgconn.CommandTag) error {
 			if r.idem && tag.RowsAffected() == 0 {
-				errs[i] = connectd.ErrConflict
+				errs[i] = connectd.ErrClaimLost
 			}
 			return nil
 		})
@@ -103,7 +103,7 @@ func (b *batcher) one(ctx context.Context, r createRow) error {
 		return mapErr("create session", err)
 	}
 	if r.idem && tag.RowsAffected() == 0 {
-		return connectd.ErrConflict
+		return connectd.ErrClaimLost
 	}
 	return nil
 }

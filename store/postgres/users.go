@@ -78,7 +78,7 @@ func (s *Store) CreateUser(ctx context.Context, u *connectd.User, idem connectd.
 		return mapErr("create user", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return connectd.ErrConflict
+		return connectd.ErrClaimLost
 	}
 	return nil
 }

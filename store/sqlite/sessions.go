@@ -177,7 +177,8 @@ func (s *Store) UpdateSession(ctx context.Context, projectID, id string, u conne
 // ExpireSession expires an open or active session, kills its token and
 // revokes its portal browser sessions, and completes idem (unless zero)
 // with its ID, in one transaction. A session already ended is returned
-// unchanged, read in the same transaction, and completes idem too.
+// unchanged, read in the same transaction; an expired one completes idem
+// too, one that ended with an outcome does not (the service refuses it).
 func (s *Store) ExpireSession(ctx context.Context, projectID, id string, now time.Time, idem connectd.Idem) (*connectd.Session, error) {
 	const op = "expire session"
 	tx, err := s.w.BeginTx(ctx, nil)
