@@ -76,7 +76,7 @@ func (s *Server) authenticateLimited(w http.ResponseWriter, r *http.Request) (*c
 		return s.authenticate(r)
 	}
 	addr := ratelimit.ClientAddr(r, s.TrustProxyHeaders)
-	now := time.Now()
+	now := s.svc.Clock()
 	if ok, wait := s.AuthFailLimiter.Peek(addr); !ok && !s.known.has(secretHash(r), now) {
 		s.svc.Metrics.AuthLimited()
 		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))

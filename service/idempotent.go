@@ -31,11 +31,13 @@ func idempotent[T any](ctx context.Context, s *Service, projectID string, idem *
 		held = h
 	}
 	v, err := write(held)
-	if err != nil && idem != nil {
+	switch {
+	case err == nil || idem == nil:
+	case errors.Is(err, connectd.ErrClaimLost):
+		// The key is another request's now: nothing of ours to release.
+		return nil, errKeyInUse()
+	default:
 		s.release(ctx, held)
-		if errors.Is(err, connectd.ErrClaimLost) {
-			return nil, errKeyInUse()
-		}
 	}
 	return v, err
 }
