@@ -387,6 +387,18 @@ type SeedBatch struct {
 	Projects  []*Project
 	Users     []*User
 	Resources []*ResourceRecord
+	// KeepExisting leaves an object that exists with other content as it
+	// is, instead of failing the batch: the demo keeps what its user changed
+	// (a canceled subscription, a new name) across restarts.
+	KeepExisting bool
+}
+
+// Keeps reports whether err, from writing one object of b, is a conflict
+// that b leaves alone (KeepExisting): the store goes on with the next
+// object, having written nothing for this one.
+func (b SeedBatch) Keeps(err error) bool {
+	var ce *SeedConflictError
+	return b.KeepExisting && errors.As(err, &ce)
 }
 
 // SeedConflictError names the object a seed batch conflicts with.

@@ -70,7 +70,10 @@ func LoadDemo(ctx context.Context, st Store, pf *platform.Builtin) (Result, erro
 }
 
 // Demo loads the demo project, its users and resources where they do not
-// exist yet. It reports whether it created anything. The store must keep
+// exist yet, and leaves those that exist as they are, even where they differ
+// from the demo file: a person who canceled a subscription or changed a name
+// in the portal finds it so after a restart, and a restart never fails on
+// it. It reports whether it created anything. The store must keep
 // platform resources (connectd.ResourceStore). pf is the server's platform,
 // whose clock dates what is loaded; nil: platform.New(store).
 func Demo(ctx context.Context, store connectd.Store, pf *platform.Builtin) (created bool, err error) {
@@ -78,6 +81,6 @@ func Demo(ctx context.Context, store connectd.Store, pf *platform.Builtin) (crea
 	if !ok {
 		return false, errors.New("the demo needs a store that keeps platform resources, and this one does not")
 	}
-	res, err := LoadDemo(ctx, st, pf)
+	res, err := load(ctx, st, pf, demoFile, true)
 	return res.Created > 0, err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/internal/apitest"
 	"github.com/connectd/connectd/seed"
+	"github.com/connectd/connectd/service"
 )
 
 // demoIntents is a session body per intent against the demo data; the
@@ -220,4 +221,41 @@ func checkDemoData(t *testing.T, e *env) {
 	if want := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC); !jerry.CreatedAt.Equal(want) {
 		t.Errorf("Jerry's createdAt = %v, want %v", jerry.CreatedAt, want)
 	}
+}
+
+func TestDemoRestartKeepsUserChanges(t *testing.T) {
+	apitest.ForEachBackend(t, func(t *testing.T, b apitest.Backend) {
+		e := newEnv(t, b)
+		ctx := context.Background()
+		if _, err := seed.Demo(ctx, e.Store, nil); err != nil {
+			t.Fatal(err)
+		}
+		// What the demo's user changed in the portal stays so across
+		// restarts, and the restart does not fail on it (issue 13: a second
+		// serve --demo exited 1 with "seed conflicts with existing user").
+		name := "Jerry Seinfeld-Renamed"
+		if _, err := e.Service.UpdateUser(ctx, seed.DemoProjectID, seed.DemoUserID, service.UserInput{FullName: &name}); err != nil {
+			t.Fatal(err)
+		}
+		actor := service.Actor{ProjectID: seed.DemoProjectID, UserID: seed.DemoUserID, BrowserID: "brw_demo_test"}
+		canceled, err := e.Service.CancelSubscription(ctx, actor, seed.DemoSubscriptionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := seed.LoadDemo(ctx, e.st, e.pf); err == nil {
+			t.Fatalf("LoadDemo (a seed like any other) accepted a database whose demo user differs; the check lost its teeth")
+		}
+		created, err := seed.Demo(ctx, e.Store, nil)
+		if err != nil || created {
+			t.Fatalf("Demo after the user's changes = %v, %v; want false, nil", created, err)
+		}
+		u, err := e.Service.GetUser(ctx, seed.DemoProjectID, seed.DemoUserID)
+		if err != nil || u.FullName == nil || *u.FullName != name {
+			t.Errorf("after a restart the user is %+v, %v; want the name %q kept", u, err, name)
+		}
+		sub, err := e.pf.Subscriptions().Get(ctx, seed.DemoProjectID, seed.DemoSubscriptionID)
+		if err != nil || sub.Status != canceled.Status || sub.EndedAt == nil {
+			t.Errorf("after a restart the subscription is %+v, %v; want it canceled as the user left it (%s)", sub, err, canceled.Status)
+		}
+	})
 }

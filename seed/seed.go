@@ -186,6 +186,12 @@ func Load(ctx context.Context, st Store, pf *platform.Builtin, r io.Reader) (Res
 	if err != nil {
 		return Result{}, fmt.Errorf("read seed file: %w", err)
 	}
+	return load(ctx, st, pf, data, false)
+}
+
+// load is Load of data read already; keepExisting leaves objects that exist
+// with other content as they are (connectd.SeedBatch.KeepExisting).
+func load(ctx context.Context, st Store, pf *platform.Builtin, data []byte, keepExisting bool) (Result, error) {
 	if len(data) > MaxFileSize {
 		return Result{}, &InvalidError{Problems: []connectd.FieldError{{Code: "tooLarge", Message: fmt.Sprintf("the file is larger than %d MiB", MaxFileSize>>20)}}}
 	}
@@ -201,6 +207,7 @@ func Load(ctx context.Context, st Store, pf *platform.Builtin, r io.Reader) (Res
 	if err != nil {
 		return Result{}, err
 	}
+	batch.KeepExisting = keepExisting
 	created, err := st.ApplySeed(ctx, batch)
 	var ce *connectd.SeedConflictError
 	if errors.As(err, &ce) {

@@ -329,7 +329,7 @@ func (s *Store) applySeed(ctx context.Context, b connectd.SeedBatch) (created in
 	}
 	for _, p := range b.Projects {
 		n, err := seedProject(ctx, tx, p)
-		if err != nil {
+		if err != nil && !b.Keeps(err) {
 			return 0, err
 		}
 		created += n
@@ -337,14 +337,14 @@ func (s *Store) applySeed(ctx context.Context, b connectd.SeedBatch) (created in
 	projects := map[string]bool{} // the projects users are known to have
 	for _, u := range b.Users {
 		n, err := seedUser(ctx, tx, u, projects)
-		if err != nil {
+		if err != nil && !b.Keeps(err) {
 			return 0, err
 		}
 		created += n
 	}
 	for _, r := range b.Resources {
 		n, err := seedResource(ctx, tx, r)
-		if err != nil {
+		if err != nil && !b.Keeps(err) {
 			return 0, err
 		}
 		created += n

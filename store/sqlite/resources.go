@@ -204,21 +204,21 @@ func (s *Store) ApplySeed(ctx context.Context, b connectd.SeedBatch) (int, error
 	created := 0
 	for _, p := range b.Projects {
 		n, err := seedProject(ctx, tx, p)
-		if err != nil {
+		if err != nil && !b.Keeps(err) {
 			return 0, err
 		}
 		created += n
 	}
 	for _, u := range b.Users {
 		n, err := seedUser(ctx, tx, u)
-		if err != nil {
+		if err != nil && !b.Keeps(err) {
 			return 0, err
 		}
 		created += n
 	}
 	for _, r := range b.Resources {
 		n, err := seedResource(ctx, tx, r)
-		if err != nil {
+		if err != nil && !b.Keeps(err) {
 			return 0, err
 		}
 		created += n

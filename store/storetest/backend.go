@@ -282,4 +282,26 @@ var backendTests = []backendTest{
 			t.Fatalf("ApplySeed after the failures: %d, %v; want 4 created", n, err)
 		}
 	}},
+	// KeepExisting (the demo's restart) leaves objects that differ as they
+	// are and still creates the missing ones, in the same batch.
+	{"ApplySeedKeepExisting", func(t *testing.T, b Backend) {
+		s := resourceStore(t, b)
+		ctx := t.Context()
+		p := mkProject(t, s).ID
+		old := mkRecord(t, s, p, connectd.KindPlan, func(r *connectd.ResourceRecord) { r.Data = []byte(`{"name":"Changed by its user"}`) })
+		changed := *old
+		changed.Data = []byte(`{"name":"As the seed says"}`)
+		missing := recAtT0(p, connectd.KindSIM, `{}`)
+		n, err := s.ApplySeed(ctx, connectd.SeedBatch{KeepExisting: true, Resources: []*connectd.ResourceRecord{&changed, missing}})
+		if err != nil || n != 1 {
+			t.Fatalf("ApplySeed (KeepExisting) of a changed plan and a new SIM: %d, %v; want 1 created", n, err)
+		}
+		got, err := s.GetResource(ctx, p, connectd.KindPlan, old.ID)
+		if err != nil || string(got.Data) != string(old.Data) {
+			t.Fatalf("the changed plan after a KeepExisting seed: %+v, %v; want its data kept %s", got, err, old.Data)
+		}
+		if _, err := s.GetResource(ctx, p, connectd.KindSIM, missing.ID); err != nil {
+			t.Fatalf("the new SIM of the batch was not created: %v", err)
+		}
+	}},
 }
