@@ -48,6 +48,51 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestHelp: every command's --help (and -h) exits 0 and prints to stdout
+// every flag the command has, each with its environment variable; the
+// top-level usage names every flag of projects create (issue 16.3).
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	flagLine := regexp.MustCompile(`(?m)^  --([a-z-]+)`)
+	for _, cmd := range [][]string{{"serve"}, {"migrate"}, {"projects", "create"}, {"keys", "create"}, {"seed"}} {
+		for _, h := range []string{"--help", "-h"} {
+			args := append(slices.Clone(cmd), h)
+			r := proctest.RunCLI(t, t.TempDir(), nil, args...)
+			if r.Code != 0 || r.Stderr != "" {
+				t.Errorf("connectd %q: want exit 0 and nothing on stderr, got %s", args, r)
+				continue
+			}
+			flags := flagLine.FindAllStringSubmatch(r.Stdout, -1)
+			if len(flags) == 0 {
+				t.Errorf("connectd %q listed %d flags:\n%s", args, len(flags), r.Stdout)
+			}
+			for _, f := range flags {
+				env := "CONNECTD_" + strings.ToUpper(strings.ReplaceAll(f[1], "-", "_"))
+				entry := r.Stdout[strings.Index(r.Stdout, f[0]):]
+				if next := flagLine.FindStringIndex(entry[len(f[0]):]); next != nil {
+					entry = entry[:len(f[0])+next[0]]
+				}
+				if !strings.Contains(entry, env) {
+					t.Errorf("connectd %q: flag --%s does not name %s:\n%s", args, f[1], env, entry)
+				}
+			}
+		}
+	}
+	r := proctest.RunCLI(t, t.TempDir(), nil, "--help")
+	if r.Code != 0 {
+		t.Fatalf("connectd --help: %s", r)
+	}
+	proj := proctest.RunCLI(t, t.TempDir(), nil, "projects", "create", "--help")
+	for _, f := range flagLine.FindAllStringSubmatch(proj.Stdout, -1) {
+		if !strings.Contains(r.Stdout, "--"+f[1]) {
+			t.Errorf("the top-level usage leaves out projects create's --%s", f[1])
+		}
+	}
+	if r := proctest.RunCLI(t, t.TempDir(), nil, "serve", "--no-such-flag"); r.Code != 2 || !strings.Contains(r.Stderr, "--addr") {
+		t.Errorf("connectd serve --no-such-flag: want exit 2 and the flags on stderr, got %s", r)
+	}
+}
+
 func TestServeDemoCurlLineWorks(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

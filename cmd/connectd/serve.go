@@ -40,7 +40,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	headerTimeout := fs.Duration("read-header-timeout", server.DefaultReadHeaderTimeout, "how long a client may take to send a request's headers before its connection is closed; meant for tests (CONNECTD_READ_HEADER_TIMEOUT)")
 	lookupTTL := fs.Duration("lookup-cache-ttl", service.DefaultLookupCacheTTL, "how long API keys and projects read from the database are reused; a key deleted or a project changed in the database takes effect within it on every instance; 0 turns the cache off (CONNECTD_LOOKUP_CACHE_TTL)")
 	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this loopback address, such as 127.0.0.1:6060; empty: off (CONNECTD_PPROF_ADDR)")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if err := checkPprofAddr(*pprofAddr); err != nil {
