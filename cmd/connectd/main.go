@@ -19,9 +19,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/connectd/connectd/internal/buildinfo"
 )
 
 func main() {
@@ -108,12 +109,8 @@ func sub(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 	return c(ctx, args[1:], stdout, stderr)
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+// version is the build's version and commit (internal/buildinfo).
+func version() string { return buildinfo.Read().String() }
 
 // flagSet returns a FlagSet whose errors go to stderr; parse prints its
 // help (every flag with its environment variable).

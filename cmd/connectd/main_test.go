@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +37,7 @@ func TestVersion(t *testing.T) {
 	t.Parallel()
 	for _, arg := range []string{"version", "--version"} {
 		r := proctest.RunCLI(t, t.TempDir(), nil, arg)
-		if r.Code != 0 || !regexp.MustCompile(`^connectd \S+\n$`).MatchString(r.Stdout) || r.Stderr != "" {
+		if r.Code != 0 || !regexp.MustCompile(`^connectd \S+( \(.+\))?\n$`).MatchString(r.Stdout) || r.Stderr != "" {
 			t.Errorf("connectd %s: %s", arg, r)
 		}
 	}
@@ -45,6 +46,49 @@ func TestVersion(t *testing.T) {
 		if r.Code != 2 || !strings.Contains(r.Stderr, "Usage:") {
 			t.Errorf("connectd %q: want exit 2 and the usage, got %s", args, r)
 		}
+	}
+}
+
+// TestVersionNamesTheCommit: a binary built from a git checkout names its
+// commit in `connectd version`, in /healthz and in the startup log line
+// (issue 16.8: "connectd dev" told a bug report nothing).
+func TestVersionNamesTheCommit(t *testing.T) {
+	t.Parallel()
+	bi, err := buildinfo.ReadFile(proctest.Bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commit string
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			commit = s.Value[:12]
+		}
+	}
+	if commit == "" {
+		// The go command stamps nothing outside a git checkout, and in a git
+		// worktree; CI builds from a clone, where it does.
+		t.Skip("the go command stamped no commit into the test binary (not built from a git clone)")
+	}
+	r := proctest.RunCLI(t, t.TempDir(), nil, "version")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "commit "+commit) {
+		t.Errorf("connectd version = %s; want it to name commit %s", r, commit)
+	}
+	srv := proctest.StartServe(t, t.TempDir(), nil, "--addr", "127.0.0.1:0")
+	req, err := http.NewRequest("GET", srv.PublicURL+"/healthz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := send(t, req)
+	var health struct{ Status, Version, Commit string }
+	if err := json.Unmarshal(body, &health); err != nil || resp.StatusCode != 200 || health.Status != "ok" ||
+		!strings.HasPrefix(health.Commit, commit) || health.Version == "" {
+		t.Errorf("/healthz = %d %s; want status ok, a version and commit %s…", resp.StatusCode, body, commit)
+	}
+	if !strings.Contains(srv.Output(), `"commit":"`+health.Commit) {
+		t.Errorf("the startup log does not name commit %s:\n%s", health.Commit, srv.Output())
+	}
+	if code := srv.Stop(t); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM", code)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/connectd/connectd/internal/buildinfo"
 	"github.com/connectd/connectd/portal"
 	"github.com/connectd/connectd/ratelimit"
 	"github.com/connectd/connectd/seed"
@@ -115,7 +116,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer stopPprof()
 	// The listener is open: a client that reads this line can connect.
-	logger.Info("serving", "addr", ln.Addr().String(), "public_url", *publicURL, "db", redactDSN(*db))
+	build := buildinfo.Read()
+	logger.Info("serving", "addr", ln.Addr().String(), "public_url", *publicURL, "db", redactDSN(*db),
+		"version", build.Version, "commit", build.Commit)
 	return srv.Run(ctx, ln)
 }
 

@@ -51,7 +51,10 @@ func Main(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	Bin = filepath.Join(dir, "connectd")
-	var flags []string
+	// -buildvcs=true: stamp the commit as a release build does, even where
+	// GOFLAGS turns stamping off (this machine's go env does), so that the
+	// binary's version names it (cmd/connectd's TestVersionNamesTheCommit).
+	flags := []string{"-buildvcs=true"}
 	if RaceEnabled() {
 		flags = append(flags, "-race")
 	}
