@@ -19,7 +19,7 @@ func TestAccessLogShape(t *testing.T) {
 	e := apitest.New(t, apitest.Options{})
 	requests := []struct {
 		method, path, route string
-		status             int
+		status              int
 	}{
 		{"GET", "/projects/" + e.Project + "/connectSessions", "/projects/{project}/connectSessions", http.StatusOK},
 		{"GET", "/openapi.json", "/openapi.json", http.StatusOK},
