@@ -13,8 +13,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -178,8 +180,67 @@ func TestServeDemoCurlLineWorks(t *testing.T) {
 	if !strings.HasPrefix(*sess.URL, srv.PublicURL+"/checkout/entry?") {
 		t.Errorf("session url %s is not under the public URL %s", *sess.URL, srv.PublicURL)
 	}
+	walkDemoRoundTrip(t, srv.PublicURL, *sess.URL)
 	if code := srv.Stop(t); code != 0 {
 		t.Errorf("serve --demo exited %d after SIGTERM:\n%s", code, srv.Output())
+	}
+}
+
+// walkDemoRoundTrip follows the demo's session url as a browser without
+// JavaScript would (issue 16.1): entry, the name form, Continue, and back to
+// the local callback page, which must show the session completed.
+func walkDemoRoundTrip(t *testing.T, base, sessionURL string) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, Timeout: proctest.RequestTimeout}
+	do := func(method, target string, form url.Values) (string, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequest(method, target, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, target, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s ended at %s with %d:\n%s", method, target, resp.Request.URL, resp.StatusCode, b)
+		}
+		return resp.Request.URL.Path, string(b)
+	}
+	hidden := regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	_, page := do("GET", sessionURL, nil)
+	form := url.Values{}
+	for _, m := range hidden.FindAllStringSubmatch(page, -1) {
+		form.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	path, _ := do("POST", base+"/checkout/entry", form)
+	if path != "/portal/name" {
+		t.Fatalf("entry led to %s, want the name page", path)
+	}
+	if path, _ = do("POST", base+"/portal/name", url.Values{"full_name": {"Jerry Round-Trip"}}); path != "/portal/done" {
+		t.Fatalf("saving the name led to %s, want the done page", path)
+	}
+	path, page = do("POST", base+"/portal/continue", url.Values{})
+	if path != "/demo/callback" {
+		t.Fatalf("Continue led to %s, want the demo's local callback page", path)
+	}
+	for _, want := range []string{`data-testid="link-status">success<`, `data-testid="api-status">completed<`, `data-testid="intent">updateUserFullName<`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the callback page lacks %s:\n%s", want, page)
+		}
 	}
 }
 

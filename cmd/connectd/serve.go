@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/connectd/connectd"
 	"github.com/connectd/connectd/internal/buildinfo"
 	"github.com/connectd/connectd/portal"
 	"github.com/connectd/connectd/ratelimit"
@@ -158,6 +159,15 @@ func startDemo(ctx context.Context, srv *server.Server, publicURL string, stdout
 	if err != nil {
 		return err
 	}
+	// The round trip ends on this machine, offline too: the portal sends the
+	// browser back to a local page that shows what an app would see. A
+	// public URL a callbackUrl may not use (plain http off loopback) falls
+	// back to a page on the web.
+	srv.Portal.RegisterDemoCallback(srv.API.Mux(), seed.DemoProjectID)
+	callback := publicURL + "/demo/callback"
+	if connectd.CheckCallbackURL("callbackUrl", callback, nil) != nil {
+		callback = "https://example.com"
+	}
 	fmt.Fprintf(stdout, `
 connectd demo is ready.
   project: %s
@@ -170,9 +180,11 @@ For the README's sessions for every intent:
 
 Create a Connect Session:
 
-curl -sS -X POST '%s/projects/%s/connectSessions' -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{"callbackUrl":"https://example.com","intent":{"type":"updateUserFullName"},"user":"%s"}'
+curl -sS -X POST '%s/projects/%s/connectSessions' -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{"callbackUrl":"%s","intent":{"type":"updateUserFullName"},"user":"%s"}'
+
+Open the "url" it answers in a browser; at the end the portal sends you back to %s.
 
 `, seed.DemoProjectID, seed.DemoUserID, seed.DemoUserEmail, seed.DemoOtherUserID, seed.DemoOtherUserEmail, key,
-		publicURL, key, publicURL, seed.DemoProjectID, key, seed.DemoUserID)
+		publicURL, key, publicURL, seed.DemoProjectID, key, callback, seed.DemoUserID, callback)
 	return nil
 }
