@@ -56,6 +56,7 @@ func TestVersion(t *testing.T) {
 // (issue 16.8: "connectd dev" told a bug report nothing).
 func TestVersionNamesTheCommit(t *testing.T) {
 	t.Parallel()
+	proctest.RequireBinary(t)
 	bi, err := buildinfo.ReadFile(proctest.Bin)
 	if err != nil {
 		t.Fatal(err)
