@@ -133,7 +133,9 @@ func observe(logger *slog.Logger, m *metrics.Metrics, h http.Handler) http.Handl
 			attrs := []slog.Attr{
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
-				slog.String("route", r.Pattern),
+				// The route without its method (a portal pattern has one, an
+				// API pattern not): one shape for every request (issue 16.4).
+				slog.String("route", metrics.RouteLabel(r.Pattern)),
 				slog.String("path", RedactPath(r.URL.Path)),
 				slog.Int("status", status),
 				slog.Int("bytes", rec.bytes),
@@ -179,12 +181,14 @@ func RedactPath(path string) string {
 	return strings.Join(segs, "/")
 }
 
+// isRouteWord reports a segment short and plain enough to be a word of a
+// route ("connectSessions", "openapi.json"), never a token or an email.
 func isRouteWord(s string) bool {
-	if len(s) > 24 {
+	if len(s) > 24 || s[0] == '.' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+		if c := s[i] | 0x20; (c < 'a' || c > 'z') && s[i] != '.' {
 			return false
 		}
 	}

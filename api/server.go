@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/buildinfo"
 	"github.com/connectd/connectd/internal/jsonv"
 	"github.com/connectd/connectd/ratelimit"
 	"github.com/connectd/connectd/service"
@@ -38,6 +39,7 @@ type Server struct {
 	logger   *slog.Logger
 	mux      *http.ServeMux
 	draining atomic.Bool
+	build    buildinfo.Info // shown by /healthz
 	// KeyLimiter limits requests per API key (by key ID, never the
 	// secret), checked right after authentication. nil: no limit. Set it
 	// before serving.
@@ -52,7 +54,7 @@ type Server struct {
 
 // New returns the API server for svc.
 func New(svc *service.Service, logger *slog.Logger) *Server {
-	s := &Server{svc: svc, logger: logger, mux: http.NewServeMux()}
+	s := &Server{svc: svc, logger: logger, mux: http.NewServeMux(), build: buildinfo.Read()}
 	s.routes()
 	return s
 }
@@ -263,7 +265,11 @@ func validIdempotencyKey(k string) bool {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	// The build, so that a person filing a bug can say which one answered.
+	writeJSON(w, http.StatusOK, struct {
+		Status string `json:"status"`
+		buildinfo.Info
+	}{"ok", s.build})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

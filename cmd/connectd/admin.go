@@ -33,7 +33,7 @@ func openMigrated(ctx context.Context, dsn string, exclusive bool) (store.Store,
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flagSet("migrate", stderr)
 	db := fs.String("db", defaultDB, "database: sqlite:PATH or a postgres:// URL (CONNECTD_DB)")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	st, err := openMigrated(ctx, *db, false)
@@ -67,7 +67,7 @@ func projectsCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	locale := fs.String("preferred-locale", "", "default locale, such as en-US")
 	var allow stringList
 	fs.Var(&allow, "callback-allow", "allowed callback URL (repeat for several); none = any valid callback URL")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if *id == "" {
@@ -97,7 +97,7 @@ func keysCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flagSet("keys create", stderr)
 	db := fs.String("db", defaultDB, "database: sqlite:PATH or a postgres:// URL (CONNECTD_DB)")
 	project := fs.String("project", "", "project ID (required)")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if *project == "" {
@@ -124,7 +124,7 @@ func seedCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	db := fs.String("db", defaultDB, "database: sqlite:PATH or a postgres:// URL (CONNECTD_DB)")
 	file := fs.String("file", "", "seed file to load (JSON, spec section 4; - reads stdin) (CONNECTD_FILE)")
 	demo := fs.Bool("demo", false, "load the built-in demo project (CONNECTD_DEMO)")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if (*file == "") == !*demo {

@@ -19,9 +19,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/connectd/connectd/internal/buildinfo"
 )
 
 func main() {
@@ -38,15 +39,22 @@ Usage:
   connectd projects create --db URL --id ID [--name N] [--billing-mode payments|billing]
                     [--intent-validation strict|lenient] [--hosted-login=true|false]
                     [--porting-retry=true|false] [--session-ttl 15m] [--callback-allow URL]...
+                    [--display-name N] [--primary-color #RRGGBB] [--preferred-locale en-US]
   connectd keys create --db URL --project ID
   connectd seed     --db URL (--file F | --demo)
   connectd version
 
-Run "connectd COMMAND -h" for the flags of a command.
+Run "connectd COMMAND --help" for every flag of a command. Every flag can
+also be set by its environment variable: --db by CONNECTD_DB, --public-url by
+CONNECTD_PUBLIC_URL, and so on; a flag on the command line wins.
 `
 
-// errUsage is returned after a usage problem was already printed.
-var errUsage = errors.New("usage")
+// errUsage is returned after a usage problem was already printed, and
+// errHelpShown after the help that --help asked for was.
+var (
+	errUsage     = errors.New("usage")
+	errHelpShown = errors.New("help shown")
+)
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -76,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return 0
+	case errors.Is(err, errHelpShown):
+		return 0
 	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
 		return 2
 	default:
@@ -99,25 +109,52 @@ func sub(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 	return c(ctx, args[1:], stdout, stderr)
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+// version is the build's version and commit (internal/buildinfo).
+func version() string { return buildinfo.Read().String() }
 
-// flagSet returns a FlagSet whose usage errors go to stderr.
+// flagSet returns a FlagSet whose errors go to stderr; parse prints its
+// help (every flag with its environment variable).
 func flagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("connectd "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {} // parse prints the help, to stdout or stderr as the case is
 	return fs
+}
+
+// printHelp lists fs's flags, each with its default and its environment
+// variable.
+func printHelp(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s [flags]\n\nFlags (each can also be set by the environment variable named with it):\n", fs.Name())
+	fs.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if arg != "" {
+			line += " " + arg
+		}
+		fmt.Fprintf(w, "%s\n      %s", line, usage)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" && f.DefValue != "[]" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		if env := envName(f.Name); !strings.Contains(usage, env) {
+			fmt.Fprintf(w, " (%s)", env)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 // parse parses args, refuses stray positional arguments, and fills every
 // flag not given on the command line from its environment variable:
-// --public-url from CONNECTD_PUBLIC_URL, and so on.
-func parse(fs *flag.FlagSet, args []string) error {
+// --public-url from CONNECTD_PUBLIC_URL, and so on. --help (-h) prints the
+// help to stdout and returns errHelpShown (exit 0); a wrong flag prints the
+// problem and the help to stderr (exit 2).
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(fs, stdout)
+			return errHelpShown
+		}
+		// The flag package printed the problem; the flags follow it.
+		printHelp(fs, fs.Output())
 		return errUsage
 	}
 	if fs.NArg() > 0 {

@@ -9,11 +9,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,7 +39,7 @@ func TestVersion(t *testing.T) {
 	t.Parallel()
 	for _, arg := range []string{"version", "--version"} {
 		r := proctest.RunCLI(t, t.TempDir(), nil, arg)
-		if r.Code != 0 || !regexp.MustCompile(`^connectd \S+\n$`).MatchString(r.Stdout) || r.Stderr != "" {
+		if r.Code != 0 || !regexp.MustCompile(`^connectd \S+( \(.+\))?\n$`).MatchString(r.Stdout) || r.Stderr != "" {
 			t.Errorf("connectd %s: %s", arg, r)
 		}
 	}
@@ -45,6 +48,95 @@ func TestVersion(t *testing.T) {
 		if r.Code != 2 || !strings.Contains(r.Stderr, "Usage:") {
 			t.Errorf("connectd %q: want exit 2 and the usage, got %s", args, r)
 		}
+	}
+}
+
+// TestVersionNamesTheCommit: a binary built from a git checkout names its
+// commit in `connectd version`, in /healthz and in the startup log line
+// (issue 16.8: "connectd dev" told a bug report nothing).
+func TestVersionNamesTheCommit(t *testing.T) {
+	t.Parallel()
+	proctest.RequireBinary(t)
+	bi, err := buildinfo.ReadFile(proctest.Bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commit string
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			commit = s.Value[:12]
+		}
+	}
+	if commit == "" {
+		// The go command stamps nothing outside a git checkout, and in a git
+		// worktree; CI builds from a clone, where it does.
+		t.Skip("the go command stamped no commit into the test binary (not built from a git clone)")
+	}
+	r := proctest.RunCLI(t, t.TempDir(), nil, "version")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "commit "+commit) {
+		t.Errorf("connectd version = %s; want it to name commit %s", r, commit)
+	}
+	srv := proctest.StartServe(t, t.TempDir(), nil, "--addr", "127.0.0.1:0")
+	req, err := http.NewRequest("GET", srv.PublicURL+"/healthz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := send(t, req)
+	var health struct{ Status, Version, Commit string }
+	if err := json.Unmarshal(body, &health); err != nil || resp.StatusCode != 200 || health.Status != "ok" ||
+		!strings.HasPrefix(health.Commit, commit) || health.Version == "" {
+		t.Errorf("/healthz = %d %s; want status ok, a version and commit %s…", resp.StatusCode, body, commit)
+	}
+	if !strings.Contains(srv.Output(), `"commit":"`+health.Commit) {
+		t.Errorf("the startup log does not name commit %s:\n%s", health.Commit, srv.Output())
+	}
+	if code := srv.Stop(t); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM", code)
+	}
+}
+
+// TestHelp: every command's --help (and -h) exits 0 and prints to stdout
+// every flag the command has, each with its environment variable; the
+// top-level usage names every flag of projects create (issue 16.3).
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	flagLine := regexp.MustCompile(`(?m)^  --([a-z-]+)`)
+	for _, cmd := range [][]string{{"serve"}, {"migrate"}, {"projects", "create"}, {"keys", "create"}, {"seed"}} {
+		for _, h := range []string{"--help", "-h"} {
+			args := append(slices.Clone(cmd), h)
+			r := proctest.RunCLI(t, t.TempDir(), nil, args...)
+			if r.Code != 0 || r.Stderr != "" {
+				t.Errorf("connectd %q: want exit 0 and nothing on stderr, got %s", args, r)
+				continue
+			}
+			flags := flagLine.FindAllStringSubmatch(r.Stdout, -1)
+			if len(flags) == 0 {
+				t.Errorf("connectd %q listed %d flags:\n%s", args, len(flags), r.Stdout)
+			}
+			for _, f := range flags {
+				env := "CONNECTD_" + strings.ToUpper(strings.ReplaceAll(f[1], "-", "_"))
+				entry := r.Stdout[strings.Index(r.Stdout, f[0]):]
+				if next := flagLine.FindStringIndex(entry[len(f[0]):]); next != nil {
+					entry = entry[:len(f[0])+next[0]]
+				}
+				if !strings.Contains(entry, env) {
+					t.Errorf("connectd %q: flag --%s does not name %s:\n%s", args, f[1], env, entry)
+				}
+			}
+		}
+	}
+	r := proctest.RunCLI(t, t.TempDir(), nil, "--help")
+	if r.Code != 0 {
+		t.Fatalf("connectd --help: %s", r)
+	}
+	proj := proctest.RunCLI(t, t.TempDir(), nil, "projects", "create", "--help")
+	for _, f := range flagLine.FindAllStringSubmatch(proj.Stdout, -1) {
+		if !strings.Contains(r.Stdout, "--"+f[1]) {
+			t.Errorf("the top-level usage leaves out projects create's --%s", f[1])
+		}
+	}
+	if r := proctest.RunCLI(t, t.TempDir(), nil, "serve", "--no-such-flag"); r.Code != 2 || !strings.Contains(r.Stderr, "--addr") {
+		t.Errorf("connectd serve --no-such-flag: want exit 2 and the flags on stderr, got %s", r)
 	}
 }
 
@@ -89,8 +181,67 @@ func TestServeDemoCurlLineWorks(t *testing.T) {
 	if !strings.HasPrefix(*sess.URL, srv.PublicURL+"/checkout/entry?") {
 		t.Errorf("session url %s is not under the public URL %s", *sess.URL, srv.PublicURL)
 	}
+	walkDemoRoundTrip(t, srv.PublicURL, *sess.URL)
 	if code := srv.Stop(t); code != 0 {
 		t.Errorf("serve --demo exited %d after SIGTERM:\n%s", code, srv.Output())
+	}
+}
+
+// walkDemoRoundTrip follows the demo's session url as a browser without
+// JavaScript would (issue 16.1): entry, the name form, Continue, and back to
+// the local callback page, which must show the session completed.
+func walkDemoRoundTrip(t *testing.T, base, sessionURL string) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, Timeout: proctest.RequestTimeout}
+	do := func(method, target string, form url.Values) (string, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequest(method, target, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, target, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s ended at %s with %d:\n%s", method, target, resp.Request.URL, resp.StatusCode, b)
+		}
+		return resp.Request.URL.Path, string(b)
+	}
+	hidden := regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	_, page := do("GET", sessionURL, nil)
+	form := url.Values{}
+	for _, m := range hidden.FindAllStringSubmatch(page, -1) {
+		form.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	path, _ := do("POST", base+"/checkout/entry", form)
+	if path != "/portal/name" {
+		t.Fatalf("entry led to %s, want the name page", path)
+	}
+	if path, _ = do("POST", base+"/portal/name", url.Values{"full_name": {"Jerry Round-Trip"}}); path != "/portal/done" {
+		t.Fatalf("saving the name led to %s, want the done page", path)
+	}
+	path, page = do("POST", base+"/portal/continue", url.Values{})
+	if path != "/demo/callback" {
+		t.Fatalf("Continue led to %s, want the demo's local callback page", path)
+	}
+	for _, want := range []string{`data-testid="link-status">success<`, `data-testid="api-status">completed<`, `data-testid="intent">updateUserFullName<`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the callback page lacks %s:\n%s", want, page)
+		}
 	}
 }
 

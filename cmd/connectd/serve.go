@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/connectd/connectd"
+	"github.com/connectd/connectd/internal/buildinfo"
 	"github.com/connectd/connectd/portal"
 	"github.com/connectd/connectd/ratelimit"
 	"github.com/connectd/connectd/seed"
@@ -40,7 +42,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	headerTimeout := fs.Duration("read-header-timeout", server.DefaultReadHeaderTimeout, "how long a client may take to send a request's headers before its connection is closed; meant for tests (CONNECTD_READ_HEADER_TIMEOUT)")
 	lookupTTL := fs.Duration("lookup-cache-ttl", service.DefaultLookupCacheTTL, "how long API keys and projects read from the database are reused; a key deleted or a project changed in the database takes effect within it on every instance; 0 turns the cache off (CONNECTD_LOOKUP_CACHE_TTL)")
 	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this loopback address, such as 127.0.0.1:6060; empty: off (CONNECTD_PPROF_ADDR)")
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if err := checkPprofAddr(*pprofAddr); err != nil {
@@ -115,7 +117,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer stopPprof()
 	// The listener is open: a client that reads this line can connect.
-	logger.Info("serving", "addr", ln.Addr().String(), "public_url", *publicURL, "db", redactDSN(*db))
+	build := buildinfo.Read()
+	logger.Info("serving", "addr", ln.Addr().String(), "public_url", *publicURL, "db", redactDSN(*db),
+		"version", build.Version, "commit", build.Commit)
 	return srv.Run(ctx, ln)
 }
 
@@ -155,6 +159,15 @@ func startDemo(ctx context.Context, srv *server.Server, publicURL string, stdout
 	if err != nil {
 		return err
 	}
+	// The round trip ends on this machine, offline too: the portal sends the
+	// browser back to a local page that shows what an app would see. A
+	// public URL a callbackUrl may not use (plain http off loopback) falls
+	// back to a page on the web.
+	srv.Portal.RegisterDemoCallback(srv.API.Mux(), seed.DemoProjectID)
+	callback := publicURL + "/demo/callback"
+	if connectd.CheckCallbackURL("callbackUrl", callback, nil) != nil {
+		callback = "https://example.com"
+	}
 	fmt.Fprintf(stdout, `
 connectd demo is ready.
   project: %s
@@ -167,9 +180,11 @@ For the README's sessions for every intent:
 
 Create a Connect Session:
 
-curl -sS -X POST '%s/projects/%s/connectSessions' -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{"callbackUrl":"https://example.com","intent":{"type":"updateUserFullName"},"user":"%s"}'
+curl -sS -X POST '%s/projects/%s/connectSessions' -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{"callbackUrl":"%s","intent":{"type":"updateUserFullName"},"user":"%s"}'
+
+Open the "url" it answers in a browser; at the end the portal sends you back to %s.
 
 `, seed.DemoProjectID, seed.DemoUserID, seed.DemoUserEmail, seed.DemoOtherUserID, seed.DemoOtherUserEmail, key,
-		publicURL, key, publicURL, seed.DemoProjectID, key, seed.DemoUserID)
+		publicURL, key, publicURL, seed.DemoProjectID, key, callback, seed.DemoUserID, callback)
 	return nil
 }

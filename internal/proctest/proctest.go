@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -44,6 +45,12 @@ const (
 //
 //	func TestMain(m *testing.M) { os.Exit(proctest.Main(m)) }
 func Main(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		// The fast path (go test -short ./...) builds no binary; every
+		// test that runs one skips, saying so (RequireBinary).
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "connectd-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -51,7 +58,10 @@ func Main(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	Bin = filepath.Join(dir, "connectd")
-	var flags []string
+	// -buildvcs=true: stamp the commit as a release build does, even where
+	// GOFLAGS turns stamping off (this machine's go env does), so that the
+	// binary's version names it (cmd/connectd's TestVersionNamesTheCommit).
+	flags := []string{"-buildvcs=true"}
 	if RaceEnabled() {
 		flags = append(flags, "-race")
 	}
@@ -60,6 +70,14 @@ func Main(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// RequireBinary skips t under go test -short, where Main builds no binary.
+func RequireBinary(t testing.TB) {
+	t.Helper()
+	if Bin == "" && testing.Short() {
+		t.Skip("-short: the connectd binary is not built; go test ./... runs this test")
+	}
 }
 
 // Build builds Package into path with the given go build flags.
@@ -129,6 +147,9 @@ func Start(t testing.TB, dir string, env []string, args ...string) *Proc {
 // test ends.
 func StartBinary(t testing.TB, binary, dir string, env []string, args ...string) *Proc {
 	t.Helper()
+	if binary == Bin {
+		RequireBinary(t)
+	}
 	p := &Proc{Cmd: exec.Command(binary, args...), Done: make(chan struct{})}
 	p.Cmd.Dir, p.Cmd.Env = dir, CleanEnv(env)
 	p.Cmd.Stdout, p.Cmd.Stderr = &p.Stdout, &p.Stderr

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -27,6 +28,8 @@ var (
 	browserErr error
 	// browserMissing is true when chromiumPath does not exist.
 	browserMissing bool
+	// shortMode: go test -short, which skips the browser suite.
+	shortMode bool
 )
 
 func TestMain(m *testing.M) {
@@ -34,6 +37,12 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		// The fast path (go test -short ./...) starts no browser.
+		shortMode = true
+		return m.Run()
+	}
 	if _, err := os.Stat(chromiumPath); err != nil {
 		browserMissing = true
 		return m.Run()
@@ -89,6 +98,9 @@ func runMain(m *testing.M) int {
 // under CONNECTD_TEST_REQUIRE_BROWSER=1 (CI).
 func requireBrowser(t *testing.T) {
 	t.Helper()
+	if shortMode {
+		t.Skip("-short: the browser suite runs in go test ./...")
+	}
 	if browserMissing {
 		msg := chromiumPath + " is missing: install Debian's Chromium with `apt-get install chromium` to run the end-to-end tests"
 		if os.Getenv("CONNECTD_TEST_REQUIRE_BROWSER") == "1" {

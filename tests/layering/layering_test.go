@@ -28,7 +28,7 @@ var rules = []struct {
 }{
 	{pkg: ".", allowed: nil,
 		why: "the domain package imports nothing of the project"},
-	{pkg: "api", allowed: []string{".", "service", "metrics", "internal/poolstat", "ratelimit", "internal/jsonv", "internal/httperr"},
+	{pkg: "api", allowed: []string{".", "service", "metrics", "internal/poolstat", "ratelimit", "internal/jsonv", "internal/httperr", "internal/buildinfo"},
 		why: "the REST API parses and renders; it reaches data only through service"},
 	{pkg: "portal", allowed: []string{".", "service", "metrics", "internal/poolstat", "ratelimit", "internal/httperr"},
 		why: "the portal parses and renders; it reaches data only through service"},
@@ -54,6 +54,7 @@ var rules = []struct {
 	{pkg: "ratelimit", allowed: nil, why: "the limiters are a leaf"},
 	{pkg: "internal/jsonv", allowed: nil, why: "the JSON reader is a leaf"},
 	{pkg: "internal/poolstat", allowed: nil, why: "the pool figures are a leaf"},
+	{pkg: "internal/buildinfo", allowed: nil, why: "the build's version is a leaf"},
 }
 
 // unruled are the packages that may import anything of the project: the
